@@ -1,0 +1,7 @@
+import type { Migration } from 'kysely/migration';
+import * as m0001 from './0001_init.ts';
+
+/** Explicit registry: file-system discovery breaks under test runners that load `.ts`. */
+export const migrations: Record<string, Migration> = {
+  '0001_init': m0001,
+};

@@ -1,0 +1,20 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildOpenApiDocument } from '../src/api/openapi.ts';
+import { appRouter } from '../src/api/router.ts';
+import { loadConfig } from '../src/config.ts';
+import { SWITCHBOARD_VERSION } from '../src/version.ts';
+
+/** `npm run openapi`: writes openapi.json, with servers from PUBLIC_URL (default http://127.0.0.1:8080). */
+export function renderOpenApi(env: NodeJS.ProcessEnv): string {
+  const { publicUrl } = loadConfig({ PUBLIC_URL: env.PUBLIC_URL, HOST: env.HOST, PORT: env.PORT });
+  return `${JSON.stringify(buildOpenApiDocument(appRouter, { publicUrl, version: SWITCHBOARD_VERSION }), null, 2)}\n`;
+}
+
+export const openApiPath = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'openapi.json');
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  fs.writeFileSync(openApiPath, renderOpenApi(process.env));
+  process.stdout.write(`wrote ${openApiPath}\n`);
+}

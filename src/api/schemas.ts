@@ -1,0 +1,15 @@
+import { z } from 'zod';
+
+/** Response fields are listed explicitly, so nothing stored can slip into an answer. */
+export const namespaceSchema = z
+  .object({
+    name: z.string().meta({ example: 'brave-otter-4f2a' }),
+    createdAt: z.iso.datetime().meta({ description: 'When the namespace was created (ISO 8601)' }),
+  })
+  .meta({ id: 'Namespace' });
+
+export const namespaceNameParam = z
+  .string()
+  .min(1)
+  .max(100)
+  .meta({ description: 'Namespace name: 3 to 39 lowercase letters, digits and hyphens' });

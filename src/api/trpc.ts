@@ -1,0 +1,72 @@
+import { initTRPC, TRPCError } from '@trpc/server';
+import type { OpenApiMeta } from 'trpc-to-openapi';
+import { authenticate, type Principal } from '../core/auth/authenticate.ts';
+import { AppError, httpStatusByErrorCode, type AppErrorCode } from '../errors.ts';
+import type { RequestContext } from './context.ts';
+import { appErrorFromUnknown } from './error-mapping.ts';
+
+export type Resource = 'namespaces' | 'connections' | 'tokens';
+export type Operation = 'read' | 'write' | 'execute';
+
+export type Meta = OpenApiMeta<{
+  /** What the caller must be allowed to do; procedures without it are public. */
+  access?: { resource: Resource; operation: Operation };
+  /** The REST status of a success when it is not 200. */
+  successStatus?: 201 | 202;
+}>;
+
+const t = initTRPC
+  .context<RequestContext>()
+  .meta<Meta>()
+  .create({
+    // Stack traces never leave the process.
+    isDev: false,
+    errorFormatter({ shape, error }) {
+      const appError = appErrorFromUnknown(error);
+      return { ...shape, message: appError.message, data: { ...shape.data, error: appError.code } };
+    },
+  });
+
+const trpcCodeByStatus: Record<number, TRPCError['code']> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_SUPPORTED',
+  409: 'CONFLICT',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  429: 'TOO_MANY_REQUESTS',
+  500: 'INTERNAL_SERVER_ERROR',
+  502: 'BAD_GATEWAY',
+  503: 'SERVICE_UNAVAILABLE',
+};
+
+function toTrpcError(error: AppError): TRPCError {
+  const status = httpStatusByErrorCode[error.code as AppErrorCode];
+  return new TRPCError({ code: trpcCodeByStatus[status] ?? 'INTERNAL_SERVER_ERROR', message: error.message, cause: error });
+}
+
+/** Core code throws AppError; tRPC needs its own error type to pick the right HTTP status. */
+const translateAppErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok && result.error.cause instanceof AppError) throw toTrpcError(result.error.cause);
+  return result;
+});
+
+/**
+ * The one place access is decided: the procedure's meta names what it needs, the bearer
+ * says who is asking. A procedure that forgets to declare its access is refused (fail closed).
+ */
+const enforceAccess = t.middleware(async ({ ctx, meta, next }) => {
+  if (!meta?.access) throw toTrpcError(new AppError('internal_error', 'This operation declares no access rule'));
+  const principal: Principal = await authenticate(ctx.db, ctx.bearer).catch((error: unknown) => {
+    throw error instanceof AppError ? toTrpcError(error) : error;
+  });
+  return next({ ctx: { ...ctx, principal } });
+});
+
+export const router = t.router;
+export const publicProcedure = t.procedure.use(translateAppErrors);
+export const protectedProcedure = publicProcedure.use(enforceAccess);
+export const createCallerFactory = t.createCallerFactory;

@@ -1,0 +1,96 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createHTTPHandler } from '@trpc/server/adapters/standalone';
+import { readBearer, type RequestContext, type Services } from './api/context.ts';
+import { buildOpenApiDocument } from './api/openapi.ts';
+import { appRouter } from './api/router.ts';
+import { AppError } from './errors.ts';
+import { applyCors } from './http/cors.ts';
+import { sendError, sendJsonText } from './http/respond.ts';
+import { createRestHandler } from './http/rest.ts';
+import { SWITCHBOARD_VERSION } from './version.ts';
+
+const REQUEST_ID_PATTERN = /^[\w.:-]{1,128}$/;
+
+/**
+ * The HTTP host: one listener in front of tRPC (`/trpc`), the REST surface and the OpenAPI
+ * document. It assigns request ids, answers CORS, and writes one log line per request.
+ */
+export function createApp(services: Services) {
+  const { config, logger } = services;
+  const openApiJson = JSON.stringify(
+    buildOpenApiDocument(appRouter, { publicUrl: config.publicUrl, version: SWITCHBOARD_VERSION }),
+    null,
+    2,
+  );
+  const handleRest = createRestHandler({ router: appRouter, maxBodyBytes: config.maxBodyBytes, logger });
+  const contexts = new WeakMap<IncomingMessage, RequestContext>();
+  const handleTrpc = createHTTPHandler({
+    router: appRouter,
+    basePath: '/trpc/',
+    maxBodySize: config.maxBodyBytes,
+    createContext: ({ req }) => contexts.get(req)!,
+  });
+
+  function createContext(req: IncomingMessage, requestId: string): RequestContext {
+    return {
+      ...services,
+      requestId,
+      logger: logger.child({ reqId: requestId }),
+      bearer: readBearer(req),
+      response: {},
+    };
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const incomingId = req.headers['x-request-id'];
+    const requestId = typeof incomingId === 'string' && REQUEST_ID_PATTERN.test(incomingId) ? incomingId : randomUUID();
+    res.setHeader('x-request-id', requestId);
+    let route: string | undefined;
+    res.once('close', () => {
+      logger.info(
+        {
+          reqId: requestId,
+          method: req.method,
+          route: route ?? 'unmatched',
+          status: res.statusCode,
+          durationMs: Math.round((performance.now() - started) * 100) / 100,
+          ...(res.writableFinished ? {} : { aborted: true }),
+        },
+        'request',
+      );
+    });
+
+    if (applyCors(req, res, config.corsOrigins)) {
+      route = 'preflight';
+      return;
+    }
+    const pathname = (req.url ?? '/').split('?', 1)[0]!;
+    const ctx = createContext(req, requestId);
+
+    if (pathname === '/trpc' || pathname.startsWith('/trpc/')) {
+      route = '/trpc';
+      contexts.set(req, ctx);
+      handleTrpc(req, res);
+      return;
+    }
+    if (pathname === '/openapi.json' && (req.method === 'GET' || req.method === 'HEAD')) {
+      route = '/openapi.json';
+      sendJsonText(res, 200, openApiJson);
+      return;
+    }
+    route = await handleRest({ req, res, ctx, pathname });
+  }
+
+  return {
+    openApiJson,
+    handler(req: IncomingMessage, res: ServerResponse): void {
+      handle(req, res).catch((error: unknown) => {
+        logger.error({ err: { name: (error as Error)?.name, message: (error as Error)?.message } }, 'request failed');
+        if (!res.headersSent) sendError(res, new AppError('internal_error', 'Internal server error'));
+        else res.destroy();
+      });
+    },
+  };
+}

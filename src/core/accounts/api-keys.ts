@@ -1,0 +1,85 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Db } from '../../db/open.ts';
+import { accountExists, insertAccount } from '../../db/queries/accounts.ts';
+import { findApiKeyCredentials, insertApiKey, listApiKeys, revokeApiKey } from '../../db/queries/api-keys.ts';
+import { AppError } from '../../errors.ts';
+import { newAccountId, randomBase32 } from '../ids.ts';
+
+/**
+ * API keys look like `sk_<id>_<secret>`: the id finds the row, the secret (256 bits) is
+ * checked against its SHA-256, in constant time. The key itself is shown once, at creation.
+ */
+const API_KEY_PATTERN = /^sk_([a-z2-7]{16})_([a-z2-7]{52})$/;
+
+export type AccountPrincipal = { kind: 'account'; accountId: string; apiKeyId: string };
+
+export type ApiKeyVerification =
+  | { ok: true; principal: AccountPrincipal }
+  | { ok: false; reason: 'malformed' | 'unknown' | 'revoked' };
+
+export function looksLikeApiKey(bearer: string): boolean {
+  return bearer.startsWith('sk_');
+}
+
+export async function verifyApiKey(db: Db, presented: string): Promise<ApiKeyVerification> {
+  const match = API_KEY_PATTERN.exec(presented);
+  if (!match) return { ok: false, reason: 'malformed' };
+  const [, id, secret] = match as unknown as [string, string, string];
+  const row = await findApiKeyCredentials(db, id);
+  const presentedHash = hashSecret(secret);
+  if (!row || !timingSafeEqual(presentedHash, row.secret_hash)) return { ok: false, reason: 'unknown' };
+  if (row.revoked_at) return { ok: false, reason: 'revoked' };
+  return { ok: true, principal: { kind: 'account', accountId: row.account_id, apiKeyId: row.id } };
+}
+
+export type CreatedApiKey = {
+  id: string;
+  key: string;
+  name: string;
+  accountId: string;
+  createdAt: string;
+};
+
+/** Creates a key for an existing account, or a new account named after the key. */
+export async function createApiKey(
+  db: Db,
+  input: { name: string; accountId?: string },
+): Promise<CreatedApiKey> {
+  const name = input.name.trim();
+  if (name.length === 0 || name.length > 100) {
+    throw new AppError('validation_error', 'The key name must be 1 to 100 characters');
+  }
+  const id = randomBase32(10);
+  const secret = randomBase32(32);
+  const row = await db.transaction().execute(async (tx) => {
+    let accountId = input.accountId;
+    if (accountId) {
+      if (!(await accountExists(tx, accountId))) throw new AppError('not_found', `No account with id ${accountId}`);
+    } else {
+      accountId = (await insertAccount(tx, { id: newAccountId(), name })).id;
+    }
+    return insertApiKey(tx, { id, accountId, name, secretHash: hashSecret(secret) });
+  });
+  return { id: row.id, key: `sk_${id}_${secret}`, name: row.name, accountId: row.account_id, createdAt: row.created_at.toISOString() };
+}
+
+export type ApiKeySummary = { id: string; name: string; accountId: string; createdAt: string; revokedAt: string | null };
+
+export async function listAccountApiKeys(db: Db, filter: { accountId?: string } = {}): Promise<ApiKeySummary[]> {
+  const rows = await listApiKeys(db, filter);
+  return rows.map((row) => ({
+    id: row.id,
+    name: row.name,
+    accountId: row.account_id,
+    createdAt: row.created_at.toISOString(),
+    revokedAt: row.revoked_at?.toISOString() ?? null,
+  }));
+}
+
+export async function revokeAccountApiKey(db: Db, id: string): Promise<void> {
+  if (!(await revokeApiKey(db, id))) throw new AppError('not_found', `No API key with id ${id}`);
+}
+
+function hashSecret(secret: string): Buffer {
+  return createHash('sha256').update(secret, 'utf8').digest();
+}

@@ -1,0 +1,11 @@
+import { randomBytes } from 'node:crypto';
+import { encodeBase32LowerCaseNoPadding } from '@oslojs/encoding';
+
+/** A random lowercase base32 string carrying `bytes` bytes of entropy. */
+export function randomBase32(bytes: number): string {
+  return encodeBase32LowerCaseNoPadding(randomBytes(bytes));
+}
+
+export function newAccountId(): string {
+  return `acc_${randomBase32(10)}`;
+}

@@ -1,0 +1,39 @@
+import type { Db } from '../open.ts';
+
+/** Columns safe to show: everything but the secret hash. */
+const publicColumns = ['id', 'account_id', 'name', 'created_at', 'revoked_at'] as const;
+
+export async function insertApiKey(
+  db: Db,
+  key: { id: string; accountId: string; name: string; secretHash: Uint8Array },
+) {
+  return db
+    .insertInto('api_keys')
+    .values({ id: key.id, account_id: key.accountId, name: key.name, secret_hash: key.secretHash })
+    .returning(publicColumns)
+    .executeTakeFirstOrThrow();
+}
+
+export async function findApiKeyCredentials(db: Db, id: string) {
+  return db
+    .selectFrom('api_keys')
+    .select(['id', 'account_id', 'secret_hash', 'revoked_at'])
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+
+export async function listApiKeys(db: Db, filter: { accountId?: string } = {}) {
+  let query = db.selectFrom('api_keys').select(publicColumns).orderBy('created_at').orderBy('id');
+  if (filter.accountId) query = query.where('account_id', '=', filter.accountId);
+  return query.execute();
+}
+
+/** Marks a key revoked; returns false when no key has that id. Revoking twice keeps the first time. */
+export async function revokeApiKey(db: Db, id: string): Promise<boolean> {
+  const result = await db
+    .updateTable('api_keys')
+    .set((eb) => ({ revoked_at: eb.fn.coalesce('revoked_at', eb.fn<Date>('now')) }))
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}

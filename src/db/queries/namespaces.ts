@@ -1,0 +1,48 @@
+import type { Db } from '../open.ts';
+
+const columns = ['name', 'account_id', 'created_at'] as const;
+
+/** Inserts unless the name is taken; returns the new row, or undefined when it was taken. */
+export async function insertNamespaceIfFree(db: Db, ns: { name: string; accountId: string }) {
+  return db
+    .insertInto('namespaces')
+    .values({ name: ns.name, account_id: ns.accountId })
+    .onConflict((oc) => oc.column('name').doNothing())
+    .returning(columns)
+    .executeTakeFirst();
+}
+
+export async function findNamespace(db: Db, name: string) {
+  return db.selectFrom('namespaces').select(columns).where('name', '=', name).executeTakeFirst();
+}
+
+export async function listNamespacesPage(db: Db, q: { accountId: string; offset: number; limit: number }) {
+  return db
+    .selectFrom('namespaces')
+    .select(columns)
+    .where('account_id', '=', q.accountId)
+    .orderBy('created_at', 'desc')
+    .orderBy('name')
+    .offset(q.offset)
+    .limit(q.limit)
+    .execute();
+}
+
+export async function countNamespaces(db: Db, accountId: string): Promise<number> {
+  const row = await db
+    .selectFrom('namespaces')
+    .select((eb) => eb.fn.countAll<string>().as('count'))
+    .where('account_id', '=', accountId)
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
+}
+
+/** Deletes the namespace if this account owns it; returns whether a row went. */
+export async function deleteOwnedNamespace(db: Db, q: { name: string; accountId: string }): Promise<boolean> {
+  const result = await db
+    .deleteFrom('namespaces')
+    .where('name', '=', q.name)
+    .where('account_id', '=', q.accountId)
+    .executeTakeFirst();
+  return result.numDeletedRows > 0n;
+}

@@ -1,0 +1,52 @@
+import type { IncomingMessage } from 'node:http';
+import { AppError } from '../errors.ts';
+
+/** `application/json`, any `+json` type, with or without parameters such as charset. */
+export function isJsonContentType(header: string | undefined): boolean {
+  if (!header) return false;
+  const type = header.split(';')[0]!.trim().toLowerCase();
+  return type === 'application/json' || /^application\/[\w.+-]+\+json$/.test(type);
+}
+
+/** Reads the whole body, refusing more than `limit` bytes without buffering the excess. */
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw tooLarge(limit);
+    chunks.push(chunk);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
+
+/**
+ * The JSON object a REST request carries, or undefined when it has no body. Anything that is
+ * not a JSON object is refused here, before it reaches a procedure.
+ */
+export async function readJsonObjectBody(req: IncomingMessage, limit: number): Promise<Record<string, unknown> | undefined> {
+  const raw = await readBody(req, limit);
+  if (raw.length === 0 || raw.toString('utf8').trim() === '') return undefined;
+  if (!isJsonContentType(req.headers['content-type'])) {
+    throw new AppError(
+      'unsupported_media_type',
+      `The request body must be JSON (Content-Type: application/json), not ${req.headers['content-type'] ?? 'an unlabelled body'}`,
+    );
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new AppError('validation_error', 'The request body is not valid JSON');
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new AppError('validation_error', 'The request body must be a JSON object');
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function tooLarge(limit: number): AppError {
+  return new AppError('payload_too_large', `The request body is larger than the limit of ${limit} bytes`);
+}

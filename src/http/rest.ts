@@ -1,0 +1,111 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { TRPCError } from '@trpc/server';
+import { createOpenApiNodeHttpHandler } from 'trpc-to-openapi';
+import type { RequestContext } from '../api/context.ts';
+import { appErrorFromUnknown } from '../api/error-mapping.ts';
+import { procedureMetas } from '../api/procedure-meta.ts';
+import type { AppRouter } from '../api/router.ts';
+import { AppError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { readJsonObjectBody } from './body.ts';
+import { sendError, sendJsonText } from './respond.ts';
+
+/** What the adapter tells us about one request, through its callbacks. */
+type Outcome = { procedurePath?: string; error?: TRPCError };
+
+export type RestRequest = { req: IncomingMessage; res: ServerResponse; ctx: RequestContext; pathname: string };
+
+/**
+ * The REST surface: trpc-to-openapi matches the route, assembles the input and calls the
+ * procedure. We own the edge around it: body limits, content types and JSON parsing before,
+ * and after, the response itself, so that every answer has our status and `{error, message}`.
+ */
+export function createRestHandler(options: { router: AppRouter; maxBodyBytes: number; logger: Logger }) {
+  const metas = procedureMetas(options.router);
+  const outcomes = new WeakMap<object, Outcome>();
+  const contexts = new WeakMap<IncomingMessage, RequestContext>();
+
+  const adapter = createOpenApiNodeHttpHandler({
+    router: options.router,
+    createContext: ({ req }) => contexts.get(req as IncomingMessage)!,
+    responseMeta: ({ ctx, paths }) => {
+      const outcome = ctx && outcomes.get(ctx);
+      if (outcome && paths?.[0]) outcome.procedurePath = paths[0];
+      return {};
+    },
+    onError: ({ req, error, path }) => {
+      const outcome = outcomes.get(req);
+      if (outcome) Object.assign(outcome, { error, procedurePath: path ?? outcome.procedurePath });
+    },
+  });
+
+  return async function handleRest({ req, res, ctx, pathname }: RestRequest): Promise<string | undefined> {
+    const outcome: Outcome = {};
+    outcomes.set(req, outcome);
+    outcomes.set(ctx, outcome);
+    contexts.set(req, ctx);
+
+    if (req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH') {
+      try {
+        (req as IncomingMessage & { body?: unknown }).body = await readJsonObjectBody(req, options.maxBodyBytes);
+      } catch (error) {
+        if (error instanceof AppError && error.code === 'payload_too_large') res.setHeader('connection', 'close');
+        sendError(res, appErrorFromUnknown(error));
+        return undefined;
+      }
+      // The body is parsed and checked above; the adapter only needs to see it is JSON.
+      req.headers['content-type'] = 'application/json';
+    }
+
+    const captured = captureResponse(res);
+    await adapter(req, captured.facade as unknown as ServerResponse);
+    const meta = outcome.procedurePath ? metas.get(outcome.procedurePath) : undefined;
+    const route = meta?.openapi ? meta.openapi.path : undefined;
+
+    if (outcome.error) {
+      const appError =
+        outcome.error.code === 'NOT_FOUND' && !outcome.procedurePath
+          ? new AppError('not_found', `No route matches ${req.method} ${pathname}`)
+          : appErrorFromUnknown(outcome.error);
+      if (appError.code === 'internal_error') {
+        ctx.logger.error({ err: describeInternalError(outcome.error) }, 'unhandled error');
+      }
+      sendError(res, appError);
+      return route;
+    }
+    const status = ctx.response.status ?? meta?.successStatus ?? captured.statusCode;
+    sendJsonText(res, status, captured.body ?? '');
+    return route;
+  };
+}
+
+/** Just enough of a ServerResponse for the adapter to write into, so we can rewrite it. */
+function captureResponse(res: ServerResponse) {
+  const captured = { statusCode: 200, body: undefined as string | undefined };
+  const facade = {
+    get statusCode() {
+      return captured.statusCode;
+    },
+    set statusCode(value: number) {
+      captured.statusCode = value;
+    },
+    setHeader() {},
+    end(body?: string) {
+      captured.body = body;
+    },
+    // The adapter listens for the client going away to abort the procedure.
+    once: res.once.bind(res),
+    on: res.on.bind(res),
+    off: res.off.bind(res),
+    get writableEnded() {
+      return res.writableEnded;
+    },
+  };
+  return Object.assign(captured, { facade });
+}
+
+/** Name and message only: driver errors can carry row values in their other fields. */
+function describeInternalError(error: TRPCError): { name: string; message: string; cause?: { name: string; message: string } } {
+  const cause = error.cause instanceof Error ? { name: error.cause.name, message: error.cause.message } : undefined;
+  return { name: error.name, message: error.message, cause };
+}

@@ -1,0 +1,55 @@
+import { ConfigError, loadConfig } from './config.ts';
+import { DataDirInUseError } from './db/data-dir-lock.ts';
+import { createLogger } from './logger.ts';
+import { startServer } from './server.ts';
+
+/** `npm start`: configuration from the environment, then serve until SIGTERM or SIGINT. */
+export async function main(): Promise<void> {
+  const startedAt = performance.now();
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`switchboard: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const logger = createLogger(config);
+  let server;
+  try {
+    server = await startServer(config, logger);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    logger.fatal({ err: { message } }, 'failed to start');
+    if (error instanceof DataDirInUseError) process.stderr.write(`switchboard: ${message}\n`);
+    process.exit(1);
+  }
+  logger.info(
+    {
+      url: server.url,
+      publicUrl: config.publicUrl,
+      database: config.database.kind,
+      ...(config.database.kind === 'pglite' ? { dataDir: config.database.dataDir } : {}),
+      startupMs: Math.round(performance.now() - startedAt),
+    },
+    'switchboard listening',
+  );
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: { message: (error as Error).message } }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
