@@ -1,0 +1,143 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+let server: TestServer;
+let key: string;
+
+beforeAll(async () => {
+  server = await startTestServer({ MAX_BODY_BYTES: '4096' });
+  key = (await server.newAccount()).key;
+});
+afterAll(() => server?.close());
+
+async function expectError(response: Response, status: number, error: string) {
+  expect(response.status).toBe(status);
+  expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+  const body = (await response.json()) as Record<string, unknown>;
+  expect(body).toEqual({ error, message: expect.any(String) });
+  expect((body.message as string).length).toBeGreaterThan(5);
+  return body;
+}
+
+describe('namespace names', () => {
+  it.each([
+    ['too short', 'ab'],
+    ['too long', 'a'.repeat(40)],
+    ['uppercase', 'Team-One'],
+    ['underscore', 'team_one'],
+    ['leading hyphen', '-team'],
+    ['trailing hyphen', 'team-'],
+    ['a dot', 'team.one'],
+    ['unicode', 'tëam'],
+    ['an encoded slash', 'team%2Fone'],
+    ['an encoded traversal', '..%2F..%2Fetc'],
+    ['spaces', 'team%20one'],
+  ])('refuses %s with 400', async (_label, name) => {
+    await expectError(await server.request(`/namespaces/${name}`, { method: 'PUT', bearer: key }), 400, 'validation_error');
+  });
+
+  it.each(['health', 'namespaces', 'tokens', 'connect', 'oauth', 'docs', 'trpc', 'metrics', 'setup'])(
+    'refuses the reserved name %s',
+    async (name) => {
+      const body = await expectError(await server.request(`/namespaces/${name}`, { method: 'PUT', bearer: key }), 400, 'validation_error');
+      expect(body.message).toContain('reserved');
+    },
+  );
+
+  it.each(['abc', 'a-b', '123', 'my-team-2', 'x'.repeat(39)])('accepts %s', async (name) => {
+    expect((await server.request(`/namespaces/${name}`, { method: 'PUT', bearer: key })).status).toBe(201);
+  });
+});
+
+describe('request bodies', () => {
+  it('answers 413 for a body over the limit', async () => {
+    const body = JSON.stringify({ padding: 'x'.repeat(10_000) });
+    await expectError(
+      await server.request('/namespaces', { method: 'POST', bearer: key, headers: { 'content-type': 'application/json' }, body }),
+      413,
+      'payload_too_large',
+    );
+  });
+
+  it('answers 413 for a chunked body that grows over the limit', async () => {
+    const chunks = new ReadableStream({
+      start(controller) {
+        for (let i = 0; i < 10; i++) controller.enqueue(new TextEncoder().encode(`"${'y'.repeat(1000)}",`));
+        controller.close();
+      },
+    });
+    const response = await server.request('/namespaces', {
+      method: 'POST',
+      bearer: key,
+      headers: { 'content-type': 'application/json' },
+      body: chunks,
+      duplex: 'half',
+    } as RequestInit);
+    await expectError(response, 413, 'payload_too_large');
+  });
+
+  it.each([
+    ['text/plain', 'hello'],
+    ['application/x-www-form-urlencoded', 'a=b'],
+    ['multipart/form-data; boundary=x', '--x--'],
+  ])('answers 415 for %s', async (contentType, body) => {
+    await expectError(
+      await server.request('/namespaces', { method: 'POST', bearer: key, headers: { 'content-type': contentType }, body }),
+      415,
+      'unsupported_media_type',
+    );
+  });
+
+  it.each([
+    ['malformed JSON', '{"a":'],
+    ['a JSON array', '[1,2]'],
+    ['a JSON string', '"text"'],
+    ['JSON null', 'null'],
+  ])('answers 400 for %s', async (_label, body) => {
+    await expectError(
+      await server.request('/namespaces', { method: 'POST', bearer: key, headers: { 'content-type': 'application/json' }, body }),
+      400,
+      'validation_error',
+    );
+  });
+
+  it('accepts JSON with a charset parameter', async () => {
+    const response = await server.request('/namespaces', {
+      method: 'POST',
+      bearer: key,
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      body: '{}',
+    });
+    expect(response.status).toBe(201);
+  });
+});
+
+describe('query parameters', () => {
+  it.each([
+    ['pageSize=0'],
+    ['pageSize=51'],
+    ['pageSize=abc'],
+    ['page=0'],
+    ['page=-1'],
+    ['page=1.5'],
+  ])('answers 400 for %s', async (query) => {
+    const body = await expectError(await server.request(`/namespaces?${query}`, { bearer: key }), 400, 'validation_error');
+    expect(body.message).toMatch(/page/i);
+  });
+});
+
+describe('routes', () => {
+  it('answers 404 with {error, message} for an unknown route', async () => {
+    const body = await expectError(await server.request('/no/such/route', { bearer: key }), 404, 'not_found');
+    expect(body.message).toContain('/no/such/route');
+  });
+
+  it('never answers 5xx to odd paths', async () => {
+    const paths = ['/namespaces/%', '/namespaces/%00', '/namespaces/..%2f..', '//namespaces', '/namespaces/a/b/c', `/${'x'.repeat(5000)}`];
+    for (const path of paths) {
+      const response = await server.request(path, { bearer: key });
+      expect(response.status, path).toBeLessThan(500);
+      await response.arrayBuffer();
+    }
+  });
+});

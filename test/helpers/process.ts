@@ -1,0 +1,74 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+type Env = Record<string, string | undefined>;
+
+function childEnv(env: Env): NodeJS.ProcessEnv {
+  // Only what the test names, plus PATH/HOME: the developer's own DATABASE_URL must not leak in.
+  return { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', ...env };
+}
+
+export type CliResult = { code: number | null; stdout: string; stderr: string };
+
+/** Runs the `switchboard` bin exactly as `npx switchboard …` would. */
+export function runCli(args: string[], env: Env): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(projectRoot, 'bin', 'switchboard.js'), ...args], {
+      cwd: projectRoot,
+      env: childEnv(env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+export type ServerProcess = {
+  child: ChildProcess;
+  url: string;
+  startupMs: number;
+  output(): string;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+};
+
+/** Starts the service as `npm start` does; resolves once it logs that it listens. */
+export function startServerProcess(env: Env): Promise<ServerProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src', 'start.ts')], {
+      cwd: projectRoot,
+      env: childEnv({ PORT: '0', ...env }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    const exited = new Promise<number | null>((done) => child.on('close', (code) => done(code)));
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      for (const line of output.split('\n')) {
+        if (!line.includes('switchboard listening')) continue;
+        const entry = JSON.parse(line) as { url: string; startupMs: number };
+        child.stdout!.off('data', onData);
+        resolve({
+          child,
+          url: entry.url,
+          startupMs: entry.startupMs,
+          output: () => output,
+          async stop(signal = 'SIGTERM') {
+            child.kill(signal);
+            return exited;
+          },
+        });
+        return;
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (chunk) => (output += chunk.toString()));
+    exited.then((code) => reject(new Error(`server exited with ${code} before listening:\n${output}`)));
+  });
+}
