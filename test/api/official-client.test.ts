@@ -14,16 +14,18 @@ beforeAll(async () => {
 });
 afterAll(() => server?.close());
 
+type ClientOptions = { apiKey: string; baseURL: string; connectBaseURL: string; maxRetries: number };
+// Each version's own constructor, so the test exercises exactly that version's code.
 const clients = [
-  ['0.68.0', Smithery068],
-  ['0.45.0', Smithery045],
+  ['0.68.0', Smithery068, (options: ClientOptions) => new Smithery068(options)],
+  ['0.45.0', Smithery045, (options: ClientOptions) => new Smithery045(options)],
 ] as const;
 
-describe.each(clients)('@smithery/api %s', (version, Smithery) => {
+describe.each(clients)('@smithery/api %s', (version, Smithery, construct) => {
   // Namespace names are global: keep each version's apart.
   const tag = version.replace(/\./g, '');
   function connect(apiKey: string) {
-    return new Smithery({ apiKey, baseURL: server.url, connectBaseURL: server.url, maxRetries: 0 } as ConstructorParameters<typeof Smithery>[0]);
+    return construct({ apiKey, baseURL: server.url, connectBaseURL: server.url, maxRetries: 0 });
   }
 
   it('creates, lists across pages, sets idempotently and deletes namespaces', async () => {
@@ -77,7 +79,7 @@ describe.each(clients)('@smithery/api %s', (version, Smithery) => {
     const owner = connect((await server.newAccount()).key);
     await owner.namespaces.set(`sdk${tag}-retry`);
     const { key } = await server.newAccount();
-    const retrying = new Smithery({ apiKey: key, baseURL: server.url, connectBaseURL: server.url, maxRetries: 2 } as ConstructorParameters<typeof Smithery>[0]);
+    const retrying = construct({ apiKey: key, baseURL: server.url, connectBaseURL: server.url, maxRetries: 2 });
     const before = server.logs.filter((l) => l.route === '/namespaces/{name}' && l.status === 409).length;
     await expect(retrying.namespaces.set(`sdk${tag}-retry`)).rejects.toBeInstanceOf(Smithery.ConflictError);
     await new Promise((resolve) => setTimeout(resolve, 50));
