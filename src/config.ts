@@ -5,9 +5,16 @@ import { z } from 'zod';
  * Every setting Switchboard reads from the environment. `process.env` is read here and
  * nowhere else; the frozen result is passed to whatever needs it.
  */
+const integer = (min: number, max: number, what: string) =>
+  z.coerce
+    .number({ error: `must be ${what}` })
+    .int({ error: `must be ${what}` })
+    .min(min, { error: `must be ${what}` })
+    .max(max, { error: `must be ${what}` });
+
 const envSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
-  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  PORT: integer(0, 65535, 'a port number from 0 to 65535').default(8080),
   PUBLIC_URL: z
     .url({ protocol: /^https?$/, message: 'must be an http(s) URL, e.g. https://switchboard.example.com' })
     .optional(),
@@ -15,12 +22,12 @@ const envSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .optional(),
-  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
+  DATABASE_POOL_SIZE: integer(1, 500, 'a whole number from 1 to 500').default(10),
   DATA_DIR: z.string().min(1).default('./data'),
   SWITCHBOARD_SECRET: z.string().min(32, 'must be at least 32 characters of random text').optional(),
   SWITCHBOARD_PREVIOUS_SECRETS: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  MAX_BODY_BYTES: integer(1024, 64 * 1024 * 1024, 'a byte count from 1024 to 67108864').default(1024 * 1024),
   CORS_ORIGINS: z.string().default('*'),
 });
 

@@ -47,28 +47,33 @@ export function startServerProcess(env: Env): Promise<ServerProcess> {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
+    let listening = false;
     const exited = new Promise<number | null>((done) => child.on('close', (code) => done(code)));
-    const onData = (chunk: Buffer) => {
+    // Keep draining the pipes for the whole life of the child (a full pipe would stall its
+    // logging), remembering only the most recent output.
+    const append = (chunk: Buffer) => {
       output += chunk.toString();
-      for (const line of output.split('\n')) {
-        if (!line.includes('switchboard listening')) continue;
-        const entry = JSON.parse(line) as { url: string; startupMs: number };
-        child.stdout!.off('data', onData);
-        resolve({
-          child,
-          url: entry.url,
-          startupMs: entry.startupMs,
-          output: () => output,
-          async stop(signal = 'SIGTERM') {
-            child.kill(signal);
-            return exited;
-          },
-        });
-        return;
-      }
+      if (output.length > 1_000_000) output = output.slice(-500_000);
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (chunk) => (output += chunk.toString()));
+    child.stderr!.on('data', append);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      append(chunk);
+      if (listening) return;
+      const line = output.split('\n').slice(0, -1).find((l) => l.includes('switchboard listening'));
+      if (!line) return;
+      listening = true;
+      const entry = JSON.parse(line) as { url: string; startupMs: number };
+      resolve({
+        child,
+        url: entry.url,
+        startupMs: entry.startupMs,
+        output: () => output,
+        async stop(signal = 'SIGTERM') {
+          child.kill(signal);
+          return exited;
+        },
+      });
+    });
     exited.then((code) => reject(new Error(`server exited with ${code} before listening:\n${output}`)));
   });
 }
