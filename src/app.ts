@@ -8,6 +8,7 @@ import { AppError } from './errors.ts';
 import { applyCors } from './http/cors.ts';
 import { sendError, sendJsonText } from './http/respond.ts';
 import { createRestHandler } from './http/rest.ts';
+import { handleMcpRequest, matchMcpPath } from './mcp/mcp-endpoint.ts';
 import { SWITCHBOARD_VERSION } from './version.ts';
 
 const REQUEST_ID_PATTERN = /^[\w.:-]{1,128}$/;
@@ -73,6 +74,16 @@ export function createApp(services: Services) {
       route = '/trpc';
       contexts.set(req, ctx);
       handleTrpc(req, res);
+      return;
+    }
+    const mcpTarget = matchMcpPath(pathname);
+    if (mcpTarget) {
+      route = '/connect/{namespace}/{connectionId}/mcp';
+      await handleMcpRequest(req, res, ctx, mcpTarget).catch((error: unknown) => {
+        if (!(error instanceof AppError)) throw error;
+        if (res.headersSent) res.destroy();
+        else sendError(res, error);
+      });
       return;
     }
     if (pathname === '/openapi.json' && (req.method === 'GET' || req.method === 'HEAD')) {

@@ -29,6 +29,7 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MAX_BODY_BYTES: integer(1024, 64 * 1024 * 1024, 'a byte count from 1024 to 67108864').default(1024 * 1024),
   CORS_ORIGINS: z.string().default('*'),
+  UPSTREAM_TIMEOUT_MS: integer(100, 600_000, 'a number of milliseconds from 100 to 600000').default(30_000),
 });
 
 export type Config = Readonly<{
@@ -43,6 +44,8 @@ export type Config = Readonly<{
   maxBodyBytes: number;
   /** `'*'` or an explicit list of allowed browser origins. */
   corsOrigins: '*' | readonly string[];
+  /** How long an upstream may take to connect or to start answering a request. */
+  upstreamTimeoutMs: number;
 }>;
 
 export class ConfigError extends Error {
@@ -84,6 +87,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     secrets: { current: e.SWITCHBOARD_SECRET, previous },
     logLevel: e.LOG_LEVEL,
     maxBodyBytes: e.MAX_BODY_BYTES,
+    upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS,
     corsOrigins: e.CORS_ORIGINS.trim() === '*' ? ('*' as const) : e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
   });
 }

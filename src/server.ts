@@ -2,10 +2,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.ts';
 import type { Config } from './config.ts';
-import { createKeyring } from './core/crypto/keyring.ts';
-import { resolveMasterSecrets } from './core/crypto/master-secret.ts';
 import { migrateToLatest, openDb, type OpenDatabase } from './db/open.ts';
 import type { Logger } from './logger.ts';
+import { createServices } from './services.ts';
 
 export type RunningServer = {
   url: string;
@@ -19,10 +18,8 @@ export async function startServer(config: Config, logger: Logger, database?: Ope
   const db = database ?? (await openDb(config.database));
   try {
     await migrateToLatest(db.db);
-    const keyring = createKeyring(
-      resolveMasterSecrets({ current: config.secrets.current, previous: config.secrets.previous, dataDir: config.dataDir }),
-    );
-    const app = createApp({ config, db: db.db, keyring, logger });
+    const services = await createServices(config, logger, db);
+    const app = createApp(services);
     const server = http.createServer({ requestTimeout: 5 * 60_000, headersTimeout: 30_000, keepAliveTimeout: 65_000 }, app.handler);
     await listen(server, config.host, config.port);
     const { port } = server.address() as AddressInfo;
@@ -36,6 +33,7 @@ export async function startServer(config: Config, logger: Logger, database?: Ope
           server.close(() => resolve());
           server.closeIdleConnections();
         });
+        await services.close();
         await db.close();
       },
     };

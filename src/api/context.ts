@@ -1,16 +1,8 @@
 import type { IncomingMessage } from 'node:http';
-import type { Config } from '../config.ts';
-import type { Keyring } from '../core/crypto/keyring.ts';
-import type { Db } from '../db/open.ts';
+import type { Services } from '../services.ts';
 import type { Logger } from '../logger.ts';
 
-/** What every request's handlers can reach: long-lived services, plus this request's facts. */
-export type Services = {
-  config: Config;
-  db: Db;
-  keyring: Keyring;
-  logger: Logger;
-};
+export type { Services };
 
 export type RequestContext = Services & {
   requestId: string;

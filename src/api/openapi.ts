@@ -1,5 +1,6 @@
 import { generateOpenApiDocument, type OpenAPIObject } from 'trpc-to-openapi';
 import { httpStatusByErrorCode } from '../errors.ts';
+import { metadataFilterParameter } from './connection-schemas.ts';
 import { procedureMetas } from './procedure-meta.ts';
 import type { Meta } from './trpc.ts';
 import type { AppRouter } from './router.ts';
@@ -40,10 +41,15 @@ export function buildOpenApiDocument(router: AppRouter, options: { publicUrl: st
   const metaByOperationId = new Map<string, Meta>();
   for (const [path, meta] of procedureMetas(router)) metaByOperationId.set(path.replace(/\./g, '-'), meta);
 
+  // Paths are written with `\.` for the router's regular expressions; clients see them plain.
+  document.paths = Object.fromEntries(Object.entries(document.paths ?? {}).map(([path, item]) => [path.replaceAll('\\.', '.'), item]));
+
   for (const pathItem of Object.values(document.paths ?? {})) {
-    for (const operation of Object.values(pathItem as Record<string, { operationId?: string; responses?: Record<string, unknown> }>)) {
+    for (const operation of Object.values(pathItem as Record<string, Operation>)) {
       if (!operation?.responses) continue;
       const meta = metaByOperationId.get(operation.operationId ?? '');
+      if (meta?.bodyAs) describeWholeBody(operation, meta.bodyAs);
+      if (meta?.metadataFilters) operation.parameters = [...(operation.parameters ?? []), metadataFilterParameter];
       const responses: Record<string, unknown> = {};
       for (const [status, response] of Object.entries(operation.responses)) {
         if (status === '200') responses[String(meta?.successStatus ?? 200)] = response;
@@ -71,6 +77,20 @@ export function buildOpenApiDocument(router: AppRouter, options: { publicUrl: st
   };
   document.components = { ...document.components, schemas };
   return document;
+}
+
+type Operation = {
+  operationId?: string;
+  parameters?: unknown[];
+  responses?: Record<string, unknown>;
+  requestBody?: { content?: Record<string, { schema?: { properties?: Record<string, unknown> } }> };
+};
+
+/** The body *is* the field (e.g. the tool's arguments), not an object holding it. */
+function describeWholeBody(operation: Operation, field: string): void {
+  const json = operation.requestBody?.content?.['application/json'];
+  const schema = json?.schema?.properties?.[field];
+  if (json && schema) json.schema = schema as typeof json.schema;
 }
 
 function sortByStatus(responses: Record<string, unknown>): Record<string, unknown> {

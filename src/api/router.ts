@@ -1,11 +1,16 @@
+import { connectionsRouter } from './routers/connections.ts';
 import { healthRouter } from './routers/health.ts';
 import { namespacesRouter } from './routers/namespaces.ts';
+import { toolsRouter } from './routers/tools.ts';
 import { router } from './trpc.ts';
 
 // REST routes match in the order procedures appear here: fixed paths before `/{ns}` ones.
 export const appRouter = router({
   health: healthRouter,
   namespaces: namespacesRouter,
+  // `/{namespace}/.tools` before `/{namespace}/{connectionId}`.
+  tools: toolsRouter,
+  connections: connectionsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,6 +1,6 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { OpenApiMeta } from 'trpc-to-openapi';
-import { authenticate, type Principal } from '../core/auth/authenticate.ts';
+import type { Principal } from '../core/auth/authenticate.ts';
 import { AppError, httpStatusByErrorCode, type AppErrorCode } from '../errors.ts';
 import type { RequestContext } from './context.ts';
 import { appErrorFromUnknown } from './error-mapping.ts';
@@ -13,6 +13,10 @@ export type Meta = OpenApiMeta<{
   access?: { resource: Resource; operation: Operation };
   /** The REST status of a success when it is not 200. */
   successStatus?: 201 | 202;
+  /** REST only: the whole JSON body is this input field (tool arguments may use any key). */
+  bodyAs?: 'arguments';
+  /** The input takes `metadata[key]=value` filters, which the OpenAPI generator cannot see. */
+  metadataFilters?: true;
 }>;
 
 const t = initTRPC
@@ -60,7 +64,7 @@ const translateAppErrors = t.middleware(async ({ next }) => {
  */
 const enforceAccess = t.middleware(async ({ ctx, meta, next }) => {
   if (!meta?.access) throw toTrpcError(new AppError('internal_error', 'This operation declares no access rule'));
-  const principal: Principal = await authenticate(ctx.db, ctx.bearer).catch((error: unknown) => {
+  const principal: Principal = await ctx.auth.authenticate(ctx.bearer).catch((error: unknown) => {
     throw error instanceof AppError ? toTrpcError(error) : error;
   });
   return next({ ctx: { ...ctx, principal } });

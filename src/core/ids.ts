@@ -9,3 +9,8 @@ export function randomBase32(bytes: number): string {
 export function newAccountId(): string {
   return `acc_${randomBase32(10)}`;
 }
+
+/** A generated connection id: `conn_` and 80 random bits. */
+export function newConnectionId(): string {
+  return `conn_${randomBase32(10)}`;
+}

@@ -19,6 +19,12 @@ export type DatabaseTarget =
 export type OpenDatabase = {
   db: Kysely<Database>;
   kind: DatabaseTarget['kind'];
+  /**
+   * Subscribes to NOTIFY messages on `channel`. `onConnected` runs whenever the listening
+   * connection is (re)established: anything missed while it was down is unknowable, so
+   * subscribers treat it as "everything may have changed".
+   */
+  listen(channel: string, onMessage: (payload: string) => void, onConnected?: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 };
 
@@ -32,11 +38,25 @@ export async function openDb(target: DatabaseTarget): Promise<OpenDatabase> {
       types: { bigint: postgres.BigInt },
     });
     const db = new Kysely<Database>({ dialect: new PostgresJSDialect({ postgres: client }) });
-    return { db, kind: 'postgres', close: () => db.destroy() };
+    return {
+      db,
+      kind: 'postgres',
+      async listen(channel, onMessage, onConnected) {
+        const subscription = await client.listen(channel, onMessage, onConnected);
+        return () => subscription.unlisten();
+      },
+      close: async () => {
+        // A bounded end first: postgres.js waits forever for a reserved connection that was
+        // never handed back, which would hang a graceful shutdown after heavy load.
+        await client.end({ timeout: 5 });
+        await db.destroy();
+      },
+    };
   }
   if (target.kind === 'memory') {
-    const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite: new PGlite() }) });
-    return { db, kind: 'memory', close: () => db.destroy() };
+    const pglite = new PGlite();
+    const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
+    return { db, kind: 'memory', listen: pgliteListener(pglite), close: () => db.destroy() };
   }
   const lock = lockDataDir(target.dataDir);
   try {
@@ -46,6 +66,7 @@ export async function openDb(target: DatabaseTarget): Promise<OpenDatabase> {
     return {
       db,
       kind: 'pglite',
+      listen: pgliteListener(pglite),
       close: async () => {
         await db.destroy();
         lock.release();
@@ -55,6 +76,15 @@ export async function openDb(target: DatabaseTarget): Promise<OpenDatabase> {
     lock.release();
     throw error;
   }
+}
+
+/** PGlite is one connection in this process: it never drops, so `onConnected` runs once. */
+function pgliteListener(pglite: PGlite): OpenDatabase['listen'] {
+  return async (channel, onMessage, onConnected) => {
+    const unlisten = await pglite.listen(channel, onMessage);
+    onConnected?.();
+    return () => unlisten();
+  };
 }
 
 /** Brings the schema to the latest migration. Safe to run from several replicas at once. */

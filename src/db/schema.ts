@@ -23,14 +23,35 @@ export interface NamespacesTable {
   created_at: CreatedAt;
 }
 
+type Json = ColumnType<unknown, string, string>;
+
+export interface ConnectionsTable {
+  namespace: string;
+  id: string;
+  name: string;
+  mcp_url: string;
+  /** jsonb: written through `jsonb()` (see queries/json.ts), read back parsed. */
+  metadata: ColumnType<Record<string, unknown> | null, string | null, string | null>;
+  credentials: string | null;
+  credentials_key_id: string | null;
+  status: ColumnType<unknown, string | undefined, string>;
+  server_info: ColumnType<unknown, string | null | undefined, string | null>;
+  revision: ColumnType<number, number | undefined, number>;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
 export interface Database {
   accounts: AccountsTable;
   api_keys: ApiKeysTable;
   namespaces: NamespacesTable;
+  connections: ConnectionsTable;
 }
 
 export type AccountRow = Selectable<AccountsTable>;
 export type ApiKeyRow = Selectable<ApiKeysTable>;
 export type NewApiKey = Insertable<ApiKeysTable>;
 export type NamespaceRow = Selectable<NamespacesTable>;
+export type ConnectionRow = Selectable<ConnectionsTable>;
+export type { Json };
 export type { Generated };

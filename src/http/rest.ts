@@ -39,15 +39,23 @@ export function createRestHandler(options: { router: AppRouter; maxBodyBytes: nu
     },
   });
 
-  return async function handleRest({ req, res, ctx, pathname }: RestRequest): Promise<string | undefined> {
+  const wholeBodyRoutes = [...metas.values()]
+    .filter((meta) => meta.bodyAs && meta.openapi)
+    .map((meta) => ({ method: meta.openapi!.method, pattern: routePattern(meta.openapi!.path), field: meta.bodyAs! }));
+
+  return async function handleRest({ req, res, ctx, pathname: requestPath }: RestRequest): Promise<string | undefined> {
     const outcome: Outcome = {};
     outcomes.set(req, outcome);
     outcomes.set(ctx, outcome);
     contexts.set(req, ctx);
+    const pathname = normalizeRestPath(requestPath);
+    if (pathname !== requestPath) req.url = pathname + (req.url?.slice(requestPath.length) ?? '');
 
     if (req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH') {
       try {
-        (req as IncomingMessage & { body?: unknown }).body = await readJsonObjectBody(req, options.maxBodyBytes);
+        const body = await readJsonObjectBody(req, options.maxBodyBytes);
+        const whole = wholeBodyRoutes.find((route) => route.method === req.method && route.pattern.test(pathname));
+        (req as IncomingMessage & { body?: unknown }).body = whole ? { [whole.field]: body ?? {} } : body;
       } catch (error) {
         if (error instanceof AppError && error.code === 'payload_too_large') res.setHeader('connection', 'close');
         sendError(res, appErrorFromUnknown(error));
@@ -77,6 +85,23 @@ export function createRestHandler(options: { router: AppRouter; maxBodyBytes: nu
     sendJsonText(res, status, captured.body ?? '');
     return route;
   };
+}
+
+/**
+ * Clients up to @smithery/api 0.50 send every connection route under `/connect`; tool paths
+ * may come as several segments (`repo/search`), which one `{toolPath}` parameter carries as
+ * `repo%2Fsearch`.
+ */
+export function normalizeRestPath(pathname: string): string {
+  let path = pathname.startsWith('/connect/') ? pathname.slice('/connect'.length) : pathname;
+  const tool = /^(\/[^/]+\/[^/]+\/\.tools\/)(.+)$/.exec(path);
+  if (tool) path = tool[1]! + tool[2]!.replace(/\/+$/, '').split('/').join('%2F');
+  return path;
+}
+
+/** The same match trpc-to-openapi makes for an OpenAPI path template. */
+function routePattern(template: string): RegExp {
+  return new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`, 'i');
 }
 
 /** Just enough of a ServerResponse for the adapter to write into, so we can rewrite it. */

@@ -79,5 +79,5 @@ export const namespacesRouter = router({
     })
     .input(z.object({ name: namespaceNameParam }))
     .output(z.object({ success: z.literal(true), name: z.string() }))
-    .mutation(({ ctx, input }) => deleteNamespace(ctx.db, ctx.principal, input.name)),
+    .mutation(({ ctx, input }) => deleteNamespace(ctx.db, ctx.changes, ctx.principal, input.name)),
 });

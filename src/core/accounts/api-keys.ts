@@ -2,7 +2,10 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Db } from '../../db/open.ts';
 import { accountExists, insertAccount } from '../../db/queries/accounts.ts';
 import { findApiKeyCredentials, insertApiKey, listApiKeys, revokeApiKey } from '../../db/queries/api-keys.ts';
+import { notifyChange } from '../../db/queries/changes.ts';
 import { AppError } from '../../errors.ts';
+import { createBoundedCache } from '../cache/bounded-cache.ts';
+import type { ChangeFeed } from '../changes/change-feed.ts';
 import { newAccountId, randomBase32 } from '../ids.ts';
 
 /**
@@ -21,15 +24,37 @@ export function looksLikeApiKey(bearer: string): boolean {
   return bearer.startsWith('sk_');
 }
 
-export async function verifyApiKey(db: Db, presented: string): Promise<ApiKeyVerification> {
-  const match = API_KEY_PATTERN.exec(presented);
-  if (!match) return { ok: false, reason: 'malformed' };
-  const [, id, secret] = match as unknown as [string, string, string];
-  const row = await findApiKeyCredentials(db, id);
-  const presentedHash = hashSecret(secret);
-  if (!row || !timingSafeEqual(presentedHash, row.secret_hash)) return { ok: false, reason: 'unknown' };
-  if (row.revoked_at) return { ok: false, reason: 'revoked' };
-  return { ok: true, principal: { kind: 'account', accountId: row.account_id, apiKeyId: row.id } };
+type StoredKey = { id: string; accountId: string; secretHash: Uint8Array; revoked: boolean };
+
+export type ApiKeyVerifier = { verify(presented: string): Promise<ApiKeyVerification> };
+
+/**
+ * Verifies keys against their stored hashes. Rows are cached (hash included, never the key),
+ * so a request in steady state reads no database; a revocation anywhere invalidates the
+ * entry everywhere through the change feed.
+ */
+export function createApiKeyVerifier(db: Db, changes: ChangeFeed): ApiKeyVerifier {
+  const cache = createBoundedCache<string, StoredKey>({ maxEntries: 10_000, maxAgeMs: 5 * 60_000 });
+  changes.subscribe({
+    onChange: (change) => change.kind === 'api_key' && cache.delete(change.id),
+    onReset: () => cache.clear(),
+  });
+  const load = async (id: string): Promise<StoredKey | undefined> => {
+    const row = await findApiKeyCredentials(db, id);
+    return row && { id: row.id, accountId: row.account_id, secretHash: row.secret_hash, revoked: row.revoked_at !== null };
+  };
+  return {
+    async verify(presented) {
+      const match = API_KEY_PATTERN.exec(presented);
+      if (!match) return { ok: false, reason: 'malformed' };
+      const [, id, secret] = match as unknown as [string, string, string];
+      const stored = await cache.getOrLoad(id, () => load(id));
+      const presentedHash = hashSecret(secret);
+      if (!stored || !timingSafeEqual(presentedHash, stored.secretHash)) return { ok: false, reason: 'unknown' };
+      if (stored.revoked) return { ok: false, reason: 'revoked' };
+      return { ok: true, principal: { kind: 'account', accountId: stored.accountId, apiKeyId: stored.id } };
+    },
+  };
 }
 
 export type CreatedApiKey = {
@@ -76,8 +101,10 @@ export async function listAccountApiKeys(db: Db, filter: { accountId?: string } 
   }));
 }
 
+/** Revokes a key; every running process forgets it at once (it may be another process). */
 export async function revokeAccountApiKey(db: Db, id: string): Promise<void> {
   if (!(await revokeApiKey(db, id))) throw new AppError('not_found', `No API key with id ${id}`);
+  await notifyChange(db, { kind: 'api_key', id });
 }
 
 function hashSecret(secret: string): Buffer {

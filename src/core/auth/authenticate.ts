@@ -1,15 +1,22 @@
-import type { Db } from '../../db/open.ts';
 import { AppError } from '../../errors.ts';
-import { verifyApiKey, type AccountPrincipal } from '../accounts/api-keys.ts';
+import type { AccountPrincipal, ApiKeyVerifier } from '../accounts/api-keys.ts';
 
 export type Principal = AccountPrincipal;
 
-/** Resolves the bearer credential to whoever it belongs to, or throws `unauthorized`. */
-export async function authenticate(db: Db, bearer: string | undefined): Promise<Principal> {
-  if (!bearer) throw new AppError('unauthorized', 'Missing bearer token: send Authorization: Bearer <API key>');
-  const result = await verifyApiKey(db, bearer);
-  if (!result.ok) {
-    throw new AppError('unauthorized', result.reason === 'revoked' ? 'This API key has been revoked' : 'Invalid API key');
-  }
-  return result.principal;
+export type Authenticator = {
+  /** Resolves the bearer credential to whoever it belongs to, or throws `unauthorized`. */
+  authenticate(bearer: string | undefined): Promise<Principal>;
+};
+
+export function createAuthenticator(apiKeys: ApiKeyVerifier): Authenticator {
+  return {
+    async authenticate(bearer) {
+      if (!bearer) throw new AppError('unauthorized', 'Missing bearer token: send Authorization: Bearer <API key>');
+      const result = await apiKeys.verify(bearer);
+      if (!result.ok) {
+        throw new AppError('unauthorized', result.reason === 'revoked' ? 'This API key has been revoked' : 'Invalid API key');
+      }
+      return result.principal;
+    },
+  };
 }

@@ -7,6 +7,8 @@ import {
   listNamespacesPage,
 } from '../../db/queries/namespaces.ts';
 import { AppError } from '../../errors.ts';
+import type { ChangeFeed } from '../changes/change-feed.ts';
+import { namespaceNotFound } from './namespace-directory.ts';
 import { checkNamespaceName, generateNamespaceName } from './names.ts';
 
 export type Namespace = { name: string; createdAt: string };
@@ -74,13 +76,16 @@ export async function listNamespaces(
   };
 }
 
-export async function deleteNamespace(db: Db, owner: NamespaceOwner, name: string): Promise<{ success: true; name: string }> {
+/** Deletes the namespace with its connections; every process drops them and their upstream sessions. */
+export async function deleteNamespace(
+  db: Db,
+  changes: ChangeFeed,
+  owner: NamespaceOwner,
+  name: string,
+): Promise<{ success: true; name: string }> {
   if (!(await deleteOwnedNamespace(db, { name, accountId: owner.accountId }))) throw namespaceNotFound(name);
+  await changes.announce({ kind: 'namespace', name });
   return { success: true, name };
-}
-
-function namespaceNotFound(name: string): AppError {
-  return new AppError('not_found', `Namespace "${name}" not found`);
 }
 
 function toNamespace(row: { name: string; created_at: Date }): Namespace {

@@ -1,0 +1,234 @@
+import type { Db } from '../../db/open.ts';
+import {
+  deleteConnectionRow,
+  findConnection,
+  findConnectionForUpdate,
+  findConnectionWithCredentials,
+  insertConnectionIfFree,
+  listConnectionsPage,
+  recordConnectionStatus,
+  updateConnection,
+  type ConnectionChanges,
+} from '../../db/queries/connections.ts';
+import { AppError } from '../../errors.ts';
+import type { ChangeFeed } from '../changes/change-feed.ts';
+import type { Keyring } from '../crypto/keyring.ts';
+import { newConnectionId } from '../ids.ts';
+import type { NamespaceDirectory } from '../namespaces/namespace-directory.ts';
+import type { NamespaceOwner } from '../namespaces/namespaces.ts';
+import { checkConnectionId, checkCredentialHeaders, checkMcpUrl, sameEndpoint } from './connection-input.ts';
+import type { ServerInfo, StoredStatus } from './connection-status.ts';
+import { toConnectionRecord, type ConnectionRecord } from './connection-store.ts';
+import { toConnection, type Connection } from './connection-view.ts';
+import { sealCredentials, type ConnectionRef } from './credentials.ts';
+import { decodeCursor, encodeCursor, metadataFilters } from './list-query.ts';
+
+export type ProbeOutcome = { status: StoredStatus; serverInfo?: ServerInfo | null };
+
+/** Connects to a connection's upstream and reports what it found (never throws). */
+export type UpstreamProber = { probe(connection: ConnectionRecord): Promise<ProbeOutcome> };
+
+export type ConnectionServices = {
+  db: Db;
+  keyring: Keyring;
+  changes: ChangeFeed;
+  namespaces: NamespaceDirectory;
+  upstreams: UpstreamProber;
+};
+
+export type ConnectionInput = {
+  mcpUrl?: string;
+  name?: string;
+  metadata?: Record<string, unknown> | null;
+  headers?: Record<string, string>;
+};
+
+const MAX_METADATA_BYTES = 16 * 1024;
+const MAX_NAME_LENGTH = 200;
+
+export async function createConnection(
+  services: ConnectionServices,
+  owner: NamespaceOwner,
+  namespace: string,
+  input: ConnectionInput,
+): Promise<Connection> {
+  await services.namespaces.requireOwned(owner, namespace);
+  if (input.mcpUrl === undefined) throw new AppError('validation_error', 'mcpUrl is required to create a connection');
+  const fields = checkFields(input);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const id = newConnectionId();
+    const ref = { namespace, id };
+    const row = await insertConnectionIfFree(services.db, {
+      ...ref,
+      name: fields.name ?? id,
+      mcpUrl: fields.mcpUrl!,
+      metadata: fields.metadata ?? null,
+      credentials: sealCredentials(services.keyring, ref, fields.headers ?? {}),
+    });
+    if (row) return probeAndRecord(services, ref, row.revision);
+  }
+  throw new AppError('service_unavailable', 'Could not allocate a connection id; try again');
+}
+
+/** Creates the connection with the caller's id, or updates it. `created` tells which. */
+export async function upsertConnection(
+  services: ConnectionServices,
+  owner: NamespaceOwner,
+  ref: ConnectionRef,
+  input: ConnectionInput,
+): Promise<{ connection: Connection; created: boolean }> {
+  await services.namespaces.requireOwned(owner, ref.namespace);
+  checkConnectionId(ref.id);
+  const fields = checkFields(input);
+  const outcome = await services.db.transaction().execute(async (tx) => {
+    const existing = await findConnectionForUpdate(tx, ref);
+    if (!existing) {
+      if (fields.mcpUrl === undefined) throw new AppError('validation_error', 'mcpUrl is required to create a connection');
+      const inserted = await insertConnectionIfFree(tx, {
+        ...ref,
+        name: fields.name ?? ref.id,
+        mcpUrl: fields.mcpUrl,
+        metadata: fields.metadata ?? null,
+        credentials: sealCredentials(services.keyring, ref, fields.headers ?? {}),
+      });
+      // Taken between our read and insert by a concurrent create: the caller may retry as an update.
+      if (!inserted) throw new AppError('conflict', `Connection "${ref.id}" was created concurrently; retry the request`);
+      return { created: true, reprobe: true, revision: inserted.revision };
+    }
+    const status = existing.status as StoredStatus;
+    if (fields.mcpUrl !== undefined && fields.mcpUrl !== existing.mcp_url) {
+      const addsConfig = status.state === 'input_required' && sameEndpoint(existing.mcp_url, fields.mcpUrl);
+      if (!addsConfig) {
+        throw new AppError(
+          'conflict',
+          `Connection "${ref.id}" already points at another URL; delete it first, or use another connection id`,
+        );
+      }
+    }
+    const changes: ConnectionChanges = {};
+    if (fields.name !== undefined) changes.name = fields.name;
+    if (fields.mcpUrl !== undefined) changes.mcpUrl = fields.mcpUrl;
+    if (fields.metadata !== undefined) changes.metadata = fields.metadata;
+    if (fields.headers !== undefined) changes.credentials = sealCredentials(services.keyring, ref, fields.headers);
+    const updated = await updateConnection(tx, ref, changes);
+    // Reach out again when what decides the upstream's answer changed, or when it did not work.
+    const reprobe = changes.mcpUrl !== undefined || changes.credentials !== undefined || status.state !== 'connected';
+    return { created: false, reprobe, revision: updated!.revision };
+  });
+  if (!outcome.reprobe) {
+    await services.changes.announce({ kind: 'connection', ...ref, revision: outcome.revision });
+    return { connection: await getConnectionView(services.db, ref), created: false };
+  }
+  return { connection: await probeAndRecord(services, ref, outcome.revision), created: outcome.created };
+}
+
+export async function getConnection(services: ConnectionServices, owner: NamespaceOwner, ref: ConnectionRef): Promise<Connection> {
+  await services.namespaces.requireOwned(owner, ref.namespace);
+  return getConnectionView(services.db, ref);
+}
+
+export type ConnectionListQuery = {
+  limit: number;
+  cursor?: string;
+  name?: string;
+  mcpUrl?: string;
+  metadata?: Record<string, string | string[]>;
+};
+
+export async function listConnections(
+  services: ConnectionServices,
+  owner: NamespaceOwner,
+  namespace: string,
+  query: ConnectionListQuery,
+): Promise<{ connections: Connection[]; nextCursor: string | null }> {
+  await services.namespaces.requireOwned(owner, namespace);
+  const rows = await listConnectionsPage(services.db, {
+    namespace,
+    name: query.name,
+    mcpUrl: query.mcpUrl,
+    metadata: metadataFilters(query.metadata ?? {}),
+    after: query.cursor ? decodeCursor(query.cursor) : undefined,
+    // One more than asked tells whether another page follows.
+    limit: query.limit + 1,
+  });
+  const page = rows.slice(0, query.limit);
+  const last = page.at(-1);
+  return {
+    connections: page.map(toConnection),
+    nextCursor: rows.length > query.limit && last ? encodeCursor({ createdAt: last.created_at, id: last.id }) : null,
+  };
+}
+
+/** Deletes the connection; every process drops it and ends its upstream session. */
+export async function deleteConnection(
+  services: ConnectionServices,
+  owner: NamespaceOwner,
+  ref: ConnectionRef,
+): Promise<{ success: true }> {
+  await services.namespaces.requireOwned(owner, ref.namespace);
+  if (!(await deleteConnectionRow(services.db, ref))) throw connectionNotFound(ref.id);
+  await services.changes.announce({ kind: 'connection', ...ref, revision: null });
+  return { success: true };
+}
+
+/**
+ * Probes the upstream as the connection stands now and stores what was learned, unless the
+ * connection changed meanwhile (then the newer state wins and is shown as it is).
+ */
+async function probeAndRecord(services: ConnectionServices, ref: ConnectionRef, revision: number): Promise<Connection> {
+  await services.changes.announce({ kind: 'connection', ...ref, revision });
+  const row = await findConnectionWithCredentials(services.db, ref);
+  if (!row) throw connectionNotFound(ref.id);
+  const outcome = await services.upstreams.probe(toConnectionRecord(row, services.keyring));
+  const recorded = await recordConnectionStatus(services.db, { ...ref, revision: row.revision }, outcome);
+  if (!recorded) return getConnectionView(services.db, ref);
+  await services.changes.announce({ kind: 'connection', ...ref, revision: recorded.revision });
+  return toConnection(recorded);
+}
+
+/**
+ * What a call through the connection showed: a connection that answered is connected, one
+ * whose upstream asks for authorization is not. Stored (and announced) only when it differs.
+ */
+export async function noteObservedStatus(
+  services: Pick<ConnectionServices, 'db' | 'changes'>,
+  connection: ConnectionRecord,
+  observed: ProbeOutcome,
+): Promise<void> {
+  const unchanged =
+    connection.status.state === observed.status.state &&
+    (observed.serverInfo === undefined || JSON.stringify(connection.serverInfo) === JSON.stringify(observed.serverInfo));
+  if (unchanged) return;
+  const recorded = await recordConnectionStatus(services.db, connection, observed);
+  if (recorded) await services.changes.announce({ kind: 'connection', namespace: connection.namespace, id: connection.id, revision: recorded.revision });
+}
+
+async function getConnectionView(db: Db, ref: ConnectionRef): Promise<Connection> {
+  const row = await findConnection(db, ref);
+  if (!row) throw connectionNotFound(ref.id);
+  return toConnection(row);
+}
+
+export function connectionNotFound(id: string): AppError {
+  return new AppError('not_found', `Connection "${id}" not found`);
+}
+
+function checkFields(input: ConnectionInput): ConnectionInput {
+  const checked: ConnectionInput = {};
+  if (input.mcpUrl !== undefined) checked.mcpUrl = checkMcpUrl(input.mcpUrl);
+  if (input.headers !== undefined) checked.headers = checkCredentialHeaders(input.headers);
+  if (input.name !== undefined) {
+    const name = input.name.trim();
+    if (name.length === 0 || name.length > MAX_NAME_LENGTH) {
+      throw new AppError('validation_error', `name must be 1 to ${MAX_NAME_LENGTH} characters`);
+    }
+    checked.name = name;
+  }
+  if (input.metadata !== undefined) {
+    if (input.metadata !== null && Buffer.byteLength(JSON.stringify(input.metadata)) > MAX_METADATA_BYTES) {
+      throw new AppError('validation_error', `metadata must be at most ${MAX_METADATA_BYTES} bytes of JSON`);
+    }
+    checked.metadata = input.metadata;
+  }
+  return checked;
+}

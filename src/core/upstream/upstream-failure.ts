@@ -1,0 +1,75 @@
+import { SdkError, SdkErrorCode, SdkHttpError } from '@modelcontextprotocol/client';
+import { ZodError } from 'zod';
+
+/**
+ * Why an upstream could not be reached or used, in words a developer can act on. Messages
+ * name the host, never the path or query (where configuration secrets may sit), and never
+ * echo what the upstream sent.
+ */
+export type UpstreamFailure =
+  | { kind: 'auth_required' }
+  | { kind: 'session_lost' }
+  | { kind: 'failed'; message: string; httpStatus?: number };
+
+const TLS_CODES = /^(CERT_|ERR_TLS_|ERR_SSL_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_(GET|VERIFY)_|HOSTNAME_MISMATCH)/;
+
+export function describeUpstreamFailure(error: unknown, url: URL, timeoutMs: number): UpstreamFailure {
+  const host = url.host;
+  const http = findCause(error, (e): e is SdkHttpError => e instanceof SdkHttpError);
+  if (http) {
+    if (http.status === 401) return { kind: 'auth_required' };
+    if (isSessionLoss(http.status, String((http.data as { text?: unknown } | undefined)?.text ?? ''))) return { kind: 'session_lost' };
+    return { kind: 'failed', httpStatus: http.status, message: describeHttpStatus(http.status, host) };
+  }
+  const code = findCause(error, (e): e is Error & { code: string } => typeof (e as { code?: unknown })?.code === 'string' && !(e instanceof SdkError))?.code;
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return failed(`Could not resolve the host ${url.hostname} (DNS lookup failed)`);
+  if (code === 'ECONNREFUSED') return failed(`Connection refused by ${host}: no server is listening there`);
+  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return failed(`The host ${host} is unreachable from this server`);
+  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE') return failed(`${host} closed the connection unexpectedly`);
+  if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT') return failed(`Could not connect to ${host} in time`);
+  if (code && TLS_CODES.test(code)) return failed(`TLS error talking to ${host}: ${code}`);
+  if (code === 'UPSTREAM_TOO_LARGE') return failed(`${host} sent a reply larger than this server accepts`);
+  const sdk = findCause(error, (e): e is SdkError => e instanceof SdkError && e.code !== SdkErrorCode.EraNegotiationFailed);
+  if (sdk?.code === SdkErrorCode.RequestTimeout || isAbortTimeout(error)) {
+    return failed(`${host} did not answer within ${Math.round(timeoutMs / 100) / 10} s`);
+  }
+  if (sdk?.code === SdkErrorCode.ClientHttpUnexpectedContent) return failed(`${host} did not answer as an MCP server (${sdk.message})`);
+  if (findCause(error, (e): e is ZodError => e instanceof ZodError) || error instanceof SyntaxError) {
+    return failed(`${host} answered with something that is not an MCP (JSON-RPC) message`);
+  }
+  if (sdk) return failed(`${host}: ${sdk.message}`);
+  return failed(`Could not talk to ${host}: ${error instanceof Error ? error.message : String(error)}`);
+}
+
+/**
+ * An upstream that forgot our session: 404 by the spec, and the 400 "No valid session ID"
+ * that servers built on Express routers send instead.
+ */
+export function isSessionLoss(status: number, body: string | undefined): boolean {
+  if (status === 404) return true;
+  return status === 400 && /session/i.test(body ?? '');
+}
+
+function describeHttpStatus(status: number, host: string): string {
+  if (status === 403) return `${host} refused access (HTTP 403): the credentials do not allow this`;
+  if (status === 404 || status === 405) return `${host} did not answer as an MCP server (HTTP ${status}): check the URL`;
+  if (status >= 500) return `${host} failed with HTTP ${status}`;
+  return `${host} answered HTTP ${status}`;
+}
+
+function failed(message: string): UpstreamFailure {
+  return { kind: 'failed', message };
+}
+
+function isAbortTimeout(error: unknown): boolean {
+  return findCause(error, (e): e is Error => e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError')) !== undefined;
+}
+
+function findCause<T>(error: unknown, match: (e: unknown) => e is T): T | undefined {
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 6; depth++) {
+    if (match(current)) return current;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}

@@ -1,0 +1,145 @@
+import type { Logger } from '../../logger.ts';
+import type { ChangeFeed } from '../changes/change-feed.ts';
+import type { ProbeOutcome } from '../connections/connections.ts';
+import { connectionKey, type ConnectionRecord } from '../connections/connection-store.ts';
+import { evaluateConfig, fetchConfigSchema } from './config-schema.ts';
+import { describeUpstreamFailure } from './upstream-failure.ts';
+import { openUpstreamSession, type OpenSessionOptions, type UpstreamSession } from './upstream-session.ts';
+
+export type UpstreamPoolOptions = {
+  timeoutMs: number;
+  /** Sessions unused for this long are ended. */
+  idleMs: number;
+  logger: Logger;
+};
+
+/**
+ * The upstream sessions this process holds, one per connection (and revision of it). A
+ * session is opened once and shared by every request for that connection; when the
+ * connection changes (new URL or credentials) or goes away, its session is ended, in every
+ * process, through the change feed.
+ */
+export type UpstreamPool = {
+  session(connection: ConnectionRecord): Promise<UpstreamSession>;
+  /** The upstream forgot `stale`: open a fresh session in its place (once, however many ask). */
+  renew(connection: ConnectionRecord, stale: UpstreamSession): Promise<UpstreamSession>;
+  probe(connection: ConnectionRecord): Promise<ProbeOutcome>;
+  close(): Promise<void>;
+  readonly size: number;
+};
+
+type Entry = { revision: number; session: Promise<UpstreamSession>; prior?: OpenSessionOptions['prior'] };
+
+export function createUpstreamPool(changes: ChangeFeed, options: UpstreamPoolOptions): UpstreamPool {
+  const entries = new Map<string, Entry>();
+
+  function end(key: string, terminate: boolean): void {
+    const entry = entries.get(key);
+    if (!entry) return;
+    entries.delete(key);
+    entry.session.then((session) => session.close({ terminate }), () => {});
+  }
+
+  changes.subscribe({
+    onChange(change) {
+      if (change.kind === 'connection') {
+        const entry = entries.get(connectionKey(change));
+        // A status update keeps the revision, and the session with it.
+        if (entry && entry.revision !== change.revision) end(connectionKey(change), true);
+      } else if (change.kind === 'namespace') {
+        for (const key of [...entries.keys()]) if (key.startsWith(`${change.name}/`)) end(key, true);
+      }
+    },
+    // Sessions are keyed by revision and checked against the connection on every use.
+    onReset() {},
+  });
+
+  const sweep = setInterval(() => {
+    const cutoff = Date.now() - options.idleMs;
+    for (const [key, entry] of entries) {
+      entry.session.then((session) => {
+        if (session.lastUsedAt < cutoff && entries.get(key) === entry) end(key, true);
+      }, () => {});
+    }
+  }, Math.min(options.idleMs, 60_000));
+  sweep.unref();
+
+  function open(connection: ConnectionRecord, prior: OpenSessionOptions['prior']): Entry {
+    const key = connectionKey(connection);
+    const entry: Entry = {
+      revision: connection.revision,
+      prior,
+      session: openUpstreamSession({
+        url: new URL(connection.mcpUrl),
+        credentials: connection.credentials,
+        timeoutMs: options.timeoutMs,
+        prior,
+        onError: (error) => options.logger.debug({ connection: key, err: { name: error.name } }, 'upstream session error'),
+      }),
+    };
+    entries.set(key, entry);
+    entry.session.then(
+      (session) => {
+        entry.prior = session.era === 'modern' && session.discover ? { kind: 'modern', discover: session.discover } : { kind: 'legacy' };
+      },
+      // A failed open is not cached: the next request tries again.
+      () => entries.get(key) === entry && entries.delete(key),
+    );
+    return entry;
+  }
+
+  async function session(connection: ConnectionRecord): Promise<UpstreamSession> {
+    const key = connectionKey(connection);
+    let entry = entries.get(key);
+    if (entry && entry.revision !== connection.revision) {
+      end(key, true);
+      entry = undefined;
+    }
+    const opened = await (entry ?? open(connection, undefined)).session;
+    opened.lastUsedAt = Date.now();
+    return opened;
+  }
+
+  return {
+    session,
+    async renew(connection, stale) {
+      const key = connectionKey(connection);
+      const entry = entries.get(key);
+      const current = entry && (await entry.session.catch(() => undefined));
+      if (entry && current === stale) {
+        entries.delete(key);
+        void stale.close({ terminate: false });
+        return open(connection, entry.prior).session;
+      }
+      return session(connection);
+    },
+    async probe(connection) {
+      const url = new URL(connection.mcpUrl);
+      const schema = await fetchConfigSchema(connection.mcpUrl, fetch, options.timeoutMs);
+      if (schema) {
+        const needs = evaluateConfig(schema, { headers: connection.credentials, mcpUrl: connection.mcpUrl });
+        if (needs.missing.headers.length > 0 || needs.missing.query.length > 0) {
+          return { status: { state: 'input_required', ...needs } };
+        }
+      }
+      try {
+        const opened = await session(connection);
+        return { status: { state: 'connected' }, serverInfo: opened.serverInfo };
+      } catch (error) {
+        const failure = describeUpstreamFailure(error, url, options.timeoutMs);
+        if (failure.kind === 'auth_required') return { status: { state: 'auth_required' } };
+        const message = failure.kind === 'failed' ? failure.message : `${url.host} lost the session while connecting`;
+        return { status: { state: 'error', message } };
+      }
+    },
+    async close() {
+      clearInterval(sweep);
+      const sessions = [...entries.values()].map((entry) => entry.session);
+      entries.clear();
+      await Promise.all(sessions.map((s) => s.then((opened) => opened.close({ terminate: true }), () => {})));
+    },
+    get size() {
+      return entries.size;
+    },
+  };
+}

@@ -1,0 +1,106 @@
+import {
+  Client,
+  StreamableHTTPClientTransport,
+  type DiscoverResult,
+  type Implementation,
+  type ServerCapabilities,
+} from '@modelcontextprotocol/client';
+import { SWITCHBOARD_VERSION } from '../../version.ts';
+import type { ServerInfo } from '../connections/connection-status.ts';
+
+export type ProtocolEra = 'legacy' | 'modern';
+
+/** What the upstream said about itself when the session was opened. */
+export type UpstreamIdentity = {
+  protocolVersion: string;
+  capabilities: ServerCapabilities;
+  serverInfo: Implementation | undefined;
+  instructions: string | undefined;
+};
+
+/**
+ * One MCP session with one upstream, opened with the official SDK client: it negotiates the
+ * protocol (2026-07-28 `server/discover`, or the 2025 `initialize` handshake), and its
+ * session id and version are what the raw forwarder sends along.
+ */
+export type UpstreamSession = {
+  readonly url: URL;
+  readonly era: ProtocolEra;
+  readonly protocolVersion: string;
+  readonly sessionId: string | undefined;
+  readonly identity: UpstreamIdentity;
+  readonly serverInfo: ServerInfo | null;
+  readonly discover: DiscoverResult | undefined;
+  /** The SDK client on this session, for calls Switchboard makes itself (REST tools). */
+  readonly client: Client;
+  lastUsedAt: number;
+  /** Ends the session: `terminate` also tells the upstream (DELETE) so it frees its side. */
+  close(options: { terminate: boolean }): Promise<void>;
+};
+
+export type OpenSessionOptions = {
+  url: URL;
+  credentials: Readonly<Record<string, string>>;
+  timeoutMs: number;
+  /** What an earlier session with this upstream found, to skip the era probe. */
+  prior?: { kind: 'legacy' } | { kind: 'modern'; discover: DiscoverResult };
+  onError?: (error: Error) => void;
+};
+
+export async function openUpstreamSession(options: OpenSessionOptions): Promise<UpstreamSession> {
+  const transport = new StreamableHTTPClientTransport(options.url, {
+    requestInit: { headers: { ...options.credentials } },
+  });
+  const client = new Client(
+    { name: 'switchboard', version: SWITCHBOARD_VERSION },
+    { capabilities: {}, versionNegotiation: { mode: 'auto', probe: { timeoutMs: options.timeoutMs, maxRetries: 0 } } },
+  );
+  client.onerror = (error) => options.onError?.(error);
+  try {
+    await client.connect(transport, { timeout: options.timeoutMs, ...(options.prior ? { prior: options.prior } : {}) });
+  } catch (error) {
+    await client.close().catch(() => {});
+    throw error;
+  }
+  const era: ProtocolEra = client.getProtocolEra() === 'modern' ? 'modern' : 'legacy';
+  const identity: UpstreamIdentity = {
+    protocolVersion: client.getNegotiatedProtocolVersion() ?? transport.protocolVersion ?? '2025-03-26',
+    capabilities: client.getServerCapabilities() ?? {},
+    serverInfo: client.getServerVersion(),
+    instructions: client.getInstructions(),
+  };
+  let closed = false;
+  return {
+    url: options.url,
+    era,
+    protocolVersion: identity.protocolVersion,
+    sessionId: transport.sessionId,
+    identity,
+    serverInfo: toServerInfo(identity.serverInfo),
+    discover: client.getDiscoverResult(),
+    client,
+    lastUsedAt: Date.now(),
+    async close({ terminate }) {
+      if (closed) return;
+      closed = true;
+      if (terminate && transport.sessionId) await transport.terminateSession().catch(() => {});
+      await client.close().catch(() => {});
+    },
+  };
+}
+
+/** The fields of the upstream's self-description that a Connection shows. */
+function toServerInfo(implementation: Implementation | undefined): ServerInfo | null {
+  if (!implementation) return null;
+  const { name, version, title, description, websiteUrl, icons } = implementation as Implementation & {
+    description?: string;
+  };
+  return {
+    name,
+    version,
+    ...(title !== undefined ? { title } : {}),
+    ...(description !== undefined ? { description } : {}),
+    ...(websiteUrl !== undefined ? { websiteUrl } : {}),
+    ...(icons !== undefined ? { icons: icons as ServerInfo['icons'] } : {}),
+  };
+}

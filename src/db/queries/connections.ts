@@ -1,0 +1,171 @@
+import { sql, type Expression, type SqlBool } from 'kysely';
+import type { Db } from '../open.ts';
+import { jsonb } from './jsonb.ts';
+
+/** Everything but the sealed credentials, which only `findConnectionWithCredentials` reads. */
+const publicColumns = [
+  'namespace',
+  'id',
+  'name',
+  'mcp_url',
+  'metadata',
+  'status',
+  'server_info',
+  'revision',
+  'created_at',
+  'updated_at',
+] as const;
+
+export type NewConnection = {
+  namespace: string;
+  id: string;
+  name: string;
+  mcpUrl: string;
+  metadata: Record<string, unknown> | null;
+  credentials: { sealed: string; keyId: string } | null;
+};
+
+/** Inserts unless the id is taken in the namespace; undefined when it was. */
+export async function insertConnectionIfFree(db: Db, c: NewConnection) {
+  return db
+    .insertInto('connections')
+    .values({
+      namespace: c.namespace,
+      id: c.id,
+      name: c.name,
+      mcp_url: c.mcpUrl,
+      metadata: c.metadata === null ? null : jsonb(c.metadata),
+      credentials: c.credentials?.sealed ?? null,
+      credentials_key_id: c.credentials?.keyId ?? null,
+    })
+    .onConflict((oc) => oc.columns(['namespace', 'id']).doNothing())
+    .returning(publicColumns)
+    .executeTakeFirst();
+}
+
+export async function findConnection(db: Db, ref: { namespace: string; id: string }) {
+  return db
+    .selectFrom('connections')
+    .select(publicColumns)
+    .where('namespace', '=', ref.namespace)
+    .where('id', '=', ref.id)
+    .executeTakeFirst();
+}
+
+export async function findConnectionWithCredentials(db: Db, ref: { namespace: string; id: string }) {
+  return db
+    .selectFrom('connections')
+    .select([...publicColumns, 'credentials'])
+    .where('namespace', '=', ref.namespace)
+    .where('id', '=', ref.id)
+    .executeTakeFirst();
+}
+
+/** Locks the row for an update that depends on what it holds now. */
+export async function findConnectionForUpdate(db: Db, ref: { namespace: string; id: string }) {
+  return db
+    .selectFrom('connections')
+    .select([...publicColumns, 'credentials'])
+    .where('namespace', '=', ref.namespace)
+    .where('id', '=', ref.id)
+    .forUpdate()
+    .executeTakeFirst();
+}
+
+export type ConnectionChanges = {
+  name?: string;
+  mcpUrl?: string;
+  metadata?: Record<string, unknown> | null;
+  credentials?: { sealed: string; keyId: string } | null;
+  status?: unknown;
+  serverInfo?: unknown;
+};
+
+export async function updateConnection(db: Db, ref: { namespace: string; id: string }, changes: ConnectionChanges) {
+  return db
+    .updateTable('connections')
+    .set((eb) => ({
+      ...(changes.name !== undefined && { name: changes.name }),
+      ...(changes.mcpUrl !== undefined && { mcp_url: changes.mcpUrl }),
+      ...(changes.metadata !== undefined && { metadata: changes.metadata === null ? null : jsonb(changes.metadata) }),
+      ...(changes.credentials !== undefined && {
+        credentials: changes.credentials?.sealed ?? null,
+        credentials_key_id: changes.credentials?.keyId ?? null,
+      }),
+      ...(changes.status !== undefined && { status: jsonb(changes.status) }),
+      ...(changes.serverInfo !== undefined && { server_info: changes.serverInfo === null ? null : jsonb(changes.serverInfo) }),
+      revision: eb('revision', '+', 1),
+      updated_at: sql<Date>`now()`,
+    }))
+    .where('namespace', '=', ref.namespace)
+    .where('id', '=', ref.id)
+    .returning(publicColumns)
+    .executeTakeFirst();
+}
+
+/**
+ * Records what a probe or call learned, unless the connection changed since the caller read
+ * it (`revision`): a slow probe of the old URL must not overwrite the status of the new one.
+ */
+export async function recordConnectionStatus(
+  db: Db,
+  ref: { namespace: string; id: string; revision: number },
+  observed: { status: unknown; serverInfo?: unknown },
+) {
+  return db
+    .updateTable('connections')
+    .set({
+      status: jsonb(observed.status),
+      ...(observed.serverInfo !== undefined && { server_info: observed.serverInfo === null ? null : jsonb(observed.serverInfo) }),
+      updated_at: sql<Date>`now()`,
+    })
+    .where('namespace', '=', ref.namespace)
+    .where('id', '=', ref.id)
+    .where('revision', '=', ref.revision)
+    .returning(publicColumns)
+    .executeTakeFirst();
+}
+
+export async function deleteConnectionRow(db: Db, ref: { namespace: string; id: string }): Promise<boolean> {
+  const result = await db
+    .deleteFrom('connections')
+    .where('namespace', '=', ref.namespace)
+    .where('id', '=', ref.id)
+    .executeTakeFirst();
+  return result.numDeletedRows > 0n;
+}
+
+export type ConnectionFilter = {
+  namespace: string;
+  name?: string;
+  mcpUrl?: string;
+  /** Each entry must hold: any one of its alternatives contained in `metadata`. */
+  metadata?: Record<string, unknown>[][];
+  /** Strictly after this position in (created_at, id) order. */
+  after?: { createdAt: Date; id: string };
+  limit: number;
+};
+
+export async function listConnectionsPage(db: Db, f: ConnectionFilter) {
+  let query = db
+    .selectFrom('connections')
+    .select(publicColumns)
+    .where('namespace', '=', f.namespace)
+    .orderBy('created_at')
+    .orderBy('id')
+    .limit(f.limit);
+  if (f.name !== undefined) query = query.where('name', '=', f.name);
+  if (f.mcpUrl !== undefined) query = query.where('mcp_url', '=', f.mcpUrl);
+  for (const alternatives of f.metadata ?? []) {
+    query = query.where((eb) =>
+      eb.or(alternatives.map((contained) => sql<SqlBool>`metadata @> ${jsonb(contained)}` as Expression<SqlBool>)),
+    );
+  }
+  if (f.after) {
+    const { createdAt, id } = f.after;
+    query = query.where((eb) => eb.or([eb('created_at', '>', createdAt), eb.and([eb('created_at', '=', createdAt), eb('id', '>', id)])]));
+  }
+  return query.execute();
+}
+
+export type ConnectionRowView = Awaited<ReturnType<typeof findConnection>> & {};

@@ -1,0 +1,247 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RequestContext } from '../api/context.ts';
+import { connectionNotFound, noteObservedStatus } from '../core/connections/connections.ts';
+import type { ConnectionRecord } from '../core/connections/connection-store.ts';
+import { describeUpstreamFailure } from '../core/upstream/upstream-failure.ts';
+import type { UpstreamSession } from '../core/upstream/upstream-session.ts';
+import { AppError } from '../errors.ts';
+import { isJsonContentType, readBody } from '../http/body.ts';
+import { classifyMessage, JsonRpcCode, sendJsonRpcError, sendJsonRpcResult, sseFrame, type JsonRpcId } from './json-rpc.ts';
+import { forwardMessage, type OutgoingMessage, type UpstreamAnswer } from './forward.ts';
+
+export type McpTarget = { namespace: string; connectionId: string };
+
+/** `/connect/{namespace}/{connectionId}/mcp`, the path the official helper builds. */
+export function matchMcpPath(pathname: string): McpTarget | undefined {
+  const match = /^\/connect\/([^/]+)\/([^/]+)\/mcp\/?$/.exec(pathname);
+  if (!match) return undefined;
+  try {
+    return { namespace: decodeURIComponent(match[1]!), connectionId: decodeURIComponent(match[2]!) };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The MCP endpoint of a connection (Streamable HTTP). Switchboard owns the upstream session:
+ * the client's `initialize` is answered from it, and requests and notifications are forwarded
+ * on it. Clients may skip the handshake entirely (the official helper's `smithery-stateless`
+ * session id): any session id the client sends is accepted and ignored, and none is issued.
+ */
+export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, target: McpTarget): Promise<void> {
+  if (req.method !== 'POST') {
+    sendJsonRpcError(res, 405, null, { code: JsonRpcCode.serverError, message: 'Method not allowed: this endpoint takes POST only (no sessions, no standalone stream)' }, { allow: 'POST' });
+    return;
+  }
+  const principal = await ctx.auth.authenticate(ctx.bearer);
+  await ctx.namespaces.requireOwned(principal, target.namespace);
+  const connection = await ctx.connections.get({ namespace: target.namespace, id: target.connectionId });
+  if (!connection) throw connectionNotFound(target.connectionId);
+
+  if (!isJsonContentType(req.headers['content-type'])) {
+    sendJsonRpcError(res, 415, null, { code: JsonRpcCode.serverError, message: 'Unsupported Media Type: Content-Type must be application/json' });
+    return;
+  }
+  const raw = await readBody(req, ctx.config.maxBodyBytes);
+  let body: unknown;
+  try {
+    body = JSON.parse(raw.toString('utf8'));
+  } catch {
+    sendJsonRpcError(res, 400, null, { code: JsonRpcCode.parseError, message: 'Parse error: the body is not valid JSON' });
+    return;
+  }
+  const message = classifyMessage(body);
+  const id: JsonRpcId = message.kind === 'request' ? message.id : null;
+  if (message.kind === 'invalid') {
+    sendJsonRpcError(res, 400, null, { code: JsonRpcCode.invalidRequest, message: 'Invalid Request: not a JSON-RPC 2.0 request, notification or response' });
+    return;
+  }
+  if (answeredWhileNeedingSetup(res, connection, id)) return;
+
+  try {
+    if (message.kind === 'notification' && message.method === 'notifications/initialized') {
+      // Switchboard initialized the upstream session itself.
+      res.statusCode = 202;
+      res.end();
+      return;
+    }
+    if (message.kind === 'request' && message.method === 'initialize') {
+      const session = await ctx.upstreams.session(connection);
+      observe(ctx, connection, session);
+      sendJsonRpcResult(res, id, initializeResult(session, message.params));
+      return;
+    }
+    const session = await ctx.upstreams.session(connection);
+    if (message.kind === 'batch' && (session.era === 'modern' || message.messages.some(isInitialize))) {
+      sendJsonRpcError(res, 400, null, { code: JsonRpcCode.invalidRequest, message: 'Invalid Request: batches are not accepted here' });
+      return;
+    }
+    if (session.era === 'legacy' && message.kind === 'request' && message.method === 'server/discover') {
+      // The 2025-era answer to a 2026 probe: the client falls back to `initialize`, which we serve.
+      sendJsonRpcError(res, 400, id, { code: JsonRpcCode.serverError, message: 'Bad Request: Server not initialized' });
+      return;
+    }
+    if (session.era === 'modern' && message.kind === 'request' && message.method === 'ping') {
+      sendJsonRpcResult(res, id, {});
+      return;
+    }
+    if (session.era === 'modern' && (message.kind === 'notification' || message.kind === 'response')) {
+      // 2026-07-28 has no client notifications over HTTP (cancellation is closing the stream).
+      res.statusCode = 202;
+      res.end();
+      return;
+    }
+    const outgoing: OutgoingMessage = {
+      raw,
+      ...(message.kind === 'request' || message.kind === 'notification'
+        ? { call: { method: message.method, params: message.kind === 'request' ? message.params : undefined } }
+        : {}),
+    };
+    const abort = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
+    const forwarded = await forwardMessage(ctx.upstreams, connection, outgoing, { timeoutMs: ctx.config.upstreamTimeoutMs, signal: abort.signal });
+    await relay(res, ctx, connection, forwarded.session, forwarded.answer, id);
+  } catch (error) {
+    if (error instanceof AppError) throw error;
+    answerUpstreamFailure(res, ctx, connection, id, error);
+  }
+}
+
+/** A connection needing setup is answered without calling upstream (CONTRACT: -32001 / -32002). */
+function answeredWhileNeedingSetup(res: ServerResponse, connection: ConnectionRecord, id: JsonRpcId): boolean {
+  const { status } = connection;
+  if (status.state === 'auth_required') {
+    sendJsonRpcError(res, 401, id, {
+      code: JsonRpcCode.authorizationRequired,
+      message: 'Authorization required',
+      data: { connectionId: connection.id },
+    });
+    return true;
+  }
+  if (status.state === 'input_required') {
+    sendJsonRpcError(res, 409, id, {
+      code: JsonRpcCode.inputRequired,
+      message: 'Input required',
+      data: { connectionId: connection.id, http: status.http, missing: status.missing },
+    });
+    return true;
+  }
+  return false;
+}
+
+/**
+ * The client's initialize, answered from the upstream session: the upstream's capabilities,
+ * identity and instructions, at the client's protocol version when it is one we know not
+ * newer than the upstream's.
+ */
+function initializeResult(session: UpstreamSession, params: Record<string, unknown> | undefined) {
+  const requested = typeof params?.protocolVersion === 'string' ? params.protocolVersion : undefined;
+  const upstreamVersion = session.era === 'modern' ? '2025-11-25' : session.protocolVersion;
+  const protocolVersion = requested && /^\d{4}-\d{2}-\d{2}$/.test(requested) && requested <= upstreamVersion ? requested : upstreamVersion;
+  const { capabilities, serverInfo, instructions } = session.identity;
+  return {
+    protocolVersion,
+    capabilities,
+    serverInfo: serverInfo ?? { name: new URL(session.url).host, version: '0.0.0' },
+    ...(instructions ? { instructions } : {}),
+  };
+}
+
+async function relay(
+  res: ServerResponse,
+  ctx: RequestContext,
+  connection: ConnectionRecord,
+  session: UpstreamSession,
+  answer: UpstreamAnswer,
+  id: JsonRpcId,
+): Promise<void> {
+  const status = answer.kind === 'read' ? answer.status : (answer.response.statusCode ?? 502);
+  if (status === 401) {
+    if (answer.kind === 'stream') answer.response.resume();
+    note(ctx, connection, { status: { state: 'auth_required' } });
+    sendJsonRpcError(res, 401, id, { code: JsonRpcCode.authorizationRequired, message: 'Authorization required', data: { connectionId: connection.id } });
+    return;
+  }
+  if (status >= 500) {
+    if (answer.kind === 'stream') answer.response.resume();
+    sendJsonRpcError(res, 502, id, { code: JsonRpcCode.internalError, message: `The upstream MCP server failed (HTTP ${status})` });
+    return;
+  }
+  if (status < 300) observe(ctx, connection, session);
+  if (answer.kind === 'read') {
+    res.statusCode = status;
+    if (answer.contentType) res.setHeader('content-type', answer.contentType);
+    res.end(answer.body);
+    return;
+  }
+  await streamThrough(res, answer.response, id);
+}
+
+/**
+ * Pipes the upstream's answer to the client chunk by chunk, so SSE events (progress
+ * included) arrive as they are sent. If the upstream breaks off an event stream before it
+ * ended, the client still gets a JSON-RPC error for its request rather than a silent hang-up.
+ */
+function streamThrough(res: ServerResponse, response: IncomingMessage, id: JsonRpcId): Promise<void> {
+  const contentType = response.headers['content-type'];
+  const isEventStream = typeof contentType === 'string' && contentType.startsWith('text/event-stream');
+  res.statusCode = response.statusCode ?? 200;
+  if (contentType) res.setHeader('content-type', contentType);
+  if (isEventStream) {
+    res.setHeader('cache-control', 'no-cache, no-transform');
+    res.setHeader('x-accel-buffering', 'no');
+    res.flushHeaders();
+  }
+  return new Promise((resolve) => {
+    let ended = false;
+    response.on('data', (chunk: Buffer) => res.write(chunk));
+    response.once('end', () => {
+      ended = true;
+      res.end();
+      resolve();
+    });
+    response.once('close', () => {
+      if (ended) return;
+      if (isEventStream && id !== null && res.writable) {
+        res.end(`\n\n${sseFrame({ jsonrpc: '2.0', id, error: { code: JsonRpcCode.internalError, message: 'The upstream MCP server closed the stream before answering' } })}`);
+      } else {
+        res.destroy();
+      }
+      resolve();
+    });
+  });
+}
+
+function answerUpstreamFailure(res: ServerResponse, ctx: RequestContext, connection: ConnectionRecord, id: JsonRpcId, error: unknown): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const failure = describeUpstreamFailure(error, new URL(connection.mcpUrl), ctx.config.upstreamTimeoutMs);
+  if (failure.kind === 'auth_required') {
+    note(ctx, connection, { status: { state: 'auth_required' } });
+    sendJsonRpcError(res, 401, id, { code: JsonRpcCode.authorizationRequired, message: 'Authorization required', data: { connectionId: connection.id } });
+    return;
+  }
+  const message = failure.kind === 'failed' ? failure.message : 'The upstream MCP server keeps losing the session';
+  if (failure.kind === 'failed' && failure.httpStatus === undefined) note(ctx, connection, { status: { state: 'error', message } });
+  sendJsonRpcError(res, 502, id, { code: JsonRpcCode.internalError, message: `Upstream MCP server error: ${message}` });
+}
+
+function observe(ctx: RequestContext, connection: ConnectionRecord, session: UpstreamSession): void {
+  if (connection.status.state !== 'connected' || connection.serverInfo === null) {
+    note(ctx, connection, { status: { state: 'connected' }, serverInfo: session.serverInfo });
+  }
+}
+
+function note(ctx: RequestContext, connection: ConnectionRecord, observed: Parameters<typeof noteObservedStatus>[2]): void {
+  noteObservedStatus(ctx, connection, observed).catch((error: unknown) =>
+    ctx.logger.warn({ err: { message: (error as Error).message } }, 'could not record connection status'),
+  );
+}
+
+function isInitialize(message: unknown): boolean {
+  return (message as { method?: unknown } | null)?.method === 'initialize';
+}

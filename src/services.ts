@@ -1,0 +1,51 @@
+import type { Config } from './config.ts';
+import { createApiKeyVerifier } from './core/accounts/api-keys.ts';
+import { createAuthenticator, type Authenticator } from './core/auth/authenticate.ts';
+import { startChangeFeed, type ChangeFeed } from './core/changes/change-feed.ts';
+import { createConnectionStore, type ConnectionStore } from './core/connections/connection-store.ts';
+import { createKeyring, type Keyring } from './core/crypto/keyring.ts';
+import { resolveMasterSecrets } from './core/crypto/master-secret.ts';
+import { createNamespaceDirectory, type NamespaceDirectory } from './core/namespaces/namespace-directory.ts';
+import { createUpstreamPool, type UpstreamPool } from './core/upstream/upstream-pool.ts';
+import type { Db, OpenDatabase } from './db/open.ts';
+import type { Logger } from './logger.ts';
+
+/** The long-lived parts every request handler can reach. */
+export type Services = {
+  config: Config;
+  db: Db;
+  keyring: Keyring;
+  logger: Logger;
+  changes: ChangeFeed;
+  auth: Authenticator;
+  namespaces: NamespaceDirectory;
+  connections: ConnectionStore;
+  upstreams: UpstreamPool;
+};
+
+const UPSTREAM_SESSION_IDLE_MS = 10 * 60_000;
+
+/** The composition root: builds the services over an open, migrated database. */
+export async function createServices(config: Config, logger: Logger, database: OpenDatabase): Promise<Services & { close(): Promise<void> }> {
+  const keyring = createKeyring(
+    resolveMasterSecrets({ current: config.secrets.current, previous: config.secrets.previous, dataDir: config.dataDir }),
+  );
+  const changes = await startChangeFeed(database);
+  const db = database.db;
+  const upstreams = createUpstreamPool(changes, { timeoutMs: config.upstreamTimeoutMs, idleMs: UPSTREAM_SESSION_IDLE_MS, logger });
+  return {
+    config,
+    db,
+    keyring,
+    logger,
+    changes,
+    auth: createAuthenticator(createApiKeyVerifier(db, changes)),
+    namespaces: createNamespaceDirectory(db, changes),
+    connections: createConnectionStore(db, keyring, changes),
+    upstreams,
+    async close() {
+      await upstreams.close();
+      await changes.close();
+    },
+  };
+}

@@ -1,0 +1,108 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import path from 'node:path';
+import { projectRoot } from '../../scripts/lib/processes.ts';
+
+/** A real upstream MCP server in a child process, on a loopback port. */
+export type Upstream = {
+  port: number;
+  /** The MCP endpoint. */
+  url: string;
+  /** Kills the process (its sessions die with it). */
+  stop(): Promise<void>;
+  /** Starts it again on the same port, with no memory of earlier sessions. */
+  restart(): Promise<void>;
+};
+
+type Launch = { args: string[]; env: Record<string, string>; ready: RegExp; mcpPath: string };
+
+export type FixtureMode = 'sessions' | 'modern' | 'html' | 'hang';
+
+/** Our fixture server (test/fixtures/upstream-server.ts) in one of its modes. */
+export function startFixtureUpstream(mode: FixtureMode, options: { requireApiKey?: string } = {}): Promise<Upstream> {
+  return startUpstream((port) => ({
+    args: ['--import', 'tsx', path.join(projectRoot, 'test', 'fixtures', 'upstream-server.ts'), mode, String(port)],
+    env: options.requireApiKey ? { REQUIRE_API_KEY: options.requireApiKey } : {},
+    ready: /^listening \d+/m,
+    mcpPath: '/mcp',
+  }));
+}
+
+/** The reference server of the MCP project, `@modelcontextprotocol/server-everything`, over Streamable HTTP. */
+export function startServerEverything(): Promise<Upstream> {
+  const entry = createRequire(import.meta.url).resolve('@modelcontextprotocol/server-everything/dist/index.js');
+  return startUpstream((port) => ({
+    args: [entry, 'streamableHttp'],
+    env: { PORT: String(port) },
+    ready: /listening on port \d+/,
+    mcpPath: '/mcp',
+  }));
+}
+
+async function startUpstream(launch: (port: number) => Launch): Promise<Upstream> {
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+  const start = async () => {
+    child = await spawnUntilReady(launch(port));
+  };
+  await start();
+  const stop = async () => {
+    const running = child;
+    child = undefined;
+    if (!running || running.exitCode !== null) return;
+    const exited = new Promise((resolve) => running.once('exit', resolve));
+    running.kill('SIGKILL');
+    await exited;
+  };
+  return {
+    port,
+    url: `http://127.0.0.1:${port}${launch(port).mcpPath}`,
+    stop,
+    async restart() {
+      await stop();
+      await start();
+    },
+  };
+}
+
+function spawnUntilReady(launch: Launch): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    // Only PATH and HOME: server-everything has a tool that prints its whole environment.
+    const child = spawn(process.execPath, launch.args, {
+      cwd: projectRoot,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...launch.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`upstream did not start within 30 s:\n${output}`));
+    }, 30_000);
+    const onData = (chunk: Buffer) => {
+      if (output.length < 100_000) output += chunk.toString();
+      if (launch.ready.test(output)) {
+        clearTimeout(timer);
+        resolve(child);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`upstream exited with ${code} before it was ready:\n${output}`));
+    });
+  });
+}
+
+/** A port nobody listens on right now (also what a "connection refused" test points at). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
