@@ -9,6 +9,7 @@ import { createServices } from './services.ts';
 export type RunningServer = {
   url: string;
   port: number;
+  httpServer: http.Server;
   database: OpenDatabase;
   close(): Promise<void>;
 };
@@ -27,6 +28,7 @@ export async function startServer(config: Config, logger: Logger, database?: Ope
     return {
       url: `http://${host}:${port}`,
       port,
+      httpServer: server,
       database: db,
       async close() {
         await new Promise<void>((resolve) => {

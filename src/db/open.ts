@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PGliteDialect, sql, type Transaction } from 'kysely';
+import { Kysely, PGliteDialect, sql, type LogEvent, type Transaction } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import { PostgresJSDialect } from 'kysely-postgres-js';
 import postgres from 'postgres';
@@ -28,7 +28,17 @@ export type OpenDatabase = {
   close(): Promise<void>;
 };
 
-export async function openDb(target: DatabaseTarget): Promise<OpenDatabase> {
+export type OpenDbOptions = {
+  /** Called for every query sent (tests count them: the request hot path should send none). */
+  onQuery?: () => void;
+};
+
+export async function openDb(target: DatabaseTarget, options: OpenDbOptions = {}): Promise<OpenDatabase> {
+  const log = options.onQuery
+    ? (event: LogEvent) => {
+        if (event.level === 'query') options.onQuery!();
+      }
+    : undefined;
   if (target.kind === 'postgres') {
     const client = postgres(target.url, {
       max: target.poolSize,
@@ -37,7 +47,7 @@ export async function openDb(target: DatabaseTarget): Promise<OpenDatabase> {
       // Kysely parses nothing itself: keep bigint counts as strings and dates as Date.
       types: { bigint: postgres.BigInt },
     });
-    const db = new Kysely<Database>({ dialect: new PostgresJSDialect({ postgres: client }) });
+    const db = new Kysely<Database>({ dialect: new PostgresJSDialect({ postgres: client }), log });
     return {
       db,
       kind: 'postgres',
@@ -55,14 +65,14 @@ export async function openDb(target: DatabaseTarget): Promise<OpenDatabase> {
   }
   if (target.kind === 'memory') {
     const pglite = new PGlite();
-    const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
+    const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }), log });
     return { db, kind: 'memory', listen: pgliteListener(pglite), close: () => db.destroy() };
   }
   const lock = lockDataDir(target.dataDir);
   try {
     const pglite = new PGlite(path.join(target.dataDir, 'pglite'));
     await pglite.waitReady;
-    const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
+    const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }), log });
     return {
       db,
       kind: 'pglite',

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import type http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -7,12 +8,28 @@ import { createApiKey, revokeAccountApiKey } from '../../src/core/accounts/api-k
 import { openDb } from '../../src/db/open.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
+import { findLeaks } from './canary.ts';
 import { createTestDatabase } from './database.ts';
+
+/** Taps every socket of the server: all bytes it writes, headers included. */
+function recordEverythingSent(server: http.Server): string[] {
+  const sent: string[] = [];
+  server.on('connection', (socket) => {
+    const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
+    socket.write = ((chunk: unknown, ...rest: unknown[]) => {
+      sent.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('latin1'));
+      return write(chunk, ...rest);
+    }) as typeof socket.write;
+  });
+  return sent;
+}
 
 export type TestServer = RunningServer & {
   /** Every log line the server wrote, as parsed JSON. */
   logs: Record<string, unknown>[];
   rawLogs: string[];
+  /** Queries sent to the database so far (the request hot path should add none). */
+  readonly queryCount: number;
   /** Creates an account with one API key; returns the key and its ids. */
   newAccount(name?: string): Promise<{ key: string; keyId: string; accountId: string }>;
   addKey(accountId: string): Promise<{ key: string; keyId: string }>;
@@ -34,21 +51,29 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
   });
   const rawLogs: string[] = [];
   const logger = createLogger(config, { write: (line: string) => void rawLogs.push(line) });
-  const opened = await openDb(database.target);
+  let queryCount = 0;
+  const opened = await openDb(database.target, { onQuery: () => void queryCount++ });
   const server = await startServer(config, logger, opened);
   const db = opened.db;
+  const sent = recordEverythingSent(server.httpServer);
+  const apiKeys: string[] = [];
   return {
     ...server,
     rawLogs,
+    get queryCount() {
+      return queryCount;
+    },
     get logs() {
       return rawLogs.flatMap((line) => line.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>));
     },
     async newAccount(name = 'test') {
       const created = await createApiKey(db, { name });
+      apiKeys.push(created.key);
       return { key: created.key, keyId: created.id, accountId: created.accountId };
     },
     async addKey(accountId) {
       const created = await createApiKey(db, { name: 'extra', accountId });
+      apiKeys.push(created.key);
       return { key: created.key, keyId: created.id };
     },
     revokeKey: (keyId) => revokeAccountApiKey(db, keyId),
@@ -62,6 +87,9 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       await server.close();
       await database.drop();
       fs.rmSync(dataDir, { recursive: true, force: true });
+      // Planted credentials and API keys must never leave in an answer or a log line.
+      const leaks = findLeaks(`${sent.join('')}\n${rawLogs.join('')}`, apiKeys);
+      if (leaks.length > 0) throw new Error(`A secret left the server:\n${leaks.join('\n---\n')}`);
     },
   };
 }

@@ -20,10 +20,16 @@ type Launch = { args: string[]; env: Record<string, string>; ready: RegExp; mcpP
 export type FixtureMode = 'sessions' | 'modern' | 'html' | 'hang';
 
 /** Our fixture server (test/fixtures/upstream-server.ts) in one of its modes. */
-export function startFixtureUpstream(mode: FixtureMode, options: { requireApiKey?: string } = {}): Promise<Upstream> {
+export function startFixtureUpstream(
+  mode: FixtureMode,
+  options: { requireApiKey?: string; configSchema?: boolean } = {},
+): Promise<Upstream> {
+  const env: Record<string, string> = {};
+  if (options.requireApiKey) env.REQUIRE_API_KEY = options.requireApiKey;
+  if (options.configSchema) env.CONFIG_SCHEMA = '1';
   return startUpstream((port) => ({
     args: ['--import', 'tsx', path.join(projectRoot, 'test', 'fixtures', 'upstream-server.ts'), mode, String(port)],
-    env: options.requireApiKey ? { REQUIRE_API_KEY: options.requireApiKey } : {},
+    env,
     ready: /^listening \d+/m,
     mcpPath: '/mcp',
   }));
