@@ -36,7 +36,9 @@ function send(route: { method: string; path: string }, bearer?: string, authoriz
   if (authorization) headers.authorization = authorization;
   const hasBody = route.method === 'POST' || route.method === 'PUT' || route.method === 'PATCH';
   if (hasBody) headers['content-type'] = 'application/json';
-  return server.request(concrete(route.path), { method: route.method, bearer, headers, body: hasBody ? '{}' : undefined });
+  // A body every write route accepts, so a refusal is about access, never about input.
+  const body = hasBody ? JSON.stringify({ mcpUrl: 'http://127.0.0.1:9/mcp' }) : undefined;
+  return server.request(concrete(route.path), { method: route.method, bearer, headers, body });
 }
 
 beforeAll(async () => {
@@ -53,7 +55,21 @@ afterAll(() => server?.close());
 describe('security cases for every protected route', () => {
   it('covers the routes we expect', () => {
     expect(protectedRoutes.map((r) => `${r.method} ${r.path}`)).toEqual(
-      expect.arrayContaining(['POST /namespaces', 'GET /namespaces', 'PUT /namespaces/{name}', 'DELETE /namespaces/{name}']),
+      expect.arrayContaining([
+        'POST /namespaces',
+        'GET /namespaces',
+        'PUT /namespaces/{name}',
+        'DELETE /namespaces/{name}',
+        'POST /{namespace}',
+        'GET /{namespace}',
+        'GET /{namespace}/{connectionId}',
+        'PUT /{namespace}/{connectionId}',
+        'DELETE /{namespace}/{connectionId}',
+        'GET /{namespace}/.tools',
+        'GET /{namespace}/{connectionId}/.tools',
+        'GET /{namespace}/{connectionId}/.tools/{toolPath}',
+        'POST /{namespace}/{connectionId}/.tools/{toolPath}',
+      ]),
     );
     expect(publicRoutes).toEqual(['GET /health']);
   });
@@ -78,9 +94,9 @@ describe('security cases for every protected route', () => {
     });
 
     if (route.path.includes('{')) {
-      it('treats another account’s namespace as missing (404), or taken (409) on PUT', async () => {
+      it('treats another account’s namespace as missing (404), or taken (409) when claiming its name', async () => {
         const response = await send(route, stranger.key);
-        const expected = route.method === 'PUT' ? 409 : 404;
+        const expected = route.method === 'PUT' && route.path === '/namespaces/{name}' ? 409 : 404;
         expect(response.status).toBe(expected);
         const body = (await response.json()) as { error: string; message: string };
         expect(body.error).toBe(expected === 409 ? 'conflict' : 'not_found');
