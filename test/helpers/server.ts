@@ -9,7 +9,7 @@ import { openDb } from '../../src/db/open.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
 import { findLeaks } from './canary.ts';
-import { createTestDatabase } from './database.ts';
+import { createTestDatabase, type TestDatabase } from './database.ts';
 
 /** Taps every socket of the server: all bytes it writes, headers included. */
 function recordEverythingSent(server: http.Server): string[] {
@@ -38,14 +38,27 @@ export type TestServer = RunningServer & {
   request(pathname: string, init?: RequestInit & { bearer?: string }): Promise<Response>;
 };
 
-/** A real server on a loopback port, over a fresh database, logging into memory. */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
-  const database = await createTestDatabase();
+/** What a second process on the same database needs to share it. */
+type Shared = { database: TestDatabase; secret: string };
+const sharedBy = new WeakMap<TestServer, Shared>();
+
+/**
+ * A real server on a loopback port, over a fresh database, logging into memory. With
+ * `replicaOf`, a second server on the first one's database and master secret, as another
+ * replica would be (PostgreSQL only: PGlite belongs to one process).
+ */
+export async function startTestServer(env: Record<string, string> = {}, options: { replicaOf?: TestServer } = {}): Promise<TestServer> {
+  const shared = options.replicaOf ? sharedBy.get(options.replicaOf) : undefined;
+  if (options.replicaOf && (!shared || shared.database.target.kind !== 'postgres')) {
+    throw new Error('replicas share a PostgreSQL database: run with TEST_DATABASE_URL');
+  }
+  const database = shared?.database ?? (await createTestDatabase());
+  const secret = shared?.secret ?? randomBytes(32).toString('base64url');
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchboard-test-'));
   const config = loadConfig({
     PORT: '0',
     DATA_DIR: dataDir,
-    SWITCHBOARD_SECRET: randomBytes(32).toString('base64url'),
+    SWITCHBOARD_SECRET: secret,
     LOG_LEVEL: 'info',
     ...env,
   });
@@ -57,7 +70,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
   const db = opened.db;
   const sent = recordEverythingSent(server.httpServer);
   const apiKeys: string[] = [];
-  return {
+  const testServer: TestServer = {
     ...server,
     rawLogs,
     get queryCount() {
@@ -85,11 +98,13 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     },
     async close() {
       await server.close();
-      await database.drop();
+      if (!shared) await database.drop();
       fs.rmSync(dataDir, { recursive: true, force: true });
       // Planted credentials and API keys must never leave in an answer or a log line.
       const leaks = findLeaks(`${sent.join('')}\n${rawLogs.join('')}`, apiKeys);
       if (leaks.length > 0) throw new Error(`A secret left the server:\n${leaks.join('\n---\n')}`);
     },
   };
+  sharedBy.set(testServer, { database, secret });
+  return testServer;
 }
