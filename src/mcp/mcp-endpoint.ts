@@ -189,6 +189,9 @@ function streamThrough(res: ServerResponse, response: IncomingMessage, id: JsonR
   const isEventStream = typeof contentType === 'string' && contentType.startsWith('text/event-stream');
   res.statusCode = response.statusCode ?? 200;
   if (contentType) res.setHeader('content-type', contentType);
+  // The body passes through unchanged, so a known length saves chunked framing.
+  const contentLength = response.headers['content-length'];
+  if (!isEventStream && contentLength !== undefined) res.setHeader('content-length', contentLength);
   if (isEventStream) {
     res.setHeader('cache-control', 'no-cache, no-transform');
     res.setHeader('x-accel-buffering', 'no');
