@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { isConnectionId } from '../core/connections/connection-input.ts';
+import { isStorableText } from '../core/text.ts';
 import { namespaceNameParam } from './schemas.ts';
 
 /**
@@ -15,9 +17,15 @@ const pathSegment = z.string().transform((value, ctx) => {
   }
 });
 
+/** Filter text goes into SQL: it must be text PostgreSQL can hold. */
+const storableText = (max: number) =>
+  z.string().max(max).refine(isStorableText, 'must not contain NUL characters or unpaired surrogates');
+
 export const connectionPath = {
   namespace: namespaceNameParam,
-  connectionId: pathSegment.pipe(z.string().min(1).max(128)).meta({ description: 'Connection id' }),
+  connectionId: pathSegment
+    .pipe(z.string().refine(isConnectionId, 'is not a valid connection id'))
+    .meta({ description: 'Connection id: 1 to 128 letters, digits and . _ ~ : @ -' }),
 };
 
 export const toolPathParam = pathSegment
@@ -134,7 +142,7 @@ function foldMetadataFilters(query: unknown): unknown {
 }
 
 const metadataFilterSchema = z
-  .record(z.string().min(1).max(100), z.union([z.string().max(1000), z.array(z.string().max(1000)).min(1).max(20)]))
+  .record(storableText(100).pipe(z.string().min(1)), z.union([storableText(1000), z.array(storableText(1000)).min(1).max(20)]))
   .refine((filters) => Object.keys(filters).length <= 20, 'at most 20 metadata filters');
 
 /**
@@ -149,8 +157,8 @@ export const listConnectionsInput = z.preprocess(
       namespace: namespaceNameParam,
       limit: z.coerce.number().int().min(1).max(100).default(100).meta({ description: 'Page size, 1 to 100' }),
       cursor: z.string().max(1024).meta({ description: 'nextCursor from the previous page' }).optional(),
-      name: z.string().max(200).meta({ description: 'Only connections with exactly this name' }).optional(),
-      mcpUrl: z.string().max(2048).meta({ description: 'Only connections to exactly this URL' }).optional(),
+      name: storableText(200).meta({ description: 'Only connections with exactly this name' }).optional(),
+      mcpUrl: storableText(2048).meta({ description: 'Only connections to exactly this URL' }).optional(),
     })
     .catchall(z.unknown())
     .transform(({ namespace, limit, cursor, name, mcpUrl, metadata, ...unknown }, ctx) => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { NAMESPACE_NAME_PATTERN } from '../core/namespaces/names.ts';
 
 /** Response fields are listed explicitly, so nothing stored can slip into an answer. */
 export const namespaceSchema = z
@@ -10,6 +11,5 @@ export const namespaceSchema = z
 
 export const namespaceNameParam = z
   .string()
-  .min(1)
-  .max(100)
+  .regex(NAMESPACE_NAME_PATTERN, 'A namespace name is 3 to 39 characters of lowercase letters, digits and hyphens')
   .meta({ description: 'Namespace name: 3 to 39 lowercase letters, digits and hyphens' });

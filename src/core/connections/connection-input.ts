@@ -34,8 +34,12 @@ const RESERVED_HEADERS = new Set([
   'last-event-id',
 ]);
 
+export function isConnectionId(id: string): boolean {
+  return CONNECTION_ID_PATTERN.test(id);
+}
+
 export function checkConnectionId(id: string): string {
-  if (!CONNECTION_ID_PATTERN.test(id)) {
+  if (!isConnectionId(id)) {
     throw new AppError(
       'validation_error',
       'A connection id is 1 to 128 characters: letters, digits and . _ ~ : @ -, not starting with a dot or hyphen',

@@ -14,13 +14,14 @@ import { AppError } from '../../errors.ts';
 import type { ChangeFeed } from '../changes/change-feed.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import { newConnectionId } from '../ids.ts';
+import { findUnstorableText, isStorableText } from '../text.ts';
 import type { NamespaceDirectory } from '../namespaces/namespace-directory.ts';
 import type { NamespaceOwner } from '../namespaces/namespaces.ts';
 import { checkConnectionId, checkCredentialHeaders, checkMcpUrl, sameEndpoint } from './connection-input.ts';
-import type { ServerInfo, StoredStatus } from './connection-status.ts';
+import { parseStoredStatus, type ServerInfo, type StoredStatus } from './connection-status.ts';
 import { toConnectionRecord, type ConnectionRecord } from './connection-store.ts';
 import { toConnection, type Connection } from './connection-view.ts';
-import { sealCredentials, type ConnectionRef } from './credentials.ts';
+import { openCredentials, sealCredentials, type ConnectionRef } from './credentials.ts';
 import { decodeCursor, encodeCursor, metadataFilters } from './list-query.ts';
 
 export type ProbeOutcome = { status: StoredStatus; serverInfo?: ServerInfo | null };
@@ -45,6 +46,7 @@ export type ConnectionInput = {
 
 const MAX_METADATA_BYTES = 16 * 1024;
 const MAX_NAME_LENGTH = 200;
+const UNSTORABLE = 'text must not contain NUL characters or unpaired surrogates';
 
 export async function createConnection(
   services: ConnectionServices,
@@ -80,46 +82,56 @@ export async function upsertConnection(
   await services.namespaces.requireOwned(owner, ref.namespace);
   checkConnectionId(ref.id);
   const fields = checkFields(input);
-  const outcome = await services.db.transaction().execute(async (tx) => {
-    const existing = await findConnectionForUpdate(tx, ref);
-    if (!existing) {
-      if (fields.mcpUrl === undefined) throw new AppError('validation_error', 'mcpUrl is required to create a connection');
-      const inserted = await insertConnectionIfFree(tx, {
-        ...ref,
-        name: fields.name ?? ref.id,
-        mcpUrl: fields.mcpUrl,
-        metadata: fields.metadata ?? null,
-        credentials: sealCredentials(services.keyring, ref, fields.headers ?? {}),
-      });
-      // Taken between our read and insert by a concurrent create: the caller may retry as an update.
-      if (!inserted) throw new AppError('conflict', `Connection "${ref.id}" was created concurrently; retry the request`);
-      return { created: true, reprobe: true, revision: inserted.revision };
-    }
-    const status = existing.status as StoredStatus;
-    if (fields.mcpUrl !== undefined && fields.mcpUrl !== existing.mcp_url) {
-      const addsConfig = status.state === 'input_required' && sameEndpoint(existing.mcp_url, fields.mcpUrl);
-      if (!addsConfig) {
-        throw new AppError(
-          'conflict',
-          `Connection "${ref.id}" already points at another URL; delete it first, or use another connection id`,
-        );
-      }
-    }
-    const changes: ConnectionChanges = {};
-    if (fields.name !== undefined) changes.name = fields.name;
-    if (fields.mcpUrl !== undefined) changes.mcpUrl = fields.mcpUrl;
-    if (fields.metadata !== undefined) changes.metadata = fields.metadata;
-    if (fields.headers !== undefined) changes.credentials = sealCredentials(services.keyring, ref, fields.headers);
-    const updated = await updateConnection(tx, ref, changes);
-    // Reach out again when what decides the upstream's answer changed, or when it did not work.
-    const reprobe = changes.mcpUrl !== undefined || changes.credentials !== undefined || status.state !== 'connected';
-    return { created: false, reprobe, revision: updated!.revision };
-  });
+  // Two creates of one id race: the loser finds the row on its second pass and updates it.
+  let outcome: { created: boolean; reprobe: boolean; revision: number } | undefined;
+  for (let attempt = 0; attempt < 2 && !outcome; attempt++) {
+    outcome = await services.db.transaction().execute((tx) => upsertInTransaction(tx, services.keyring, ref, fields));
+  }
+  if (!outcome) throw new AppError('service_unavailable', `Connection "${ref.id}" is being changed concurrently; retry`);
   if (!outcome.reprobe) {
     await services.changes.announce({ kind: 'connection', ...ref, revision: outcome.revision });
     return { connection: await getConnectionView(services.db, ref), created: false };
   }
   return { connection: await probeAndRecord(services, ref, outcome.revision), created: outcome.created };
+}
+
+/** One pass of an upsert; undefined when a concurrent create took the id first. */
+async function upsertInTransaction(tx: Db, keyring: Keyring, ref: ConnectionRef, fields: ConnectionInput) {
+  const existing = await findConnectionForUpdate(tx, ref);
+  if (!existing) {
+    if (fields.mcpUrl === undefined) throw new AppError('validation_error', 'mcpUrl is required to create a connection');
+    const inserted = await insertConnectionIfFree(tx, {
+      ...ref,
+      name: fields.name ?? ref.id,
+      mcpUrl: fields.mcpUrl,
+      metadata: fields.metadata ?? null,
+      credentials: sealCredentials(keyring, ref, fields.headers ?? {}),
+    });
+    return inserted && { created: true, reprobe: true, revision: inserted.revision };
+  }
+  const status = parseStoredStatus(existing.status);
+  const changes: ConnectionChanges = {};
+  if (fields.mcpUrl !== undefined && fields.mcpUrl !== existing.mcp_url) {
+    const addsConfig = status.state === 'input_required' && sameEndpoint(existing.mcp_url, fields.mcpUrl);
+    if (!addsConfig) {
+      throw new AppError('conflict', `Connection "${ref.id}" already points at another URL; delete it first, or use another connection id`);
+    }
+    changes.mcpUrl = fields.mcpUrl;
+  }
+  if (fields.headers !== undefined && !sameHeaders(fields.headers, openCredentials(keyring, ref, existing.credentials))) {
+    changes.credentials = sealCredentials(keyring, ref, fields.headers);
+  }
+  if (fields.name !== undefined) changes.name = fields.name;
+  if (fields.metadata !== undefined) changes.metadata = fields.metadata;
+  const updated = await updateConnection(tx, ref, changes);
+  // Reach out again when what decides the upstream's answer changed, or when it did not work.
+  const reprobe = changes.mcpUrl !== undefined || changes.credentials !== undefined || status.state !== 'connected';
+  return { created: false, reprobe, revision: updated!.revision };
+}
+
+function sameHeaders(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => b[key] === a[key]);
 }
 
 export async function getConnection(services: ConnectionServices, owner: NamespaceOwner, ref: ConnectionRef): Promise<Connection> {
@@ -222,12 +234,15 @@ function checkFields(input: ConnectionInput): ConnectionInput {
     if (name.length === 0 || name.length > MAX_NAME_LENGTH) {
       throw new AppError('validation_error', `name must be 1 to ${MAX_NAME_LENGTH} characters`);
     }
+    if (!isStorableText(name)) throw new AppError('validation_error', UNSTORABLE);
     checked.name = name;
   }
   if (input.metadata !== undefined) {
     if (input.metadata !== null && Buffer.byteLength(JSON.stringify(input.metadata)) > MAX_METADATA_BYTES) {
       throw new AppError('validation_error', `metadata must be at most ${MAX_METADATA_BYTES} bytes of JSON`);
     }
+    const unstorable = findUnstorableText(input.metadata);
+    if (unstorable) throw new AppError('validation_error', `metadata.${unstorable}: ${UNSTORABLE}`);
     checked.metadata = input.metadata;
   }
   return checked;

@@ -1,4 +1,5 @@
 import { AppError } from '../../errors.ts';
+import { isConnectionId } from './connection-input.ts';
 
 /**
  * How a connection list is asked for: metadata filters and the opaque cursor.
@@ -42,7 +43,11 @@ export function decodeCursor(cursor: string): ListPosition {
   try {
     const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
     const date = new Date(String(createdAt));
-    if (typeof createdAt === 'string' && typeof id === 'string' && !Number.isNaN(date.getTime())) return { createdAt: date, id };
+    // Only what this server could have issued: a real connection id, a plausible time.
+    const year = date.getUTCFullYear();
+    if (typeof createdAt === 'string' && typeof id === 'string' && isConnectionId(id) && year >= 1970 && year <= 9999) {
+      return { createdAt: date, id };
+    }
   } catch {
     // Falls through to the error below.
   }

@@ -83,10 +83,30 @@ export async function openUpstreamSession(options: OpenSessionOptions): Promise<
     async close({ terminate }) {
       if (closed) return;
       closed = true;
-      if (terminate && transport.sessionId) await transport.terminateSession().catch(() => {});
-      await client.close().catch(() => {});
+      // Bounded: an upstream that hangs must not hold up a deletion or a shutdown.
+      if (terminate && transport.sessionId) await withinMs(transport.terminateSession(), TERMINATE_TIMEOUT_MS);
+      await withinMs(client.close(), TERMINATE_TIMEOUT_MS);
     },
   };
+}
+
+const TERMINATE_TIMEOUT_MS = 2_000;
+
+function withinMs(work: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref();
+    work.then(
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+    );
+  });
 }
 
 /** The fields of the upstream's self-description that a Connection shows. */

@@ -94,7 +94,8 @@ export async function updateConnection(db: Db, ref: { namespace: string; id: str
       }),
       ...(changes.status !== undefined && { status: jsonb(changes.status) }),
       ...(changes.serverInfo !== undefined && { server_info: changes.serverInfo === null ? null : jsonb(changes.serverInfo) }),
-      revision: eb('revision', '+', 1),
+      // The revision tracks what the upstream sees: its URL and credentials.
+      ...((changes.mcpUrl !== undefined || changes.credentials !== undefined) && { revision: eb('revision', '+', 1) }),
       updated_at: sql<Date>`now()`,
     }))
     .where('namespace', '=', ref.namespace)
