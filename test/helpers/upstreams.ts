@@ -1,8 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
-import net from 'node:net';
 import path from 'node:path';
-import { projectRoot } from '../../scripts/lib/processes.ts';
+import { freePort, projectRoot, spawnUntilReady } from '../../scripts/lib/processes.ts';
+
+/** A port nobody listens on right now (also what a "connection refused" test points at). */
+export { freePort };
 
 /** A real upstream MCP server in a child process, on a loopback port. */
 export type Upstream = {
@@ -50,7 +52,8 @@ async function startUpstream(launch: (port: number) => Launch): Promise<Upstream
   const port = await freePort();
   let child: ChildProcess | undefined;
   const start = async () => {
-    child = await spawnUntilReady(launch(port));
+    const { args, env, ready } = launch(port);
+    child = await spawnUntilReady(args, env, ready);
   };
   await start();
   const stop = async () => {
@@ -70,45 +73,4 @@ async function startUpstream(launch: (port: number) => Launch): Promise<Upstream
       await start();
     },
   };
-}
-
-function spawnUntilReady(launch: Launch): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    // Only PATH and HOME: server-everything has a tool that prints its whole environment.
-    const child = spawn(process.execPath, launch.args, {
-      cwd: projectRoot,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...launch.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`upstream did not start within 30 s:\n${output}`));
-    }, 30_000);
-    const onData = (chunk: Buffer) => {
-      if (output.length < 100_000) output += chunk.toString();
-      if (launch.ready.test(output)) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`upstream exited with ${code} before it was ready:\n${output}`));
-    });
-  });
-}
-
-/** A port nobody listens on right now (also what a "connection refused" test points at). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 }
