@@ -22,8 +22,9 @@ describe('the canary scan', () => {
   it('fails a test whose server sends an API key', async () => {
     const server = await startTestServer();
     const { key } = await server.newAccount();
-    // "Namespace "<name>" not found" echoes the path: a key pasted there comes back out.
-    expect((await server.request(`/namespaces/${key}`, { bearer: key })).status).toBe(404);
+    await server.request('/namespaces/echoing', { method: 'PUT', bearer: key });
+    // "Connection "<id>" not found" echoes the path: a key pasted there comes back out.
+    expect((await server.request(`/echoing/${key}`, { bearer: key })).status).toBe(404);
     await expect(server.close()).rejects.toThrow(/A secret left the server/);
   });
 
