@@ -34,10 +34,15 @@ export function createApp(services: Services) {
   });
 
   function createContext(req: IncomingMessage, requestId: string): RequestContext {
+    let requestLogger: typeof logger | undefined;
     return {
       ...services,
       requestId,
-      logger: logger.child({ reqId: requestId }),
+      // Made on first use: most requests log nothing but their one request line.
+      get logger() {
+        requestLogger ??= logger.child({ reqId: requestId });
+        return requestLogger;
+      },
       bearer: readBearer(req),
       response: {},
     };
