@@ -6,6 +6,8 @@ import { createConnectionStore, type ConnectionStore } from './core/connections/
 import { createKeyring, type Keyring } from './core/crypto/keyring.ts';
 import { resolveMasterSecrets } from './core/crypto/master-secret.ts';
 import { createNamespaceDirectory, type NamespaceDirectory } from './core/namespaces/namespace-directory.ts';
+import { loadRevocationList } from './core/tokens/revocations.ts';
+import { createTokenService, type TokenService } from './core/tokens/service-tokens.ts';
 import { createUpstreamPool, type UpstreamPool } from './core/upstream/upstream-pool.ts';
 import type { Db, OpenDatabase } from './db/open.ts';
 import type { Logger } from './logger.ts';
@@ -18,6 +20,7 @@ export type Services = {
   logger: Logger;
   changes: ChangeFeed;
   auth: Authenticator;
+  tokens: TokenService;
   namespaces: NamespaceDirectory;
   connections: ConnectionStore;
   upstreams: UpstreamPool;
@@ -33,13 +36,15 @@ export async function createServices(config: Config, logger: Logger, database: O
   const changes = await startChangeFeed(database);
   const db = database.db;
   const upstreams = createUpstreamPool(changes, { timeoutMs: config.upstreamTimeoutMs, idleMs: UPSTREAM_SESSION_IDLE_MS, logger });
+  const tokens = createTokenService(db, keyring, await loadRevocationList(db, changes), changes);
   return {
     config,
     db,
     keyring,
     logger,
     changes,
-    auth: createAuthenticator(createApiKeyVerifier(db, changes)),
+    tokens,
+    auth: createAuthenticator(createApiKeyVerifier(db, changes), tokens),
     namespaces: createNamespaceDirectory(db, changes),
     connections: createConnectionStore(db, keyring, changes),
     upstreams,

@@ -8,10 +8,10 @@ export type Row = { section: string; measure: string; value: number; unit: strin
 
 export function printRows(rows: Row[]): void {
   const width = Math.max(40, ...rows.map((r) => r.measure.length));
-  process.stdout.write(`\n${'section'.padEnd(11)} ${'measure'.padEnd(width)} ${'value'.padStart(9)} unit    detail\n`);
+  process.stdout.write(`\n${'section'.padEnd(16)} ${'measure'.padEnd(width)} ${'value'.padStart(9)} unit    detail\n`);
   for (const row of rows) {
     process.stdout.write(
-      `${row.section.padEnd(11)} ${row.measure.padEnd(width)} ${String(row.value).padStart(9)} ${row.unit.padEnd(7)} ${row.detail ?? ''}\n`,
+      `${row.section.padEnd(16)} ${row.measure.padEnd(width)} ${String(row.value).padStart(9)} ${row.unit.padEnd(7)} ${row.detail ?? ''}\n`,
     );
   }
 }

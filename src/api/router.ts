@@ -1,6 +1,7 @@
 import { connectionsRouter } from './routers/connections.ts';
 import { healthRouter } from './routers/health.ts';
 import { namespacesRouter } from './routers/namespaces.ts';
+import { tokensRouter } from './routers/tokens.ts';
 import { toolsRouter } from './routers/tools.ts';
 import { router } from './trpc.ts';
 
@@ -8,6 +9,7 @@ import { router } from './trpc.ts';
 export const appRouter = router({
   health: healthRouter,
   namespaces: namespacesRouter,
+  tokens: tokensRouter,
   // `/{namespace}/.tools` before `/{namespace}/{connectionId}`.
   tools: toolsRouter,
   connections: connectionsRouter,

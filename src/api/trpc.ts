@@ -1,16 +1,16 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { OpenApiMeta } from 'trpc-to-openapi';
-import type { Principal } from '../core/auth/authenticate.ts';
+import { decideAccess, type AccessDeclaration } from '../core/auth/access.ts';
 import { AppError, httpStatusByErrorCode, type AppErrorCode } from '../errors.ts';
 import type { RequestContext } from './context.ts';
 import { appErrorFromUnknown } from './error-mapping.ts';
 
-export type Resource = 'namespaces' | 'connections' | 'tokens';
-export type Operation = 'read' | 'write' | 'execute';
-
 export type Meta = OpenApiMeta<{
-  /** What the caller must be allowed to do; procedures without it are public. */
-  access?: { resource: Resource; operation: Operation };
+  /**
+   * What the caller must be allowed to do, and which input field names the namespace the
+   * request is about; procedures without it are public.
+   */
+  access?: AccessDeclaration & { namespaceFrom?: 'namespace' | 'name' };
   /** The REST status of a success when it is not 200. */
   successStatus?: 201 | 202;
   /** REST only: the whole JSON body is this input field (tool arguments may use any key). */
@@ -62,12 +62,19 @@ const translateAppErrors = t.middleware(async ({ next }) => {
  * The one place access is decided: the procedure's meta names what it needs, the bearer
  * says who is asking. A procedure that forgets to declare its access is refused (fail closed).
  */
-const enforceAccess = t.middleware(async ({ ctx, meta, next }) => {
-  if (!meta?.access) throw toTrpcError(new AppError('internal_error', 'This operation declares no access rule'));
-  const principal: Principal = await ctx.auth.authenticate(ctx.bearer).catch((error: unknown) => {
+const enforceAccess = t.middleware(async ({ ctx, meta, next, getRawInput }) => {
+  const declared = meta?.access;
+  if (!declared) throw toTrpcError(new AppError('internal_error', 'This operation declares no access rule'));
+  try {
+    const principal = await ctx.auth.authenticate(ctx.bearer);
+    // The raw input is enough to name the namespace: validation comes after, and a value
+    // that is not a namespace name matches no policy anyway.
+    const raw = declared.namespaceFrom ? ((await getRawInput()) as Record<string, unknown> | undefined)?.[declared.namespaceFrom] : undefined;
+    const access = decideAccess(principal, declared, typeof raw === 'string' ? raw : undefined);
+    return next({ ctx: { ...ctx, access } });
+  } catch (error) {
     throw error instanceof AppError ? toTrpcError(error) : error;
-  });
-  return next({ ctx: { ...ctx, principal } });
+  }
 });
 
 export const router = t.router;

@@ -23,8 +23,6 @@ export interface NamespacesTable {
   created_at: CreatedAt;
 }
 
-type Json = ColumnType<unknown, string, string>;
-
 export interface ConnectionsTable {
   namespace: string;
   id: string;
@@ -41,11 +39,21 @@ export interface ConnectionsTable {
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
+export interface ServiceTokensTable {
+  id: string;
+  account_id: string;
+  parent_id: string | null;
+  created_at: CreatedAt;
+  expires_at: ColumnType<Date, Date | string, Date | string>;
+  revoked_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}
+
 export interface Database {
   accounts: AccountsTable;
   api_keys: ApiKeysTable;
   namespaces: NamespacesTable;
   connections: ConnectionsTable;
+  service_tokens: ServiceTokensTable;
 }
 
 export type AccountRow = Selectable<AccountsTable>;
@@ -53,5 +61,5 @@ export type ApiKeyRow = Selectable<ApiKeysTable>;
 export type NewApiKey = Insertable<ApiKeysTable>;
 export type NamespaceRow = Selectable<NamespacesTable>;
 export type ConnectionRow = Selectable<ConnectionsTable>;
-export type { Json };
+
 export type { Generated };

@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestContext } from '../api/context.ts';
+import { decideAccess } from '../core/auth/access.ts';
 import { connectionNotFound, noteObservedStatus } from '../core/connections/connections.ts';
+import { allowsCall, allowsConnection } from '../core/tokens/policy.ts';
 import type { ConnectionRecord } from '../core/connections/connection-store.ts';
 import { describeUpstreamFailure } from '../core/upstream/upstream-failure.ts';
 import type { UpstreamSession } from '../core/upstream/upstream-session.ts';
@@ -34,9 +36,10 @@ export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse
     return;
   }
   const principal = await ctx.auth.authenticate(ctx.bearer);
-  await ctx.namespaces.requireOwned(principal, target.namespace);
+  const access = decideAccess(principal, { resource: 'connections', operation: 'execute' }, target.namespace);
+  await ctx.namespaces.requireOwned(access, target.namespace);
   const connection = await ctx.connections.get({ namespace: target.namespace, id: target.connectionId });
-  if (!connection) throw connectionNotFound(target.connectionId);
+  if (!connection || !allowsConnection(access.scope, connection.metadata)) throw connectionNotFound(target.connectionId);
 
   if (!isJsonContentType(req.headers['content-type'])) {
     sendJsonRpcError(res, 415, null, { code: JsonRpcCode.serverError, message: 'Unsupported Media Type: Content-Type must be application/json' });
@@ -54,6 +57,12 @@ export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse
   const id: JsonRpcId = message.kind === 'request' ? message.id : null;
   if (message.kind === 'invalid') {
     sendJsonRpcError(res, 400, null, { code: JsonRpcCode.invalidRequest, message: 'Invalid Request: not a JSON-RPC 2.0 request, notification or response' });
+    return;
+  }
+  // Every message must be one the token allows: its rpcReqMatch patterns see the JSON-RPC as sent.
+  const messages = message.kind === 'batch' ? message.messages : [body];
+  if (!messages.every((one) => allowsCall(access.scope, connection.metadata, one))) {
+    sendJsonRpcError(res, 403, id, { code: JsonRpcCode.serverError, message: 'Forbidden: this token does not allow this request' });
     return;
   }
   if (answeredWhileNeedingSetup(res, connection, id)) return;

@@ -17,8 +17,8 @@ import {
 import { protectedProcedure, router } from '../trpc.ts';
 
 const tags = ['connections'];
-const read = { resource: 'connections', operation: 'read' } as const;
-const write = { resource: 'connections', operation: 'write' } as const;
+const read = { resource: 'connections', operation: 'read', namespaceFrom: 'namespace' } as const;
+const write = { resource: 'connections', operation: 'write', namespaceFrom: 'namespace' } as const;
 
 export const connectionsRouter = router({
   create: protectedProcedure
@@ -29,7 +29,7 @@ export const connectionsRouter = router({
     })
     .input(createConnectionInput)
     .output(connectionSchema)
-    .mutation(({ ctx, input: { namespace, ...fields } }) => createConnection(ctx, ctx.principal, namespace, fields)),
+    .mutation(({ ctx, input: { namespace, ...fields } }) => createConnection(ctx, ctx.access, namespace, fields)),
 
   list: protectedProcedure
     .meta({
@@ -39,7 +39,7 @@ export const connectionsRouter = router({
     })
     .input(listConnectionsInput)
     .output(connectionPageSchema)
-    .query(({ ctx, input: { namespace, ...query } }) => listConnections(ctx, ctx.principal, namespace, query)),
+    .query(({ ctx, input: { namespace, ...query } }) => listConnections(ctx, ctx.access, namespace, query)),
 
   get: protectedProcedure
     .meta({
@@ -48,7 +48,7 @@ export const connectionsRouter = router({
     })
     .input(z.object(connectionPath))
     .output(connectionSchema)
-    .query(({ ctx, input }) => getConnection(ctx, ctx.principal, { namespace: input.namespace, id: input.connectionId })),
+    .query(({ ctx, input }) => getConnection(ctx, ctx.access, { namespace: input.namespace, id: input.connectionId })),
 
   set: protectedProcedure
     .meta({
@@ -66,7 +66,7 @@ export const connectionsRouter = router({
     .input(upsertConnectionInput)
     .output(connectionSchema)
     .mutation(async ({ ctx, input: { namespace, connectionId, ...fields } }) => {
-      const { connection, created } = await upsertConnection(ctx, ctx.principal, { namespace, id: connectionId }, fields);
+      const { connection, created } = await upsertConnection(ctx, ctx.access, { namespace, id: connectionId }, fields);
       ctx.response.status = created ? 201 : 200;
       return connection;
     }),
@@ -78,5 +78,5 @@ export const connectionsRouter = router({
     })
     .input(z.object(connectionPath))
     .output(z.object({ success: z.literal(true) }))
-    .mutation(({ ctx, input }) => deleteConnection(ctx, ctx.principal, { namespace: input.namespace, id: input.connectionId })),
+    .mutation(({ ctx, input }) => deleteConnection(ctx, ctx.access, { namespace: input.namespace, id: input.connectionId })),
 });

@@ -10,8 +10,8 @@ import { namespaceNameParam, namespaceSchema } from '../schemas.ts';
 import { protectedProcedure, router } from '../trpc.ts';
 
 const tags = ['namespaces'];
-const read = { resource: 'namespaces', operation: 'read' } as const;
-const write = { resource: 'namespaces', operation: 'write' } as const;
+const read = { resource: 'namespaces', operation: 'read', namespaceFrom: 'name' } as const;
+const write = { resource: 'namespaces', operation: 'write', namespaceFrom: 'name' } as const;
 
 export const namespacesRouter = router({
   create: protectedProcedure
@@ -22,7 +22,7 @@ export const namespacesRouter = router({
     })
     .input(z.void())
     .output(namespaceSchema)
-    .mutation(({ ctx }) => createNamespace(ctx.db, ctx.principal)),
+    .mutation(({ ctx }) => createNamespace(ctx.db, ctx.access)),
 
   list: protectedProcedure
     .meta({
@@ -46,7 +46,7 @@ export const namespacesRouter = router({
         }),
       }),
     )
-    .query(({ ctx, input }) => listNamespaces(ctx.db, ctx.principal, input)),
+    .query(({ ctx, input }) => listNamespaces(ctx.db, ctx.access, input)),
 
   get: protectedProcedure
     .meta({
@@ -55,7 +55,7 @@ export const namespacesRouter = router({
     })
     .input(z.object({ name: namespaceNameParam }))
     .output(namespaceSchema)
-    .query(({ ctx, input }) => getNamespace(ctx.db, ctx.principal, input.name)),
+    .query(({ ctx, input }) => getNamespace(ctx.db, ctx.access, input.name)),
 
   set: protectedProcedure
     .meta({
@@ -70,7 +70,7 @@ export const namespacesRouter = router({
     })
     .input(z.object({ name: namespaceNameParam }))
     .output(namespaceSchema)
-    .mutation(({ ctx, input }) => putNamespace(ctx.db, ctx.principal, input.name)),
+    .mutation(({ ctx, input }) => putNamespace(ctx.db, ctx.access, input.name)),
 
   delete: protectedProcedure
     .meta({
@@ -79,5 +79,5 @@ export const namespacesRouter = router({
     })
     .input(z.object({ name: namespaceNameParam }))
     .output(z.object({ success: z.literal(true), name: z.string() }))
-    .mutation(({ ctx, input }) => deleteNamespace(ctx.db, ctx.changes, ctx.principal, input.name)),
+    .mutation(({ ctx, input }) => deleteNamespace(ctx.db, ctx.changes, ctx.access, input.name)),
 });

@@ -4,8 +4,8 @@ import { connectionPath, connectionStatusSchema, listConnectionsInput, toolPathP
 import { protectedProcedure, router } from '../trpc.ts';
 
 const tags = ['tools'];
-const read = { resource: 'connections', operation: 'read' } as const;
-const execute = { resource: 'connections', operation: 'execute' } as const;
+const read = { resource: 'connections', operation: 'read', namespaceFrom: 'namespace' } as const;
+const execute = { resource: 'connections', operation: 'execute', namespaceFrom: 'namespace' } as const;
 
 // Tools are the upstream's own JSON: passed through whole, never narrowed by our schemas.
 const toolSchema = z
@@ -45,7 +45,7 @@ export const toolsRouter = router({
         nextCursor: z.string().nullable(),
       }),
     )
-    .query(({ ctx, input: { namespace, ...query } }) => listNamespaceTools(ctx, ctx.principal, namespace, query)),
+    .query(({ ctx, input: { namespace, ...query } }) => listNamespaceTools(ctx, ctx.access, namespace, query)),
 
   list: protectedProcedure
     .meta({
@@ -54,7 +54,7 @@ export const toolsRouter = router({
     })
     .input(z.object(connectionPath))
     .output(toolListSchema)
-    .query(({ ctx, input }) => listConnectionTools(ctx, ctx.principal, { namespace: input.namespace, id: input.connectionId })),
+    .query(({ ctx, input }) => listConnectionTools(ctx, ctx.access, { namespace: input.namespace, id: input.connectionId })),
 
   get: protectedProcedure
     .meta({
@@ -69,7 +69,7 @@ export const toolsRouter = router({
     .input(z.object({ ...connectionPath, toolPath: toolPathParam }))
     .output(z.union([toolSchema, toolListSchema]))
     .query(({ ctx, input }) =>
-      getConnectionTool(ctx, ctx.principal, { namespace: input.namespace, id: input.connectionId }, input.toolPath),
+      getConnectionTool(ctx, ctx.access, { namespace: input.namespace, id: input.connectionId }, input.toolPath),
     ),
 
   invoke: protectedProcedure
@@ -86,6 +86,6 @@ export const toolsRouter = router({
     .input(z.object({ ...connectionPath, toolPath: toolPathParam, arguments: z.record(z.string(), z.unknown()).default({}) }))
     .output(callToolResultSchema)
     .mutation(({ ctx, input }) =>
-      callConnectionTool(ctx, ctx.principal, { namespace: input.namespace, id: input.connectionId }, input.toolPath, input.arguments),
+      callConnectionTool(ctx, ctx.access, { namespace: input.namespace, id: input.connectionId }, input.toolPath, input.arguments),
     ),
 });

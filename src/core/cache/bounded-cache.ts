@@ -5,6 +5,7 @@
  */
 export type BoundedCache<K, V> = {
   get(key: K): V | undefined;
+  set(key: K, value: V): void;
   /** The cached value, or the loader's; `undefined` from the loader is not cached. */
   getOrLoad(key: K, load: () => Promise<V | undefined>): Promise<V | undefined>;
   delete(key: K): void;
@@ -48,6 +49,7 @@ export function createBoundedCache<K, V>(options: { maxEntries: number; maxAgeMs
 
   return {
     get,
+    set,
     getOrLoad(key, load) {
       const hit = get(key);
       if (hit !== undefined) return Promise.resolve(hit);

@@ -16,7 +16,8 @@ import type { Keyring } from '../crypto/keyring.ts';
 import { newConnectionId } from '../ids.ts';
 import { findUnstorableText, isStorableText } from '../text.ts';
 import type { NamespaceDirectory } from '../namespaces/namespace-directory.ts';
-import type { NamespaceOwner } from '../namespaces/namespaces.ts';
+import type { Access } from '../auth/access.ts';
+import { allowsConnection, connectionCondition } from '../tokens/policy.ts';
 import { checkConnectionId, checkCredentialHeaders, checkMcpUrl, sameEndpoint } from './connection-input.ts';
 import { parseStoredStatus, type ServerInfo, type StoredStatus } from './connection-status.ts';
 import { toConnectionRecord, type ConnectionRecord } from './connection-store.ts';
@@ -50,13 +51,14 @@ const UNSTORABLE = 'text must not contain NUL characters or unpaired surrogates'
 
 export async function createConnection(
   services: ConnectionServices,
-  owner: NamespaceOwner,
+  access: Access,
   namespace: string,
   input: ConnectionInput,
 ): Promise<Connection> {
-  await services.namespaces.requireOwned(owner, namespace);
+  await services.namespaces.requireOwned(access, namespace);
   if (input.mcpUrl === undefined) throw new AppError('validation_error', 'mcpUrl is required to create a connection');
   const fields = checkFields(input);
+  requireAllowedMetadata(access, fields.metadata ?? null);
   for (let attempt = 0; attempt < 3; attempt++) {
     const id = newConnectionId();
     const ref = { namespace, id };
@@ -75,17 +77,17 @@ export async function createConnection(
 /** Creates the connection with the caller's id, or updates it. `created` tells which. */
 export async function upsertConnection(
   services: ConnectionServices,
-  owner: NamespaceOwner,
+  access: Access,
   ref: ConnectionRef,
   input: ConnectionInput,
 ): Promise<{ connection: Connection; created: boolean }> {
-  await services.namespaces.requireOwned(owner, ref.namespace);
+  await services.namespaces.requireOwned(access, ref.namespace);
   checkConnectionId(ref.id);
   const fields = checkFields(input);
   // Two creates of one id race: the loser finds the row on its second pass and updates it.
   let outcome: { created: boolean; reprobe: boolean; revision: number } | undefined;
   for (let attempt = 0; attempt < 2 && !outcome; attempt++) {
-    outcome = await services.db.transaction().execute((tx) => upsertInTransaction(tx, services.keyring, ref, fields));
+    outcome = await services.db.transaction().execute((tx) => upsertInTransaction(tx, services.keyring, access, ref, fields));
   }
   if (!outcome) throw new AppError('service_unavailable', `Connection "${ref.id}" is being changed concurrently; retry`);
   if (!outcome.reprobe) {
@@ -96,8 +98,11 @@ export async function upsertConnection(
 }
 
 /** One pass of an upsert; undefined when a concurrent create took the id first. */
-async function upsertInTransaction(tx: Db, keyring: Keyring, ref: ConnectionRef, fields: ConnectionInput) {
+async function upsertInTransaction(tx: Db, keyring: Keyring, access: Access, ref: ConnectionRef, fields: ConnectionInput) {
   const existing = await findConnectionForUpdate(tx, ref);
+  // A connection outside the caller's reach is answered as missing (and cannot be taken over).
+  if (existing && !allowsConnection(access.scope, existing.metadata)) throw connectionNotFound(ref.id);
+  requireAllowedMetadata(access, fields.metadata !== undefined ? fields.metadata : (existing?.metadata ?? null));
   if (!existing) {
     if (fields.mcpUrl === undefined) throw new AppError('validation_error', 'mcpUrl is required to create a connection');
     const inserted = await insertConnectionIfFree(tx, {
@@ -134,9 +139,11 @@ function sameHeaders(a: Record<string, string>, b: Record<string, string>): bool
   return keys.length === Object.keys(b).length && keys.every((key) => b[key] === a[key]);
 }
 
-export async function getConnection(services: ConnectionServices, owner: NamespaceOwner, ref: ConnectionRef): Promise<Connection> {
-  await services.namespaces.requireOwned(owner, ref.namespace);
-  return getConnectionView(services.db, ref);
+export async function getConnection(services: ConnectionServices, access: Access, ref: ConnectionRef): Promise<Connection> {
+  await services.namespaces.requireOwned(access, ref.namespace);
+  const row = await findConnection(services.db, ref);
+  if (!row || !allowsConnection(access.scope, row.metadata)) throw connectionNotFound(ref.id);
+  return toConnection(row);
 }
 
 export type ConnectionListQuery = {
@@ -149,16 +156,23 @@ export type ConnectionListQuery = {
 
 export async function listConnections(
   services: ConnectionServices,
-  owner: NamespaceOwner,
+  access: Access,
   namespace: string,
   query: ConnectionListQuery,
 ): Promise<{ connections: Connection[]; nextCursor: string | null }> {
-  await services.namespaces.requireOwned(owner, namespace);
+  await services.namespaces.requireOwned(access, namespace);
+  const scopeCondition = connectionCondition(access.scope);
   const rows = await listConnectionsPage(services.db, {
     namespace,
     name: query.name,
     mcpUrl: query.mcpUrl,
-    metadata: metadataFilters(query.metadata ?? {}),
+    metadata: {
+      all: [
+        ...metadataFilters(query.metadata ?? {}).map((alternatives) => ({ any: alternatives.map((contains) => ({ contains })) })),
+        // A token scoped by metadata sees only the connections it matches.
+        ...(scopeCondition ? [scopeCondition] : []),
+      ],
+    },
     after: query.cursor ? decodeCursor(query.cursor) : undefined,
     // One more than asked tells whether another page follows.
     limit: query.limit + 1,
@@ -174,10 +188,12 @@ export async function listConnections(
 /** Deletes the connection; every process drops it and ends its upstream session. */
 export async function deleteConnection(
   services: ConnectionServices,
-  owner: NamespaceOwner,
+  access: Access,
   ref: ConnectionRef,
 ): Promise<{ success: true }> {
-  await services.namespaces.requireOwned(owner, ref.namespace);
+  await services.namespaces.requireOwned(access, ref.namespace);
+  const row = await findConnection(services.db, ref);
+  if (!row || !allowsConnection(access.scope, row.metadata)) throw connectionNotFound(ref.id);
   if (!(await deleteConnectionRow(services.db, ref))) throw connectionNotFound(ref.id);
   await services.changes.announce({ kind: 'connection', ...ref, revision: null });
   return { success: true };
@@ -219,6 +235,12 @@ async function getConnectionView(db: Db, ref: ConnectionRef): Promise<Connection
   const row = await findConnection(db, ref);
   if (!row) throw connectionNotFound(ref.id);
   return toConnection(row);
+}
+
+function requireAllowedMetadata(access: Access, metadata: Record<string, unknown> | null): void {
+  if (!allowsConnection(access.scope, metadata)) {
+    throw new AppError('forbidden', 'This token does not allow a connection with this metadata');
+  }
 }
 
 export function connectionNotFound(id: string): AppError {

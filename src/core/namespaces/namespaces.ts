@@ -7,7 +7,9 @@ import {
   listNamespacesPage,
 } from '../../db/queries/namespaces.ts';
 import { AppError } from '../../errors.ts';
+import type { Access } from '../auth/access.ts';
 import type { ChangeFeed } from '../changes/change-feed.ts';
+import { visibleNamespaces } from '../tokens/policy.ts';
 import { namespaceNotFound } from './namespace-directory.ts';
 import { checkNamespaceName, generateNamespaceName } from './names.ts';
 
@@ -54,13 +56,16 @@ export async function getNamespace(db: Db, owner: NamespaceOwner, name: string):
 
 export async function listNamespaces(
   db: Db,
-  owner: NamespaceOwner,
+  access: Access,
   paging: { page: number; pageSize: number },
 ): Promise<NamespacePage> {
+  // A token limited to some namespaces lists only those.
+  const names = visibleNamespaces(access.scope) ?? undefined;
   const [totalCount, rows] = await Promise.all([
-    countNamespaces(db, owner.accountId),
+    countNamespaces(db, access.accountId, names),
     listNamespacesPage(db, {
-      accountId: owner.accountId,
+      accountId: access.accountId,
+      names,
       offset: (paging.page - 1) * paging.pageSize,
       limit: paging.pageSize,
     }),

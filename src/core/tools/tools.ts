@@ -5,24 +5,25 @@ import { needsSetup } from '../connections/connection-status.ts';
 import type { ConnectionRecord, ConnectionStore } from '../connections/connection-store.ts';
 import type { Connection } from '../connections/connection-view.ts';
 import type { ConnectionRef } from '../connections/credentials.ts';
-import type { NamespaceOwner } from '../namespaces/namespaces.ts';
+import type { Access } from '../auth/access.ts';
+import { allowsCall, allowsConnection } from '../tokens/policy.ts';
 import { withUpstreamSession, type UpstreamCallServices } from './upstream-call.ts';
 
 export type ToolServices = ConnectionServices & UpstreamCallServices & { connections: ConnectionStore };
 
-export async function listConnectionTools(services: ToolServices, owner: NamespaceOwner, ref: ConnectionRef): Promise<{ tools: Tool[] }> {
-  const connection = await findOwnedConnection(services, owner, ref);
+export async function listConnectionTools(services: ToolServices, access: Access, ref: ConnectionRef): Promise<{ tools: Tool[] }> {
+  const connection = await findOwnedConnection(services, access, ref);
   return { tools: await fetchTools(services, connection, 'refresh') };
 }
 
 /** One tool, or every tool under a category prefix (`github` for `github/create_issue`, `repo` for `repo.search`). */
 export async function getConnectionTool(
   services: ToolServices,
-  owner: NamespaceOwner,
+  access: Access,
   ref: ConnectionRef,
   toolPath: string,
 ): Promise<Tool | { tools: Tool[] }> {
-  const connection = await findOwnedConnection(services, owner, ref);
+  const connection = await findOwnedConnection(services, access, ref);
   const tools = await fetchTools(services, connection, 'use');
   const tool = findTool(tools, toolPath);
   if (tool) return tool;
@@ -33,17 +34,21 @@ export async function getConnectionTool(
 
 export async function callConnectionTool(
   services: ToolServices,
-  owner: NamespaceOwner,
+  access: Access,
   ref: ConnectionRef,
   toolPath: string,
   args: Record<string, unknown>,
 ): Promise<CallToolResult> {
-  const connection = await findOwnedConnection(services, owner, ref);
+  const connection = await findOwnedConnection(services, access, ref);
   let tool = findTool(await fetchTools(services, connection, 'use'), toolPath);
   // The cached list may predate a tool the server added since.
   tool ??= findTool(await fetchTools(services, connection, 'refresh'), toolPath);
   if (!tool) throw toolNotFound(toolPath, ref.id);
   const name = tool.name;
+  // Policies match the JSON-RPC request a REST call stands for.
+  if (!allowsCall(access.scope, connection.metadata, { jsonrpc: '2.0', method: 'tools/call', params: { name, arguments: args } })) {
+    throw new AppError('forbidden', `This token does not allow calling "${name}"`);
+  }
   return withUpstreamSession(services, connection, (session) =>
     session.client.callTool({ name, arguments: args }, { timeout: services.config.upstreamTimeoutMs, resetTimeoutOnProgress: true }),
   ) as Promise<CallToolResult>;
@@ -64,11 +69,11 @@ export type ConnectionTools = {
  */
 export async function listNamespaceTools(
   services: ToolServices,
-  owner: NamespaceOwner,
+  access: Access,
   namespace: string,
   query: ConnectionListQuery,
 ): Promise<{ connections: ConnectionTools[]; nextCursor: string | null }> {
-  const page = await listConnections(services, owner, namespace, query);
+  const page = await listConnections(services, access, namespace, query);
   const connections = await Promise.all(
     page.connections.map(async (listed): Promise<ConnectionTools> => {
       const envelope = { connectionId: listed.connectionId, name: listed.name, status: listed.status };
@@ -85,10 +90,10 @@ export async function listNamespaceTools(
   return { connections, nextCursor: page.nextCursor };
 }
 
-async function findOwnedConnection(services: ToolServices, owner: NamespaceOwner, ref: ConnectionRef): Promise<ConnectionRecord> {
-  await services.namespaces.requireOwned(owner, ref.namespace);
+async function findOwnedConnection(services: ToolServices, access: Access, ref: ConnectionRef): Promise<ConnectionRecord> {
+  await services.namespaces.requireOwned(access, ref.namespace);
   const connection = await services.connections.get(ref);
-  if (!connection) throw connectionNotFound(ref.id);
+  if (!connection || !allowsConnection(access.scope, connection.metadata)) throw connectionNotFound(ref.id);
   return connection;
 }
 

@@ -7,6 +7,7 @@ export const CHANGES_CHANNEL = 'switchboard_changes';
 /** Something stored changed; processes holding a copy must drop it. Ids only, never values. */
 export type Change =
   | { kind: 'api_key'; id: string }
+  | { kind: 'token_revoked'; id: string }
   | { kind: 'namespace'; name: string }
   /** `revision` is the connection's revision after the change, null when it was deleted. */
   | { kind: 'connection'; namespace: string; id: string; revision: number | null };

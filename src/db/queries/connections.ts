@@ -136,12 +136,17 @@ export async function deleteConnectionRow(db: Db, ref: { namespace: string; id: 
   return result.numDeletedRows > 0n;
 }
 
+/** A condition on `metadata`, built of containment tests (`metadata @> …`, which the GIN index serves). */
+export type MetadataCondition =
+  | { all: MetadataCondition[] }
+  | { any: MetadataCondition[] }
+  | { contains: Record<string, unknown> };
+
 export type ConnectionFilter = {
   namespace: string;
   name?: string;
   mcpUrl?: string;
-  /** Each entry must hold: any one of its alternatives contained in `metadata`. */
-  metadata?: Record<string, unknown>[][];
+  metadata?: MetadataCondition;
   /** Strictly after this position in (created_at, id) order. */
   after?: { createdAt: Date; id: string };
   limit: number;
@@ -157,16 +162,22 @@ export async function listConnectionsPage(db: Db, f: ConnectionFilter) {
     .limit(f.limit);
   if (f.name !== undefined) query = query.where('name', '=', f.name);
   if (f.mcpUrl !== undefined) query = query.where('mcp_url', '=', f.mcpUrl);
-  for (const alternatives of f.metadata ?? []) {
-    query = query.where((eb) =>
-      eb.or(alternatives.map((contained) => sql<SqlBool>`metadata @> ${jsonb(contained)}` as Expression<SqlBool>)),
-    );
+  if (f.metadata) {
+    const condition = f.metadata;
+    query = query.where(() => metadataSql(condition));
   }
   if (f.after) {
     const { createdAt, id } = f.after;
     query = query.where((eb) => eb.or([eb('created_at', '>', createdAt), eb.and([eb('created_at', '=', createdAt), eb('id', '>', id)])]));
   }
   return query.execute();
+}
+
+function metadataSql(condition: MetadataCondition): Expression<SqlBool> {
+  if ('contains' in condition) return sql<SqlBool>`metadata @> ${jsonb(condition.contains)}`;
+  const parts = ('all' in condition ? condition.all : condition.any).map(metadataSql);
+  if (parts.length === 0) return sql<SqlBool>`${sql.lit('all' in condition)}`;
+  return sql<SqlBool>`(${sql.join(parts, sql.raw('all' in condition ? ' and ' : ' or '))})`;
 }
 
 export type ConnectionRowView = Awaited<ReturnType<typeof findConnection>> & {};

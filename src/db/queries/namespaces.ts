@@ -16,11 +16,12 @@ export async function findNamespace(db: Db, name: string) {
   return db.selectFrom('namespaces').select(columns).where('name', '=', name).executeTakeFirst();
 }
 
-export async function listNamespacesPage(db: Db, q: { accountId: string; offset: number; limit: number }) {
+export async function listNamespacesPage(db: Db, q: { accountId: string; names?: string[]; offset: number; limit: number }) {
   return db
     .selectFrom('namespaces')
     .select(columns)
     .where('account_id', '=', q.accountId)
+    .$if(q.names !== undefined, (query) => query.where('name', 'in', q.names!.length > 0 ? q.names! : ['']))
     .orderBy('created_at', 'desc')
     .orderBy('name')
     .offset(q.offset)
@@ -28,11 +29,12 @@ export async function listNamespacesPage(db: Db, q: { accountId: string; offset:
     .execute();
 }
 
-export async function countNamespaces(db: Db, accountId: string): Promise<number> {
+export async function countNamespaces(db: Db, accountId: string, names?: string[]): Promise<number> {
   const row = await db
     .selectFrom('namespaces')
     .select((eb) => eb.fn.countAll<string>().as('count'))
     .where('account_id', '=', accountId)
+    .$if(names !== undefined, (query) => query.where('name', 'in', names!.length > 0 ? names! : ['']))
     .executeTakeFirstOrThrow();
   return Number(row.count);
 }

@@ -1,0 +1,93 @@
+import { z } from 'zod';
+import { NAMESPACE_NAME_PATTERN } from '../namespaces/names.ts';
+import { isStorableText } from '../text.ts';
+import { checkPattern } from './safe-regex.ts';
+
+/**
+ * A service token's policy, as minted (CONTRACT: Service tokens). Each field narrows; a
+ * missing field does not. Normalized here to arrays, with `ttl` taken out and turned into
+ * the token's expiry.
+ */
+export const RESOURCES = ['connections', 'namespaces', 'servers', 'skills'] as const;
+export const OPERATIONS = ['read', 'write', 'execute'] as const;
+export type TokenResource = (typeof RESOURCES)[number];
+export type TokenOperation = (typeof OPERATIONS)[number];
+
+export type Constraint = {
+  namespaces?: string[];
+  resources?: TokenResource[];
+  operations?: TokenOperation[];
+  /** Any one of these maps must hold, every pair of it. */
+  metadata?: Record<string, string>[];
+  /** Every dot-path of the JSON-RPC request must match its pattern. */
+  rpcReqMatch?: Record<string, string>;
+};
+
+export const DEFAULT_TTL_SECONDS = 60 * 60;
+export const MAX_TTL_SECONDS = 24 * 60 * 60;
+
+const oneOrMany = <T extends z.ZodType>(item: T, max: number) =>
+  z.union([item, z.array(item).min(1).max(max)]).transform((value) => (Array.isArray(value) ? value : [value]) as z.output<T>[]);
+
+const text = (max: number) => z.string().min(1).max(max).refine(isStorableText, 'must not contain NUL characters or unpaired surrogates');
+const metadataMap = z.record(text(100), text(1000)).refine((map) => Object.keys(map).length >= 1 && Object.keys(map).length <= 20, {
+  message: 'must hold 1 to 20 pairs',
+});
+const dotPath = z.string().regex(/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+){0,7}$/, 'must be a dot-path such as params.name');
+const pattern = z.string().superRefine((source, ctx) => {
+  const check = checkPattern(source);
+  if (!check.ok) ctx.addIssue({ code: 'custom', message: `the pattern ${JSON.stringify(source.slice(0, 60))} ${check.reason}` });
+});
+
+/** Seconds, or "90s" / "30m" / "1h". */
+const ttl = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const match = typeof value === 'string' ? /^(\d{1,6})([smh])$/.exec(value) : null;
+  const seconds = typeof value === 'number' ? value : match ? Number(match[1]) * { s: 1, m: 60, h: 3600 }[match[2] as 's' | 'm' | 'h'] : NaN;
+  if (!Number.isInteger(seconds) || seconds <= 0) {
+    ctx.addIssue({ code: 'custom', message: 'must be a positive whole number of seconds, or a duration such as "20s", "30m" or "1h"' });
+    return z.NEVER;
+  }
+  if (seconds > MAX_TTL_SECONDS) {
+    ctx.addIssue({ code: 'custom', message: `is longer than the maximum of 24 hours (${MAX_TTL_SECONDS} seconds)` });
+    return z.NEVER;
+  }
+  return seconds;
+});
+
+export const constraintInput = z
+  .object({
+    namespaces: oneOrMany(z.string().regex(NAMESPACE_NAME_PATTERN, 'must be a namespace name'), 100).optional(),
+    resources: oneOrMany(z.enum(RESOURCES), RESOURCES.length).optional(),
+    operations: oneOrMany(z.enum(OPERATIONS), OPERATIONS.length).optional(),
+    metadata: oneOrMany(metadataMap, 20).optional(),
+    rpcReqMatch: z
+      .record(dotPath, pattern)
+      .refine((map) => Object.keys(map).length >= 1 && Object.keys(map).length <= 10, { message: 'must hold 1 to 10 patterns' })
+      .optional(),
+    ttl: ttl.optional(),
+  })
+  .strict();
+
+export type ConstraintInput = z.input<typeof constraintInput>;
+
+/** The policy as minted: constraints (OR), and the TTL that applies (the shortest asked, else the default). */
+export function normalizePolicy(constraints: z.output<typeof constraintInput>[] | undefined): { constraints: Constraint[] | null; ttlSeconds: number } {
+  if (!constraints) return { constraints: null, ttlSeconds: DEFAULT_TTL_SECONDS };
+  const ttlSeconds = Math.min(...constraints.map((c) => c.ttl ?? DEFAULT_TTL_SECONDS));
+  return { constraints: constraints.map(({ ttl: _ttl, ...rest }) => stripUndefined(rest)), ttlSeconds };
+}
+
+/** A constraint as it travels inside a token: strict, so a block nobody can honour is refused. */
+export const storedConstraint = z
+  .object({
+    namespaces: z.array(z.string()).min(1).optional(),
+    resources: z.array(z.enum(RESOURCES)).min(1).optional(),
+    operations: z.array(z.enum(OPERATIONS)).min(1).optional(),
+    metadata: z.array(z.record(z.string(), z.string())).min(1).optional(),
+    rpcReqMatch: z.record(z.string(), pattern).optional(),
+  })
+  .strict();
+
+function stripUndefined(constraint: Constraint): Constraint {
+  return Object.fromEntries(Object.entries(constraint).filter(([, value]) => value !== undefined)) as Constraint;
+}

@@ -1,0 +1,129 @@
+import type { Db } from '../../db/open.ts';
+import { findServiceToken, insertServiceToken, revokeServiceToken } from '../../db/queries/service-tokens.ts';
+import { AppError } from '../../errors.ts';
+import { createBoundedCache } from '../cache/bounded-cache.ts';
+import type { ChangeFeed } from '../changes/change-feed.ts';
+import type { Keyring } from '../crypto/keyring.ts';
+import { randomBase32 } from '../ids.ts';
+import { normalizePolicy, type constraintInput } from './constraints.ts';
+import type { Blocks } from './policy.ts';
+import type { RevocationList } from './revocations.ts';
+import { attenuateToken, claimedKeyId, mintToken, openToken, TOKEN_PREFIX, type ParsedToken } from './token-format.ts';
+import type { z } from 'zod';
+
+export type TokenPrincipal = {
+  kind: 'token';
+  accountId: string;
+  /** Every id in the chain, root first: revoking any of them revokes this token. */
+  tokenIds: readonly string[];
+  blocks: Blocks;
+  expiresAt: number;
+};
+
+export type TokenVerification =
+  | { ok: true; principal: TokenPrincipal }
+  | { ok: false; reason: 'malformed' | 'bad_signature' | 'expired' | 'revoked' };
+
+export type MintedToken = { token: string; expiresAt: string };
+
+/** The key a chain starts from: one per master secret, so rotation keeps old tokens valid. */
+const SIGNING_PURPOSE = 'service-token-signing';
+
+export function looksLikeServiceToken(bearer: string): boolean {
+  return bearer.startsWith(TOKEN_PREFIX);
+}
+
+export type TokenService = {
+  verify(token: string): TokenVerification;
+  /** A token for the caller: from an API key, the account's reach narrowed by `policy`; from a token, that token narrowed further. */
+  mint(
+    caller: { accountId: string; parentToken?: string },
+    policy: z.output<typeof constraintInput>[] | undefined,
+  ): Promise<MintedToken>;
+  revoke(accountId: string, target: { id: string } | { token: string }): Promise<{ id: string }>;
+};
+
+export function createTokenService(db: Db, keyring: Keyring, revocations: RevocationList, changes: ChangeFeed): TokenService {
+  // Opening a token is a few HMACs and JSON parses; a token is used many times, so the
+  // opened form is kept (expiry and revocation are still checked on every use).
+  const opened = createBoundedCache<string, ParsedToken | null>({ maxEntries: 10_000, maxAgeMs: 10 * 60_000 });
+
+  function open(token: string): { ok: true; token: ParsedToken } | { ok: false; reason: 'malformed' | 'bad_signature' } {
+    const cached = opened.get(token);
+    if (cached !== undefined) return cached ? { ok: true, token: cached } : { ok: false, reason: 'bad_signature' };
+    const kid = claimedKeyId(token);
+    if (!kid) return { ok: false, reason: 'malformed' };
+    if (!keyring.keyIds.includes(kid)) return { ok: false, reason: 'bad_signature' };
+    const result = openToken(token, keyring.deriveKey(SIGNING_PURPOSE, kid));
+    if (result.ok) opened.set(token, result.token);
+    else if (result.reason === 'bad_signature') opened.set(token, null);
+    return result;
+  }
+
+  function verify(token: string): TokenVerification {
+    const result = open(token);
+    if (!result.ok) return result;
+    const { root, attenuations } = result.token;
+    const expiresAt = Math.min(root.exp, ...attenuations.map((block) => block.exp));
+    if (expiresAt * 1000 <= Date.now()) return { ok: false, reason: 'expired' };
+    const tokenIds = [root.id, ...attenuations.map((block) => block.id)];
+    if (revocations.isRevoked(tokenIds)) return { ok: false, reason: 'revoked' };
+    return {
+      ok: true,
+      principal: { kind: 'token', accountId: root.acc, tokenIds, blocks: [root.policy, ...attenuations.map((b) => b.policy)], expiresAt },
+    };
+  }
+
+  return {
+    verify,
+
+    async mint(caller, policyInput) {
+      const { constraints, ttlSeconds } = normalizePolicy(policyInput);
+      const now = Math.floor(Date.now() / 1000);
+      const id = `tok_${randomBase32(10)}`;
+      let token: string;
+      let exp = now + ttlSeconds;
+      let parentId: string | null = null;
+      if (caller.parentToken) {
+        const parent = verify(caller.parentToken);
+        if (!parent.ok) throw new AppError('unauthorized', 'The token is no longer valid');
+        // A child never outlives its parent, and its policy only adds a block: intersection.
+        exp = Math.min(exp, parent.principal.expiresAt);
+        parentId = parent.principal.tokenIds.at(-1)!;
+        token = attenuateToken(caller.parentToken, { id, exp, policy: constraints ?? [{}] });
+      } else {
+        token = mintToken(keyring.deriveKey(SIGNING_PURPOSE), {
+          kid: keyring.currentKeyId,
+          id,
+          acc: caller.accountId,
+          iat: now,
+          exp,
+          policy: constraints,
+        });
+      }
+      await insertServiceToken(db, { id, accountId: caller.accountId, parentId, expiresAt: new Date(exp * 1000) });
+      return { token, expiresAt: new Date(exp * 1000).toISOString() };
+    },
+
+    async revoke(accountId, target) {
+      let id: string;
+      let expiresAt: Date;
+      if ('token' in target) {
+        const result = open(target.token);
+        // Someone else's token, or none at all: nothing of ours to revoke.
+        if (!result.ok || result.token.root.acc !== accountId) throw new AppError('not_found', 'No such token of this account');
+        const last = result.token.attenuations.at(-1) ?? result.token.root;
+        id = last.id;
+        expiresAt = new Date(Math.min(result.token.root.exp, ...result.token.attenuations.map((b) => b.exp)) * 1000);
+      } else {
+        const row = await findServiceToken(db, target.id);
+        if (!row || row.account_id !== accountId) throw new AppError('not_found', `No token with id ${target.id}`);
+        id = row.id;
+        expiresAt = row.expires_at;
+      }
+      await revokeServiceToken(db, { id, accountId, expiresAt });
+      await changes.announce({ kind: 'token_revoked', id });
+      return { id };
+    },
+  };
+}
