@@ -2,11 +2,13 @@ import postgres from 'postgres';
 import { benchProxy } from './bench/proxy.ts';
 import { printRows, writeResults, type Row } from './bench/report.ts';
 import { benchStartupAndRest } from './bench/rest.ts';
+import { benchTokens } from './bench/tokens.ts';
 
 /**
  * `npm run bench [-- section ...]`: starts what it measures on loopback, prints a table and
  * writes bench/results/<timestamp>.json. Not a test: numbers and ratios, no verdicts.
- * Sections: `rest` (start-up, REST throughput), `proxy` (tools/call through Switchboard vs direct).
+ * Sections: `rest` (start-up, REST throughput), `proxy` (tools/call through Switchboard vs direct,
+ * with an API key and with a service token), `tokens` (token verification and policy checks in process).
  *
  * BENCH_DATABASE_URL  PostgreSQL server to create scratch databases on
  *                     (default postgres://postgres@127.0.0.1:5432/postgres; skipped when unreachable)
@@ -36,6 +38,7 @@ async function postgresReachable(): Promise<boolean> {
 }
 
 const rows: Row[] = [];
+if (wanted('tokens')) rows.push(...benchTokens());
 if (wanted('proxy')) rows.push(...(await benchProxy(settings)));
 if (wanted('rest')) {
   const reachable = await postgresReachable();

@@ -36,32 +36,43 @@ export async function benchProxy(options: { seconds: number; connections: number
     const made = await fetch(`${server.url}/bench/trivial`, { method: 'PUT', headers: auth, body: JSON.stringify({ mcpUrl: upstreamUrl }) });
     if (made.status !== 201) throw new Error(`could not create the connection: ${made.status} ${await made.text()}`);
 
+    const minted = await fetch(`${server.url}/tokens`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ policy: [{ namespaces: 'bench', operations: 'execute', rpcReqMatch: { method: '^tools/call$', 'params.name': '^echo$' } }] }),
+    });
+    const { token } = (await minted.json()) as { token: string };
+
     const call = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { message: 'hi' } } });
     const mcpHeaders = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
     const targets = {
       direct: { url: upstreamUrl, headers: { ...mcpHeaders, 'mcp-session-id': 'trivial-session', 'mcp-protocol-version': '2025-11-25' } },
       switchboard: { url: `${server.url}/connect/bench/trivial/mcp`, headers: { ...mcpHeaders, authorization: `Bearer ${key}` } },
+      'switchboard+token': { url: `${server.url}/connect/bench/trivial/mcp`, headers: { ...mcpHeaders, authorization: `Bearer ${token}` } },
     };
+    const names = ['direct', 'switchboard', 'switchboard+token'] as const;
+    type Target = (typeof names)[number];
 
-    const latencies = { direct: [] as number[], switchboard: [] as number[] };
+    const latencies: Record<Target, number[]> = { direct: [], switchboard: [], 'switchboard+token': [] };
     const blocks = 10;
     for (let block = 0; block < blocks; block++) {
-      for (const name of ['direct', 'switchboard'] as const) {
+      for (const name of names) {
         const samples = await timeSequential(targets[name].url, targets[name].headers, call, Math.ceil(options.requests / blocks));
         // The first block of each warms connections and code paths.
         if (block > 0) latencies[name].push(...samples);
       }
     }
-    const p = (name: 'direct' | 'switchboard', q: number) => quantile([...latencies[name]].sort((a, b) => a - b), q);
-    for (const name of ['direct', 'switchboard'] as const) {
+    const p = (name: Target, q: number) => quantile([...latencies[name]].sort((a, b) => a - b), q);
+    for (const name of names) {
       add(`tools/call ${name} p50 @1`, round(p(name, 0.5)), 'µs', `${latencies[name].length} calls`);
       add(`tools/call ${name} p99 @1`, round(p(name, 0.99)), 'µs');
     }
     add('added latency p50 @1', round(p('switchboard', 0.5) - p('direct', 0.5)), 'µs');
     add('added latency p99 @1', round(p('switchboard', 0.99) - p('direct', 0.99)), 'µs');
+    add('service token vs API key, p50 @1', round(p('switchboard+token', 0.5) - p('switchboard', 0.5)), 'µs', 'token verification + policy check');
 
     const throughput: Record<string, number> = {};
-    for (const name of ['direct', 'switchboard'] as const) {
+    for (const name of names) {
       const result = await autocannon({
         url: targets[name].url,
         method: 'POST',
@@ -74,6 +85,7 @@ export async function benchProxy(options: { seconds: number; connections: number
       add(`tools/call ${name} @${options.connections}`, round(result.requests.average), 'req/s', `p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, ${result.errors + result.non2xx} errors`);
     }
     add(`throughput switchboard / direct @${options.connections}`, round(throughput.switchboard! / throughput.direct!, 2), 'ratio');
+    add(`throughput token / API key @${options.connections}`, round(throughput['switchboard+token']! / throughput.switchboard!, 2), 'ratio');
     return rows;
   } finally {
     await server.stop();

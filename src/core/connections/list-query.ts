@@ -22,7 +22,7 @@ export function metadataFilters(filters: Record<string, string | string[]>): Met
   });
 }
 
-function parseJsonScalar(value: string): number | boolean | null | undefined {
+export function parseJsonScalar(value: string): number | boolean | null | undefined {
   if (value === 'true') return true;
   if (value === 'false') return false;
   if (value === 'null') return null;

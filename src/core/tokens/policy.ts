@@ -1,5 +1,5 @@
 import type { MetadataCondition } from '../../db/queries/connections.ts';
-import { metadataFilters } from '../connections/list-query.ts';
+import { metadataFilters, parseJsonScalar } from '../connections/list-query.ts';
 import type { Constraint, TokenOperation } from './constraints.ts';
 import { checkPattern, MAX_MATCHED_LENGTH } from './safe-regex.ts';
 
@@ -98,7 +98,19 @@ export function allowsCall(scope: Scope, metadata: Record<string, unknown> | nul
 }
 
 function metadataHolds(constraint: Constraint, metadata: Record<string, unknown> | null): boolean {
-  return !constraint.metadata || constraint.metadata.some((map) => matchesMetadata(metadataMapCondition(map), metadata));
+  return !constraint.metadata || constraint.metadata.some((map) => mapHolds(map, metadata));
+}
+
+/** What `metadataMapCondition(map)` means, evaluated without building it (this runs per request). */
+function mapHolds(map: Record<string, string>, metadata: Record<string, unknown> | null): boolean {
+  if (metadata === null) return false;
+  for (const key in map) {
+    if (!Object.hasOwn(metadata, key)) return false;
+    const have = metadata[key];
+    const want = map[key]!;
+    if (have !== want && (typeof have === 'string' || parseJsonScalar(want) !== have)) return false;
+  }
+  return true;
 }
 
 /** A map `{userId: "alice"}` holds of metadata with that string, or with the number/boolean it spells. */
