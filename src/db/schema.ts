@@ -43,6 +43,7 @@ export interface ServiceTokensTable {
   id: string;
   account_id: string;
   parent_id: string | null;
+  api_key_id: string | null;
   created_at: CreatedAt;
   expires_at: ColumnType<Date, Date | string, Date | string>;
   revoked_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;

@@ -35,7 +35,9 @@ export const tokensRouter = router({
     .output(z.object({ token: z.string(), expiresAt: z.iso.datetime() }).meta({ id: 'CreatedToken' }))
     .mutation(({ ctx, input }) =>
       ctx.tokens.mint(
-        { accountId: ctx.access.accountId, parentToken: ctx.access.principal.kind === 'token' ? ctx.bearer : undefined },
+        ctx.access.principal.kind === 'token'
+          ? { accountId: ctx.access.accountId, parentToken: ctx.bearer }
+          : { accountId: ctx.access.accountId, apiKeyId: ctx.access.principal.apiKeyId },
         input?.policy,
       ),
     ),

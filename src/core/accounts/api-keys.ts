@@ -3,6 +3,7 @@ import type { Db } from '../../db/open.ts';
 import { accountExists, insertAccount } from '../../db/queries/accounts.ts';
 import { findApiKeyCredentials, insertApiKey, listApiKeys, revokeApiKey } from '../../db/queries/api-keys.ts';
 import { notifyChange } from '../../db/queries/changes.ts';
+import { revokeTokensOfApiKey } from '../../db/queries/service-tokens.ts';
 import { AppError } from '../../errors.ts';
 import { createBoundedCache } from '../cache/bounded-cache.ts';
 import type { ChangeFeed } from '../changes/change-feed.ts';
@@ -101,10 +102,12 @@ export async function listAccountApiKeys(db: Db, filter: { accountId?: string } 
   }));
 }
 
-/** Revokes a key; every running process forgets it at once (it may be another process). */
+/** Revokes a key and the tokens minted with it; every running process forgets them at once (it may be another process). */
 export async function revokeAccountApiKey(db: Db, id: string): Promise<void> {
   if (!(await revokeApiKey(db, id))) throw new AppError('not_found', `No API key with id ${id}`);
   await notifyChange(db, { kind: 'api_key', id });
+  // Tokens minted with the key go with it (and everything minted or narrowed from them).
+  if ((await revokeTokensOfApiKey(db, id)) > 0) await notifyChange(db, { kind: 'revocations_changed' });
 }
 
 function hashSecret(secret: string): Buffer {

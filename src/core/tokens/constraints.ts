@@ -26,14 +26,30 @@ export type Constraint = {
 export const DEFAULT_TTL_SECONDS = 60 * 60;
 export const MAX_TTL_SECONDS = 24 * 60 * 60;
 
+/** One value or a list of them, always a list after parsing; each item is checked on its own, so errors name it. */
 const oneOrMany = <T extends z.ZodType>(item: T, max: number) =>
-  z.union([item, z.array(item).min(1).max(max)]).transform((value) => (Array.isArray(value) ? value : [value]) as z.output<T>[]);
+  z.preprocess((value) => (Array.isArray(value) ? value : [value]), z.array(item).min(1).max(max));
 
-const text = (max: number) => z.string().min(1).max(max).refine(isStorableText, 'must not contain NUL characters or unpaired surrogates');
-const metadataMap = z.record(text(100), text(1000)).refine((map) => Object.keys(map).length >= 1 && Object.keys(map).length <= 20, {
-  message: 'must hold 1 to 20 pairs',
-});
-const dotPath = z.string().regex(/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+){0,7}$/, 'must be a dot-path such as params.name');
+const text = (max: number) =>
+  z.string({ error: 'must be a string' }).min(1).max(max).refine(isStorableText, 'must not contain NUL characters or unpaired surrogates');
+
+/** A record whose keys are checked with a message of our own (zod's says only "Invalid key in record"). */
+const recordWithKeys = <T extends z.ZodType>(keyCheck: (key: string) => string | undefined, value: T, pairs: { min: number; max: number }) =>
+  z.record(z.string(), value).superRefine((map, ctx) => {
+    const keys = Object.keys(map);
+    if (keys.length < pairs.min || keys.length > pairs.max) ctx.addIssue({ code: 'custom', message: `must hold ${pairs.min} to ${pairs.max} entries` });
+    for (const key of keys) {
+      const problem = keyCheck(key);
+      if (problem) ctx.addIssue({ code: 'custom', path: [key], message: `the key ${JSON.stringify(key.slice(0, 60))} ${problem}` });
+    }
+  });
+
+const metadataMap = recordWithKeys(
+  (key) => (key.length === 0 || key.length > 100 || !isStorableText(key) ? 'must be 1 to 100 characters of text' : undefined),
+  text(1000),
+  { min: 1, max: 20 },
+);
+const DOT_PATH = /^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+){0,7}$/;
 const pattern = z.string().superRefine((source, ctx) => {
   const check = checkPattern(source);
   if (!check.ok) ctx.addIssue({ code: 'custom', message: `the pattern ${JSON.stringify(source.slice(0, 60))} ${check.reason}` });
@@ -56,14 +72,11 @@ const ttl = z.union([z.number(), z.string()]).transform((value, ctx) => {
 
 export const constraintInput = z
   .object({
-    namespaces: oneOrMany(z.string().regex(NAMESPACE_NAME_PATTERN, 'must be a namespace name'), 100).optional(),
-    resources: oneOrMany(z.enum(RESOURCES), RESOURCES.length).optional(),
-    operations: oneOrMany(z.enum(OPERATIONS), OPERATIONS.length).optional(),
+    namespaces: oneOrMany(z.string().regex(NAMESPACE_NAME_PATTERN, 'must be a namespace name (3 to 39 lowercase letters, digits and hyphens)'), 100).optional(),
+    resources: oneOrMany(z.enum(RESOURCES, { error: `must be one of ${RESOURCES.join(', ')}` }), RESOURCES.length).optional(),
+    operations: oneOrMany(z.enum(OPERATIONS, { error: `must be one of ${OPERATIONS.join(', ')}` }), OPERATIONS.length).optional(),
     metadata: oneOrMany(metadataMap, 20).optional(),
-    rpcReqMatch: z
-      .record(dotPath, pattern)
-      .refine((map) => Object.keys(map).length >= 1 && Object.keys(map).length <= 10, { message: 'must hold 1 to 10 patterns' })
-      .optional(),
+    rpcReqMatch: recordWithKeys((key) => (DOT_PATH.test(key) ? undefined : 'must be a dot-path such as params.name'), pattern, { min: 1, max: 10 }).optional(),
     ttl: ttl.optional(),
   })
   .strict();

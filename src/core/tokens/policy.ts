@@ -41,8 +41,10 @@ export function decide(blocks: Blocks, request: AccessRequest): Decision {
     if (block === null) continue;
     const allowed = block.filter((constraint) => grantsKind(constraint, request) && grantsNamespace(constraint, request));
     if (allowed.length === 0) {
-      const onlyNamespace = block.some((constraint) => grantsKind(constraint, request));
-      return { ok: false, reason: onlyNamespace ? 'hidden' : 'forbidden' };
+      // Missing (404) only when nothing in the block reaches the namespace at all; a namespace
+      // the token may read but not write answers 403.
+      const reachesNamespace = request.namespace === undefined || block.some((constraint) => grantsNamespace(constraint, request));
+      return { ok: false, reason: reachesNamespace ? 'forbidden' : 'hidden' };
     }
     candidates.push(allowed);
   }

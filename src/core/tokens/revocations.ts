@@ -11,17 +11,19 @@ export type RevocationList = { isRevoked(ids: readonly string[]): boolean };
 
 export async function loadRevocationList(db: Db, changes: ChangeFeed): Promise<RevocationList> {
   let revoked = new Set(await listLiveRevocations(db));
+  const reload = () => {
+    // Keep refusing what we know of while the fresh list loads.
+    listLiveRevocations(db).then(
+      (ids) => (revoked = new Set([...revoked, ...ids])),
+      () => {},
+    );
+  };
   changes.subscribe({
     onChange(change) {
       if (change.kind === 'token_revoked') revoked.add(change.id);
+      else if (change.kind === 'revocations_changed') reload();
     },
-    onReset() {
-      // Keep refusing what we know of while the fresh list loads.
-      listLiveRevocations(db).then(
-        (ids) => (revoked = new Set([...revoked, ...ids])),
-        () => {},
-      );
-    },
+    onReset: reload,
   });
   return { isRevoked: (ids) => ids.some((id) => revoked.has(id)) };
 }

@@ -29,6 +29,11 @@ export type MintedToken = { token: string; expiresAt: string };
 /** The key a chain starts from: one per master secret, so rotation keeps old tokens valid. */
 const SIGNING_PURPOSE = 'service-token-signing';
 
+/** The revocation id of a block appended offline: meaningful only within the chain of `rootId`. */
+function chainScopedId(rootId: string, blockId: string): string {
+  return `${rootId}/${blockId}`;
+}
+
 export function looksLikeServiceToken(bearer: string): boolean {
   return bearer.startsWith(TOKEN_PREFIX);
 }
@@ -37,7 +42,7 @@ export type TokenService = {
   verify(token: string): TokenVerification;
   /** A token for the caller: from an API key, the account's reach narrowed by `policy`; from a token, that token narrowed further. */
   mint(
-    caller: { accountId: string; parentToken?: string },
+    caller: { accountId: string; apiKeyId?: string; parentToken?: string },
     policy: z.output<typeof constraintInput>[] | undefined,
   ): Promise<MintedToken>;
   revoke(accountId: string, target: { id: string } | { token: string }): Promise<{ id: string }>;
@@ -67,7 +72,8 @@ export function createTokenService(db: Db, keyring: Keyring, revocations: Revoca
     const expiresAt = Math.min(root.exp, ...attenuations.map((block) => block.exp));
     if (expiresAt * 1000 <= Date.now()) return { ok: false, reason: 'expired' };
     const tokenIds = [root.id, ...attenuations.map((block) => block.id)];
-    if (revocations.isRevoked(tokenIds)) return { ok: false, reason: 'revoked' };
+    const revocable = [root.id, ...attenuations.flatMap((block) => [block.id, chainScopedId(root.id, block.id)])];
+    if (revocations.isRevoked(revocable)) return { ok: false, reason: 'revoked' };
     return {
       ok: true,
       principal: { kind: 'token', accountId: root.acc, tokenIds, blocks: [root.policy, ...attenuations.map((b) => b.policy)], expiresAt },
@@ -78,6 +84,7 @@ export function createTokenService(db: Db, keyring: Keyring, revocations: Revoca
     verify,
 
     async mint(caller, policyInput) {
+      const apiKeyId = caller.parentToken ? null : (caller.apiKeyId ?? null);
       const { constraints, ttlSeconds } = normalizePolicy(policyInput);
       const now = Math.floor(Date.now() / 1000);
       const id = `tok_${randomBase32(10)}`;
@@ -101,7 +108,7 @@ export function createTokenService(db: Db, keyring: Keyring, revocations: Revoca
           policy: constraints,
         });
       }
-      await insertServiceToken(db, { id, accountId: caller.accountId, parentId, expiresAt: new Date(exp * 1000) });
+      await insertServiceToken(db, { id, accountId: caller.accountId, parentId, apiKeyId, expiresAt: new Date(exp * 1000) });
       return { token, expiresAt: new Date(exp * 1000).toISOString() };
     },
 
@@ -112,16 +119,24 @@ export function createTokenService(db: Db, keyring: Keyring, revocations: Revoca
         const result = open(target.token);
         // Someone else's token, or none at all: nothing of ours to revoke.
         if (!result.ok || result.token.root.acc !== accountId) throw new AppError('not_found', 'No such token of this account');
-        const last = result.token.attenuations.at(-1) ?? result.token.root;
-        id = last.id;
-        expiresAt = new Date(Math.min(result.token.root.exp, ...result.token.attenuations.map((b) => b.exp)) * 1000);
+        const { root, attenuations } = result.token;
+        const last = attenuations.at(-1);
+        expiresAt = new Date(Math.min(root.exp, ...attenuations.map((b) => b.exp)) * 1000);
+        if (!last) {
+          id = root.id;
+        } else {
+          // Ids of blocks appended offline were chosen by the token's holder, who may have
+          // copied someone else's: they are revoked within this chain only.
+          const known = await findServiceToken(db, last.id);
+          id = known?.account_id === accountId ? last.id : chainScopedId(root.id, last.id);
+        }
       } else {
         const row = await findServiceToken(db, target.id);
         if (!row || row.account_id !== accountId) throw new AppError('not_found', `No token with id ${target.id}`);
         id = row.id;
         expiresAt = row.expires_at;
       }
-      await revokeServiceToken(db, { id, accountId, expiresAt });
+      if (!(await revokeServiceToken(db, { id, accountId, expiresAt }))) throw new AppError('not_found', 'No such token of this account');
       await changes.announce({ kind: 'token_revoked', id });
       return { id };
     },

@@ -49,8 +49,11 @@ function split(token: string): Split | undefined {
   if (!token.startsWith(TOKEN_PREFIX) || token.length > MAX_TOKEN_LENGTH) return undefined;
   const parts = token.slice(TOKEN_PREFIX.length).split('.');
   if (parts.length < 2 || parts.length > MAX_BLOCKS + 1 || parts.some((part) => !/^[A-Za-z0-9_-]+$/.test(part))) return undefined;
-  const signature = Buffer.from(parts.pop()!, 'base64url');
-  return signature.length === 32 ? { encodedBlocks: parts, signature } : undefined;
+  const encodedSignature = parts.pop()!;
+  const signature = Buffer.from(encodedSignature, 'base64url');
+  // One spelling per token: unused low bits in the last character must be zero.
+  if (signature.length !== 32 || signature.toString('base64url') !== encodedSignature) return undefined;
+  return { encodedBlocks: parts, signature };
 }
 
 function chain(key: Buffer, encodedBlocks: string[]): Buffer {

@@ -8,6 +8,8 @@ export const CHANGES_CHANNEL = 'switchboard_changes';
 export type Change =
   | { kind: 'api_key'; id: string }
   | { kind: 'token_revoked'; id: string }
+  /** Many tokens were revoked at once: reload the list. */
+  | { kind: 'revocations_changed' }
   | { kind: 'namespace'; name: string }
   /** `revision` is the connection's revision after the change, null when it was deleted. */
   | { kind: 'connection'; namespace: string; id: string; revision: number | null };
