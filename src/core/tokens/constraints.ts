@@ -46,7 +46,7 @@ const recordWithKeys = <T extends z.ZodType>(keyCheck: (key: string) => string |
 
 const metadataMap = recordWithKeys(
   (key) => (key.length === 0 || key.length > 100 || !isStorableText(key) ? 'must be 1 to 100 characters of text' : undefined),
-  text(1000),
+  text(256),
   { min: 1, max: 20 },
 );
 const DOT_PATH = /^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+){0,7}$/;
@@ -96,10 +96,23 @@ export const storedConstraint = z
     namespaces: z.array(z.string()).min(1).optional(),
     resources: z.array(z.enum(RESOURCES)).min(1).optional(),
     operations: z.array(z.enum(OPERATIONS)).min(1).optional(),
-    metadata: z.array(z.record(z.string(), z.string())).min(1).optional(),
-    rpcReqMatch: z.record(z.string(), pattern).optional(),
+    metadata: z
+      .array(z.record(z.string(), z.string()).refine((map) => Object.keys(map).length > 0, 'an empty map means nothing'))
+      .min(1)
+      .optional(),
+    rpcReqMatch: z
+      .record(z.string(), pattern)
+      .refine((map) => Object.keys(map).length > 0 && Object.keys(map).length <= 10, 'must hold 1 to 10 patterns')
+      .optional(),
   })
   .strict();
+
+/** The most patterns a whole token may run per request (each is bounded, their sum must be too). */
+export const MAX_PATTERNS_PER_TOKEN = 32;
+
+export function countPatterns(policy: readonly Constraint[] | null): number {
+  return (policy ?? []).reduce((sum, constraint) => sum + Object.keys(constraint.rpcReqMatch ?? {}).length, 0);
+}
 
 function stripUndefined(constraint: Constraint): Constraint {
   return Object.fromEntries(Object.entries(constraint).filter(([, value]) => value !== undefined)) as Constraint;

@@ -36,16 +36,16 @@ export const UNRESTRICTED: Scope = { candidates: [] };
 export type Decision = { ok: true; scope: Scope } | { ok: false; reason: 'hidden' | 'forbidden' };
 
 export function decide(blocks: Blocks, request: AccessRequest): Decision {
+  const restricted = blocks.filter((block): block is readonly Constraint[] => block !== null);
+  // Missing (404) when some block reaches nothing at all in the namespace, whatever the order
+  // of blocks; a namespace the token reaches but may not act on this way answers 403.
+  if (request.namespace !== undefined && restricted.some((block) => !block.some((constraint) => grantsNamespace(constraint, request)))) {
+    return { ok: false, reason: 'hidden' };
+  }
   const candidates: Constraint[][] = [];
-  for (const block of blocks) {
-    if (block === null) continue;
+  for (const block of restricted) {
     const allowed = block.filter((constraint) => grantsKind(constraint, request) && grantsNamespace(constraint, request));
-    if (allowed.length === 0) {
-      // Missing (404) only when nothing in the block reaches the namespace at all; a namespace
-      // the token may read but not write answers 403.
-      const reachesNamespace = request.namespace === undefined || block.some((constraint) => grantsNamespace(constraint, request));
-      return { ok: false, reason: reachesNamespace ? 'forbidden' : 'hidden' };
-    }
+    if (allowed.length === 0) return { ok: false, reason: 'forbidden' };
     candidates.push(allowed);
   }
   return { ok: true, scope: { candidates } };
@@ -105,9 +105,8 @@ function metadataHolds(constraint: Constraint, metadata: Record<string, unknown>
 
 /** What `metadataMapCondition(map)` means, evaluated without building it (this runs per request). */
 function mapHolds(map: Record<string, string>, metadata: Record<string, unknown> | null): boolean {
-  if (metadata === null) return false;
   for (const key in map) {
-    if (!Object.hasOwn(metadata, key)) return false;
+    if (metadata === null || !Object.hasOwn(metadata, key)) return false;
     const have = metadata[key];
     const want = map[key]!;
     if (have !== want && (typeof have === 'string' || parseJsonScalar(want) !== have)) return false;

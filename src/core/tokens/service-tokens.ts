@@ -5,10 +5,10 @@ import { createBoundedCache } from '../cache/bounded-cache.ts';
 import type { ChangeFeed } from '../changes/change-feed.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import { randomBase32 } from '../ids.ts';
-import { normalizePolicy, type constraintInput } from './constraints.ts';
+import { countPatterns, MAX_PATTERNS_PER_TOKEN, normalizePolicy, type constraintInput } from './constraints.ts';
 import type { Blocks } from './policy.ts';
 import type { RevocationList } from './revocations.ts';
-import { attenuateToken, claimedKeyId, mintToken, openToken, TOKEN_PREFIX, type ParsedToken } from './token-format.ts';
+import { attenuateToken, claimedKeyId, mintToken, openToken, TOKEN_PREFIX, TokenTooLargeError, type ParsedToken } from './token-format.ts';
 import type { z } from 'zod';
 
 export type TokenPrincipal = {
@@ -85,28 +85,41 @@ export function createTokenService(db: Db, keyring: Keyring, revocations: Revoca
 
     async mint(caller, policyInput) {
       const apiKeyId = caller.parentToken ? null : (caller.apiKeyId ?? null);
+      const patterns = countPatterns(normalizePolicy(policyInput).constraints);
+      if (patterns > MAX_PATTERNS_PER_TOKEN) {
+        throw new AppError('validation_error', `A token may hold at most ${MAX_PATTERNS_PER_TOKEN} rpcReqMatch patterns in all`);
+      }
       const { constraints, ttlSeconds } = normalizePolicy(policyInput);
       const now = Math.floor(Date.now() / 1000);
       const id = `tok_${randomBase32(10)}`;
       let token: string;
       let exp = now + ttlSeconds;
       let parentId: string | null = null;
-      if (caller.parentToken) {
-        const parent = verify(caller.parentToken);
-        if (!parent.ok) throw new AppError('unauthorized', 'The token is no longer valid');
-        // A child never outlives its parent, and its policy only adds a block: intersection.
-        exp = Math.min(exp, parent.principal.expiresAt);
-        parentId = parent.principal.tokenIds.at(-1)!;
-        token = attenuateToken(caller.parentToken, { id, exp, policy: constraints ?? [{}] });
-      } else {
-        token = mintToken(keyring.deriveKey(SIGNING_PURPOSE), {
-          kid: keyring.currentKeyId,
-          id,
-          acc: caller.accountId,
-          iat: now,
-          exp,
-          policy: constraints,
-        });
+      try {
+        if (caller.parentToken) {
+          const parent = verify(caller.parentToken);
+          if (!parent.ok) throw new AppError('unauthorized', 'The token is no longer valid');
+          // A child never outlives its parent, and its policy only adds a block: intersection.
+          exp = Math.min(exp, parent.principal.expiresAt);
+          parentId = parent.principal.tokenIds.at(-1)!;
+          const inherited = parent.principal.blocks.reduce((sum, block) => sum + countPatterns(block), 0);
+          if (inherited + patterns > MAX_PATTERNS_PER_TOKEN) {
+            throw new AppError('validation_error', `A token may hold at most ${MAX_PATTERNS_PER_TOKEN} rpcReqMatch patterns in all`);
+          }
+          token = attenuateToken(caller.parentToken, { id, exp, policy: constraints ?? [{}] });
+        } else {
+          token = mintToken(keyring.deriveKey(SIGNING_PURPOSE), {
+            kid: keyring.currentKeyId,
+            id,
+            acc: caller.accountId,
+            iat: now,
+            exp,
+            policy: constraints,
+          });
+        }
+      } catch (error) {
+        if (error instanceof TokenTooLargeError) throw new AppError('validation_error', `${error.message}: narrow the policy`);
+        throw error;
       }
       await insertServiceToken(db, { id, accountId: caller.accountId, parentId, apiKeyId, expiresAt: new Date(exp * 1000) });
       return { token, expiresAt: new Date(exp * 1000).toISOString() };

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { storedConstraint, type Constraint } from './constraints.ts';
+import { countPatterns, MAX_PATTERNS_PER_TOKEN, storedConstraint, type Constraint } from './constraints.ts';
 
 /**
  * Service tokens are macaroon-style chains: `sbt_<block0>.<block1>…<blockN>.<signature>`,
@@ -74,9 +74,19 @@ function decodeJson(encoded: string): unknown {
   }
 }
 
+export class TokenTooLargeError extends Error {
+  override name = 'TokenTooLargeError';
+}
+
 export function mintToken(key: Buffer, root: RootBlock): string {
   const encoded = encodeBlock(root);
-  return `${TOKEN_PREFIX}${encoded}.${chain(key, [encoded]).toString('base64url')}`;
+  return withinLimits(`${TOKEN_PREFIX}${encoded}.${chain(key, [encoded]).toString('base64url')}`);
+}
+
+/** A token nobody could use is refused when it is made, not each time it is presented. */
+function withinLimits(token: string): string {
+  if (token.length > MAX_TOKEN_LENGTH) throw new TokenTooLargeError(`The token would be longer than ${MAX_TOKEN_LENGTH} characters`);
+  return token;
 }
 
 /** Appends a narrowing block. Needs no key: a token holder can do it offline. */
@@ -86,7 +96,7 @@ export function attenuateToken(token: string, block: AttenuationBlock): string {
   if (parts.encodedBlocks.length >= MAX_BLOCKS) throw new Error(`A token holds at most ${MAX_BLOCKS} blocks`);
   const encoded = encodeBlock(block);
   const signature = createHmac('sha256', parts.signature).update(encoded).digest();
-  return `${TOKEN_PREFIX}${[...parts.encodedBlocks, encoded].join('.')}.${signature.toString('base64url')}`;
+  return withinLimits(`${TOKEN_PREFIX}${[...parts.encodedBlocks, encoded].join('.')}.${signature.toString('base64url')}`);
 }
 
 /** The key id a token claims, read before its signature is checked (to pick the key). */
@@ -106,5 +116,8 @@ export function openToken(token: string, key: Buffer): TokenCheck {
   const root = rootBlock.safeParse(decodeJson(parts.encodedBlocks[0]!));
   const attenuations = parts.encodedBlocks.slice(1).map((encoded) => attenuationBlock.safeParse(decodeJson(encoded)));
   if (!root.success || attenuations.some((block) => !block.success)) return { ok: false, reason: 'malformed' };
-  return { ok: true, token: { root: root.data, attenuations: attenuations.map((block) => block.data!) } };
+  const parsed: ParsedToken = { root: root.data, attenuations: attenuations.map((block) => block.data!) };
+  const patterns = countPatterns(parsed.root.policy) + parsed.attenuations.reduce((sum, block) => sum + countPatterns(block.policy), 0);
+  if (patterns > MAX_PATTERNS_PER_TOKEN) return { ok: false, reason: 'malformed' };
+  return { ok: true, token: parsed };
 }
