@@ -8,6 +8,7 @@ import { AppError } from './errors.ts';
 import { applyCors } from './http/cors.ts';
 import { sendError, sendJsonText } from './http/respond.ts';
 import { createRestHandler } from './http/rest.ts';
+import { handleOAuthPage } from './http/oauth-pages.ts';
 import { handleMcpRequest, matchMcpPath } from './mcp/mcp-endpoint.ts';
 import { SWITCHBOARD_VERSION } from './version.ts';
 
@@ -90,6 +91,13 @@ export function createApp(services: Services) {
         else sendError(res, error);
       });
       return;
+    }
+    if (pathname.startsWith('/oauth/')) {
+      const page = await handleOAuthPage(req, res, ctx, pathname);
+      if (page) {
+        route = page;
+        return;
+      }
     }
     if (pathname === '/openapi.json' && (req.method === 'GET' || req.method === 'HEAD')) {
       route = '/openapi.json';

@@ -30,12 +30,15 @@ const envSchema = z.object({
   MAX_BODY_BYTES: integer(1024, 64 * 1024 * 1024, 'a byte count from 1024 to 67108864').default(1024 * 1024),
   CORS_ORIGINS: z.string().default('*'),
   UPSTREAM_TIMEOUT_MS: integer(100, 600_000, 'a number of milliseconds from 100 to 600000').default(30_000),
+  OAUTH_RETURN_ORIGINS: z.string().default(''),
 });
 
 export type Config = Readonly<{
   host: string;
   port: number;
   publicUrl: string;
+  /** Whether PUBLIC_URL was set; otherwise it is http://HOST:PORT with the port actually bound. */
+  publicUrlFromEnvironment: boolean;
   database: Readonly<{ kind: 'postgres'; url: string; poolSize: number } | { kind: 'pglite'; dataDir: string }>;
   dataDir: string;
   /** Secrets from the environment; with none, the embedded default keeps one in `DATA_DIR/secret.key`. */
@@ -46,10 +49,28 @@ export type Config = Readonly<{
   corsOrigins: '*' | readonly string[];
   /** How long an upstream may take to connect or to start answering a request. */
   upstreamTimeoutMs: number;
+  /** Origins an end user may be sent back to after authorizing an upstream. */
+  oauthReturnOrigins: readonly string[];
 }>;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
+}
+
+function parseOrigins(list: string): string[] {
+  const origins = list.split(',').map((entry) => entry.trim()).filter(Boolean);
+  for (const origin of origins) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || parsed.origin !== origin.replace(/\/$/, '')) {
+      throw new ConfigError(`Invalid configuration:\n  OAUTH_RETURN_ORIGINS: "${origin}" is not an origin such as https://app.example.com`);
+    }
+  }
+  return origins.map((origin) => origin.replace(/\/$/, ''));
 }
 
 /** Parses the environment once. A bad value throws a `ConfigError` naming the variable. */
@@ -80,6 +101,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     port: e.PORT,
     publicUrl: (e.PUBLIC_URL ?? `http://${hostForUrl}:${e.PORT}`).replace(/\/+$/, ''),
+    publicUrlFromEnvironment: e.PUBLIC_URL !== undefined,
     database: e.DATABASE_URL
       ? { kind: 'postgres' as const, url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE }
       : { kind: 'pglite' as const, dataDir },
@@ -88,6 +110,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     maxBodyBytes: e.MAX_BODY_BYTES,
     upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS,
+    oauthReturnOrigins: parseOrigins(e.OAUTH_RETURN_ORIGINS),
     corsOrigins: e.CORS_ORIGINS.trim() === '*' ? ('*' as const) : e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
   });
 }

@@ -19,12 +19,28 @@ export async function startServer(config: Config, logger: Logger, database?: Ope
   const db = database ?? (await openDb(config.database));
   try {
     await migrateToLatest(db.db);
-    const services = await createServices(config, logger, db);
-    const app = createApp(services);
-    const server = http.createServer({ requestTimeout: 5 * 60_000, headersTimeout: 30_000, keepAliveTimeout: 65_000 }, app.handler);
+    // Listen first: with PORT=0 the port, and so the default PUBLIC_URL (OAuth redirects, links),
+    // is known only then. A request arriving before the app is ready waits for it.
+    let handler: http.RequestListener | undefined;
+    let markReady!: () => void;
+    const ready = new Promise<void>((resolve) => (markReady = resolve));
+    const server = http.createServer({ requestTimeout: 5 * 60_000, headersTimeout: 30_000, keepAliveTimeout: 65_000 }, (req, res) => {
+      if (handler) handler(req, res);
+      else void ready.then(() => handler!(req, res));
+    });
     await listen(server, config.host, config.port);
     const { port } = server.address() as AddressInfo;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    const effective = config.publicUrlFromEnvironment ? config : Object.freeze({ ...config, publicUrl: `http://${host}:${port}` });
+    let services;
+    try {
+      services = await createServices(effective, logger, db);
+    } catch (error) {
+      server.close();
+      throw error;
+    }
+    handler = createApp(services).handler;
+    markReady();
     return {
       url: `http://${host}:${port}`,
       port,

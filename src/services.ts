@@ -6,6 +6,8 @@ import { createConnectionStore, type ConnectionStore } from './core/connections/
 import { createKeyring, type Keyring } from './core/crypto/keyring.ts';
 import { resolveMasterSecrets } from './core/crypto/master-secret.ts';
 import { createNamespaceDirectory, type NamespaceDirectory } from './core/namespaces/namespace-directory.ts';
+import { createAuthorizationLinks, type AuthorizationLinks } from './core/oauth/authorization-links.ts';
+import { createOAuthTokenKeeper, type OAuthTokenKeeper } from './core/oauth/oauth-tokens.ts';
 import { loadRevocationList } from './core/tokens/revocations.ts';
 import { createTokenService, type TokenService } from './core/tokens/service-tokens.ts';
 import { createUpstreamPool, type UpstreamPool } from './core/upstream/upstream-pool.ts';
@@ -24,6 +26,8 @@ export type Services = {
   namespaces: NamespaceDirectory;
   connections: ConnectionStore;
   upstreams: UpstreamPool;
+  oauth: OAuthTokenKeeper;
+  links: AuthorizationLinks;
 };
 
 const UPSTREAM_SESSION_IDLE_MS = 10 * 60_000;
@@ -35,8 +39,25 @@ export async function createServices(config: Config, logger: Logger, database: O
   );
   const changes = await startChangeFeed(database);
   const db = database.db;
-  const upstreams = createUpstreamPool(changes, { timeoutMs: config.upstreamTimeoutMs, idleMs: UPSTREAM_SESSION_IDLE_MS, logger });
   const tokens = createTokenService(db, keyring, await loadRevocationList(db, changes), changes);
+  const connections = createConnectionStore(db, keyring, changes);
+  const oauth = createOAuthTokenKeeper({
+    db,
+    keyring,
+    changes,
+    logger,
+    config,
+    // PGlite belongs to one process (the data directory is locked): a row lock would only hold
+    // its single connection through the refresh's network round trip.
+    crossProcessLocks: database.kind === 'postgres',
+  });
+  const upstreams = createUpstreamPool(changes, {
+    timeoutMs: config.upstreamTimeoutMs,
+    idleMs: UPSTREAM_SESSION_IDLE_MS,
+    logger,
+    oauth,
+    latest: (connection) => connections.get(connection),
+  });
   return {
     config,
     db,
@@ -46,8 +67,10 @@ export async function createServices(config: Config, logger: Logger, database: O
     tokens,
     auth: createAuthenticator(createApiKeyVerifier(db, changes), tokens),
     namespaces: createNamespaceDirectory(db, changes),
-    connections: createConnectionStore(db, keyring, changes),
+    connections,
     upstreams,
+    oauth,
+    links: createAuthorizationLinks(keyring, config.publicUrl),
     async close() {
       await upstreams.close();
       await changes.close();

@@ -101,6 +101,9 @@ const connectionFields = {
     description: 'Credential headers sent to the upstream on every request; stored encrypted, never returned. Replaces any stored ones.',
   }),
   transport: z.literal('http').meta({ description: 'Only http is supported' }),
+  returnUrl: z.string().max(2048).meta({
+    description: 'Where the end user is sent back after authorizing the upstream (an origin the operator allowed in OAUTH_RETURN_ORIGINS)',
+  }),
 };
 
 const unsupportedFields = (body: Record<string, unknown>, ctx: z.RefinementCtx) => {
@@ -109,13 +112,13 @@ const unsupportedFields = (body: Record<string, unknown>, ctx: z.RefinementCtx) 
 
 export const createConnectionInput = z
   .object({ namespace: namespaceNameParam, ...connectionFields, mcpUrl: connectionFields.mcpUrl })
-  .partial({ name: true, metadata: true, headers: true, transport: true })
+  .partial({ name: true, metadata: true, headers: true, transport: true, returnUrl: true })
   .strict()
   .superRefine(unsupportedFields);
 
 export const upsertConnectionInput = z
   .object({ ...connectionPath, ...connectionFields })
-  .partial({ mcpUrl: true, name: true, metadata: true, headers: true, transport: true })
+  .partial({ mcpUrl: true, name: true, metadata: true, headers: true, transport: true, returnUrl: true })
   .strict()
   .superRefine(unsupportedFields);
 

@@ -1,6 +1,7 @@
 import { connectionsRouter } from './routers/connections.ts';
 import { healthRouter } from './routers/health.ts';
 import { namespacesRouter } from './routers/namespaces.ts';
+import { oauthClientsRouter } from './routers/oauth-clients.ts';
 import { tokensRouter } from './routers/tokens.ts';
 import { toolsRouter } from './routers/tools.ts';
 import { router } from './trpc.ts';
@@ -10,6 +11,7 @@ export const appRouter = router({
   health: healthRouter,
   namespaces: namespacesRouter,
   tokens: tokensRouter,
+  oauthClients: oauthClientsRouter,
   // `/{namespace}/.tools` before `/{namespace}/{connectionId}`.
   tools: toolsRouter,
   connections: connectionsRouter,

@@ -2,6 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig } from '../config.ts';
 import { SWITCHBOARD_VERSION } from '../version.ts';
 import { runApiKeysCommand } from './api-keys.ts';
+import { runOAuthClientsCommand } from './oauth-clients.ts';
 
 const USAGE = `Usage: switchboard <command>
 
@@ -12,6 +13,12 @@ Commands:
                                           the key is printed once
   api-keys list [--account ACCOUNT_ID] [--json]
   api-keys revoke KEY_ID [--json]
+  oauth-clients add --issuer URL --client-id ID [--client-secret SECRET] [--auth-method METHOD]
+                    [--scope SCOPE] [--account ACCOUNT_ID] [--json]
+                                          Use a pre-registered OAuth client for an authorization
+                                          server (for every account, unless --account)
+  oauth-clients list [--account ACCOUNT_ID] [--json]
+  oauth-clients remove CLIENT_ID [--account ACCOUNT_ID]
   migrate                                 Bring the database schema up to date
 
 The CLI reads the same environment as the service (DATA_DIR or DATABASE_URL, ...).
@@ -35,6 +42,7 @@ export async function runCli(argv: string[]): Promise<number> {
   try {
     const config = loadConfig();
     if (command === 'api-keys') return await runApiKeysCommand(config, rest);
+    if (command === 'oauth-clients') return await runOAuthClientsCommand(config, rest);
     if (command === 'migrate') {
       const { withDatabase } = await import('./database.ts');
       await withDatabase(config, async () => {});

@@ -37,6 +37,31 @@ export interface ConnectionsTable {
   revision: ColumnType<number, number | undefined, number>;
   created_at: CreatedAt;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  /** Sealed OAuth state: tokens, discovery, the client's issuer, the scope. */
+  oauth: string | null;
+  oauth_challenge: ColumnType<unknown, string | null | undefined, string | null>;
+  oauth_return_url: string | null;
+}
+
+export interface OAuthFlowsTable {
+  state_hash: Uint8Array;
+  namespace: string;
+  connection_id: string;
+  revision: number;
+  flow: string;
+  created_at: CreatedAt;
+  expires_at: ColumnType<Date, Date | string, Date | string>;
+  used_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}
+
+export interface OAuthClientsTable {
+  id: string;
+  account_id: string | null;
+  issuer: string;
+  kind: 'configured' | 'registered';
+  client_id: string;
+  client: string;
+  created_at: CreatedAt;
 }
 
 export interface ServiceTokensTable {
@@ -55,6 +80,8 @@ export interface Database {
   namespaces: NamespacesTable;
   connections: ConnectionsTable;
   service_tokens: ServiceTokensTable;
+  oauth_flows: OAuthFlowsTable;
+  oauth_clients: OAuthClientsTable;
 }
 
 export type AccountRow = Selectable<AccountsTable>;

@@ -1,15 +1,19 @@
 import type { IncomingMessage } from 'node:http';
 import type { ConnectionRecord } from '../core/connections/connection-store.ts';
-import { isSessionLoss } from '../core/upstream/upstream-failure.ts';
+import { AuthorizationRequiredError, type OAuthChallenge } from '../core/oauth/oauth-state.ts';
+import type { OAuthTokenKeeper } from '../core/oauth/oauth-tokens.ts';
+import { challengeOf, isSessionLoss } from '../core/upstream/upstream-failure.ts';
 import { readSmallBody, sendUpstream } from '../core/upstream/upstream-http.ts';
 import type { UpstreamPool } from '../core/upstream/upstream-pool.ts';
 import type { UpstreamSession } from '../core/upstream/upstream-session.ts';
 import { toModernRequest } from './modern-envelope.ts';
 
-/** What the upstream answered: a response still to be streamed, or one already read whole. */
+/** What the upstream answered: a response still to be streamed, one already read whole, or a demand for authorization. */
 export type UpstreamAnswer =
   | { kind: 'stream'; response: IncomingMessage }
-  | { kind: 'read'; status: number; contentType: string | undefined; body: Buffer };
+  | { kind: 'read'; status: number; contentType: string | undefined; body: Buffer }
+  | { kind: 'auth_required'; challenge: OAuthChallenge }
+  | { kind: 'insufficient_scope'; challenge: OAuthChallenge };
 
 export type OutgoingMessage = {
   raw: Buffer;
@@ -17,23 +21,37 @@ export type OutgoingMessage = {
   call?: { method: string; params: Record<string, unknown> | undefined };
 };
 
+type Deps = { pool: UpstreamPool; oauth: OAuthTokenKeeper };
+type Options = { timeoutMs: number; signal: AbortSignal };
+
 /**
  * Sends one client message to the upstream on the connection's session, with the stored
- * credentials and the session's id and protocol version; the client's own headers
- * (Authorization above all) never go along. If the upstream no longer knows the session, a
- * fresh one is opened and the message sent once more.
+ * credentials (and OAuth bearer), the session's id and protocol version; the client's own
+ * headers (Authorization above all) never go along. If the upstream no longer knows the
+ * session, a fresh one is opened; if it refuses the access token, the token is refreshed
+ * (once across all processes); either way the message is sent once more.
  */
 export async function forwardMessage(
-  pool: UpstreamPool,
+  deps: Deps,
   connection: ConnectionRecord,
   message: OutgoingMessage,
-  options: { timeoutMs: number; signal: AbortSignal },
+  options: Options,
 ): Promise<{ session: UpstreamSession; answer: UpstreamAnswer }> {
-  let session = await pool.session(connection);
-  let answer = await send(session, connection, message, options);
+  let session = await deps.pool.session(connection);
+  let bearer = await deps.oauth.bearerFor(connection);
+  let answer = await send(session, connection, message, bearer, options);
   if (answer.kind === 'read' && session.sessionId && isSessionLoss(answer.status, answer.body.toString('utf8'))) {
-    session = await pool.renew(connection, session);
-    answer = await send(session, connection, message, options);
+    session = await deps.pool.renew(connection, session);
+    answer = await send(session, connection, message, bearer, options);
+  }
+  if (answer.kind === 'auth_required' && bearer) {
+    try {
+      bearer = await deps.oauth.refreshAfterRejection(connection, bearer);
+    } catch (error) {
+      if (error instanceof AuthorizationRequiredError) return { session, answer };
+      throw error;
+    }
+    answer = await send(session, connection, message, bearer, options);
   }
   return { session, answer };
 }
@@ -42,7 +60,8 @@ async function send(
   session: UpstreamSession,
   connection: ConnectionRecord,
   message: OutgoingMessage,
-  options: { timeoutMs: number; signal: AbortSignal },
+  bearer: string | undefined,
+  options: Options,
 ): Promise<UpstreamAnswer> {
   const headers: Record<string, string> = {
     ...connection.credentials,
@@ -50,6 +69,7 @@ async function send(
     accept: 'application/json, text/event-stream',
     'mcp-protocol-version': session.protocolVersion,
   };
+  if (bearer) headers.authorization = `Bearer ${bearer}`;
   let body = message.raw;
   if (session.sessionId) headers['mcp-session-id'] = session.sessionId;
   if (session.era === 'modern' && message.call) {
@@ -59,8 +79,19 @@ async function send(
   }
   const response = await sendUpstream({ url: session.url, method: 'POST', headers, body, timeoutMs: options.timeoutMs, signal: options.signal });
   const status = response.statusCode ?? 502;
+  if (status === 401 || status === 403) {
+    const challenge = challengeOf(new Response(null, { headers: { 'www-authenticate': String(response.headers['www-authenticate'] ?? '') } }));
+    if (status === 401) {
+      response.resume();
+      return { kind: 'auth_required', challenge };
+    }
+    if (challenge.error === 'insufficient_scope') {
+      response.resume();
+      return { kind: 'insufficient_scope', challenge };
+    }
+  }
   // Small error answers are read here: they may say the session is gone.
-  if (status === 404 || status === 400) {
+  if (status === 404 || status === 400 || status === 403) {
     return { kind: 'read', status, contentType: response.headers['content-type'], body: await readSmallBody(response) };
   }
   return { kind: 'stream', response };

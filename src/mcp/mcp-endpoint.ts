@@ -65,7 +65,7 @@ export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse
     sendJsonRpcError(res, 403, id, { code: JsonRpcCode.serverError, message: 'Forbidden: this token does not allow this request' });
     return;
   }
-  if (answeredWhileNeedingSetup(res, connection, id)) return;
+  if (answeredWhileNeedingSetup(res, ctx, connection, id)) return;
 
   try {
     if (message.kind === 'notification' && message.method === 'notifications/initialized') {
@@ -110,7 +110,10 @@ export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse
     res.once('close', () => {
       if (!res.writableFinished) abort.abort();
     });
-    const forwarded = await forwardMessage(ctx.upstreams, connection, outgoing, { timeoutMs: ctx.config.upstreamTimeoutMs, signal: abort.signal });
+    const forwarded = await forwardMessage({ pool: ctx.upstreams, oauth: ctx.oauth }, connection, outgoing, {
+      timeoutMs: ctx.config.upstreamTimeoutMs,
+      signal: abort.signal,
+    });
     await relay(res, ctx, connection, forwarded.session, forwarded.answer, id);
   } catch (error) {
     if (error instanceof AppError) throw error;
@@ -119,14 +122,10 @@ export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse
 }
 
 /** A connection needing setup is answered without calling upstream (CONTRACT: -32001 / -32002). */
-function answeredWhileNeedingSetup(res: ServerResponse, connection: ConnectionRecord, id: JsonRpcId): boolean {
+function answeredWhileNeedingSetup(res: ServerResponse, ctx: RequestContext, connection: ConnectionRecord, id: JsonRpcId): boolean {
   const { status } = connection;
   if (status.state === 'auth_required') {
-    sendJsonRpcError(res, 401, id, {
-      code: JsonRpcCode.authorizationRequired,
-      message: 'Authorization required',
-      data: { connectionId: connection.id },
-    });
+    sendAuthorizationRequired(res, ctx, connection, id);
     return true;
   }
   if (status.state === 'input_required') {
@@ -166,13 +165,17 @@ async function relay(
   answer: UpstreamAnswer,
   id: JsonRpcId,
 ): Promise<void> {
-  const status = answer.kind === 'read' ? answer.status : (answer.response.statusCode ?? 502);
-  if (status === 401) {
-    if (answer.kind === 'stream') answer.response.resume();
-    note(ctx, connection, { status: { state: 'auth_required' } });
-    sendJsonRpcError(res, 401, id, { code: JsonRpcCode.authorizationRequired, message: 'Authorization required', data: { connectionId: connection.id } });
+  if (answer.kind === 'auth_required' || answer.kind === 'insufficient_scope') {
+    // The connection becomes auth_required (a wider scope asked for, on step-up); the client
+    // gets the link where the end user authorizes.
+    const recorded = answer.kind === 'auth_required'
+      ? ctx.oauth.requireAuthorization(connection, answer.challenge)
+      : ctx.oauth.requireWiderScope(connection, answer.challenge);
+    await recorded.catch((error: unknown) => ctx.logger.warn({ err: { message: (error as Error).message } }, 'could not record authorization need'));
+    sendAuthorizationRequired(res, ctx, connection, id);
     return;
   }
+  const status = answer.kind === 'read' ? answer.status : (answer.response.statusCode ?? 502);
   if (status >= 500) {
     if (answer.kind === 'stream') answer.response.resume();
     sendJsonRpcError(res, 502, id, { code: JsonRpcCode.internalError, message: `The upstream MCP server failed (HTTP ${status})` });
@@ -232,14 +235,27 @@ function answerUpstreamFailure(res: ServerResponse, ctx: RequestContext, connect
     return;
   }
   const failure = describeUpstreamFailure(error, new URL(connection.mcpUrl), ctx.config.upstreamTimeoutMs);
-  if (failure.kind === 'auth_required') {
-    note(ctx, connection, { status: { state: 'auth_required' } });
-    sendJsonRpcError(res, 401, id, { code: JsonRpcCode.authorizationRequired, message: 'Authorization required', data: { connectionId: connection.id } });
+  if (failure.kind === 'auth_required' || failure.kind === 'insufficient_scope') {
+    const recorded = failure.kind === 'auth_required'
+      ? ctx.oauth.requireAuthorization(connection, undefined)
+      : ctx.oauth.requireWiderScope(connection, failure.challenge);
+    recorded.catch((caught: unknown) => ctx.logger.warn({ err: { message: (caught as Error).message } }, 'could not record authorization need'));
+    sendAuthorizationRequired(res, ctx, connection, id);
     return;
   }
   const message = failure.kind === 'failed' ? failure.message : 'The upstream MCP server keeps losing the session';
   if (failure.kind === 'failed' && failure.httpStatus === undefined) note(ctx, connection, { status: { state: 'error', message } });
   sendJsonRpcError(res, 502, id, { code: JsonRpcCode.internalError, message: `Upstream MCP server error: ${message}` });
+}
+
+/** CONTRACT: HTTP 401 with JSON-RPC -32001 and where the end user authorizes. */
+function sendAuthorizationRequired(res: ServerResponse, ctx: RequestContext, connection: ConnectionRecord, id: JsonRpcId): void {
+  const authorizationUrl = ctx.links.urlFor(connection, connection.revision);
+  sendJsonRpcError(res, 401, id, {
+    code: JsonRpcCode.authorizationRequired,
+    message: 'Authorization required',
+    data: { connectionId: connection.id, authorizationUrl, setupUrl: authorizationUrl },
+  });
 }
 
 function observe(ctx: RequestContext, connection: ConnectionRecord, session: UpstreamSession): void {

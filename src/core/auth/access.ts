@@ -16,7 +16,7 @@ export type Access = {
 
 /** What a route declares it needs (its procedure meta). */
 export type AccessDeclaration = {
-  resource: 'namespaces' | 'connections' | 'tokens';
+  resource: 'namespaces' | 'connections' | 'tokens' | 'oauthClients';
   operation: TokenOperation;
   /** Only an API key may do this, never a service token (e.g. revoking tokens). */
   apiKeyOnly?: true;
@@ -32,7 +32,8 @@ export function decideAccess(principal: Principal, declared: AccessDeclaration, 
   if (declared.apiKeyOnly) throw new AppError('forbidden', 'This needs an API key; a service token cannot do it');
   // Minting from a token only ever narrows it: every token may.
   if (declared.resource === 'tokens') return { accountId: principal.accountId, principal, scope: UNRESTRICTED };
-  const request: AccessRequest = { resource: declared.resource, operation: declared.operation, namespace };
+  if (declared.resource === 'oauthClients') throw new AppError('forbidden', 'This needs an API key; a service token cannot do it');
+  const request: AccessRequest = { resource: declared.resource as AccessRequest['resource'], operation: declared.operation, namespace };
   const decision = decide(principal.blocks, request);
   if (decision.ok) return { accountId: principal.accountId, principal, scope: decision.scope };
   if (decision.reason === 'hidden' && namespace !== undefined) throw new AppError('not_found', `Namespace "${namespace}" not found`);

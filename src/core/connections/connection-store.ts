@@ -5,6 +5,7 @@ import { createBoundedCache } from '../cache/bounded-cache.ts';
 import type { ChangeFeed } from '../changes/change-feed.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import { parseStoredStatus, type ServerInfo, type StoredStatus } from './connection-status.ts';
+import { openOAuthState, type OAuthChallenge, type OAuthState } from '../oauth/oauth-state.ts';
 import { openCredentials, type ConnectionRef } from './credentials.ts';
 
 /** A connection with its credentials opened: what a call upstream needs. Never sent to a client. */
@@ -19,6 +20,9 @@ export type ConnectionRecord = {
   /** Changes whenever the URL, credentials or anything else stored changes. */
   revision: number;
   credentials: Readonly<Record<string, string>>;
+  /** Tokens and discovery when the upstream uses OAuth (empty otherwise). */
+  oauth: Readonly<OAuthState>;
+  oauthChallenge: OAuthChallenge | null;
 };
 
 export type ConnectionStore = {
@@ -30,7 +34,8 @@ export function connectionKey(ref: ConnectionRef): string {
   return `${ref.namespace}/${ref.id}`;
 }
 
-export function toConnectionRecord(row: Omit<ConnectionRow, 'credentials_key_id'>, keyring: Keyring): ConnectionRecord {
+export function toConnectionRecord(row: Omit<ConnectionRow, 'credentials_key_id' | 'oauth_return_url'>, keyring: Keyring): ConnectionRecord {
+  const ref = { namespace: row.namespace, id: row.id };
   return {
     namespace: row.namespace,
     id: row.id,
@@ -40,7 +45,9 @@ export function toConnectionRecord(row: Omit<ConnectionRow, 'credentials_key_id'
     status: parseStoredStatus(row.status),
     serverInfo: (row.server_info as ServerInfo | null) ?? null,
     revision: row.revision,
-    credentials: Object.freeze(openCredentials(keyring, row, row.credentials)),
+    credentials: Object.freeze(openCredentials(keyring, ref, row.credentials)),
+    oauth: Object.freeze(openOAuthState(keyring, ref, row.oauth)),
+    oauthChallenge: (row.oauth_challenge as OAuthChallenge | null) ?? null,
   };
 }
 

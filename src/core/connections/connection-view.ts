@@ -1,4 +1,5 @@
 import type { ConnectionRow } from '../../db/schema.ts';
+import type { AuthorizationLinks } from '../oauth/authorization-links.ts';
 import { parseStoredStatus, type ConfigFields, type ServerInfo } from './connection-status.ts';
 
 /** A connection as the API shows it. Credentials are not a field here, so they cannot leak out. */
@@ -20,10 +21,17 @@ export type ConnectionStatus =
   | { state: 'input_required'; setupUrl?: string; http: ConfigFields; missing: { headers: string[]; query: string[] } }
   | { state: 'error'; message: string };
 
-type PublicRow = Omit<ConnectionRow, 'credentials' | 'credentials_key_id'>;
+type PublicRow = Omit<ConnectionRow, 'credentials' | 'credentials_key_id' | 'oauth' | 'oauth_challenge' | 'oauth_return_url'>;
 
-export function toConnection(row: PublicRow): Connection {
+/** Authorization URLs are minted when a connection is shown: each view carries a fresh, working link. */
+export function toConnection(row: PublicRow, links: Pick<AuthorizationLinks, 'urlFor'>): Connection {
   const serverInfo = row.server_info as ServerInfo | null;
+  const stored = parseStoredStatus(row.status);
+  let status: ConnectionStatus = stored;
+  if (stored.state === 'auth_required') {
+    const url = links.urlFor({ namespace: row.namespace, id: row.id }, row.revision);
+    status = { state: 'auth_required', setupUrl: url, authorizationUrl: url };
+  }
   return {
     connectionId: row.id,
     name: row.name,
@@ -32,6 +40,6 @@ export function toConnection(row: PublicRow): Connection {
     createdAt: row.created_at.toISOString(),
     transport: 'http',
     ...(serverInfo ? { serverInfo } : {}),
-    status: parseStoredStatus(row.status),
+    status,
   };
 }

@@ -17,6 +17,12 @@ import { newConnectionId } from '../ids.ts';
 import { findUnstorableText, isStorableText } from '../text.ts';
 import type { NamespaceDirectory } from '../namespaces/namespace-directory.ts';
 import type { Access } from '../auth/access.ts';
+import type { Logger } from '../../logger.ts';
+import { findConnectionOAuth } from '../../db/queries/oauth.ts';
+import type { AuthorizationLinks } from '../oauth/authorization-links.ts';
+import { checkReturnUrl } from '../oauth/return-urls.ts';
+import { revokeDeletedConnectionTokens } from '../oauth/token-revocation.ts';
+import type { OAuthChallenge } from '../oauth/oauth-state.ts';
 import { allowsConnection, connectionCondition } from '../tokens/policy.ts';
 import { checkConnectionId, checkCredentialHeaders, checkMcpUrl, sameEndpoint } from './connection-input.ts';
 import { parseStoredStatus, type ServerInfo, type StoredStatus } from './connection-status.ts';
@@ -25,7 +31,12 @@ import { toConnection, type Connection } from './connection-view.ts';
 import { openCredentials, sealCredentials, type ConnectionRef } from './credentials.ts';
 import { decodeCursor, encodeCursor, metadataFilters } from './list-query.ts';
 
-export type ProbeOutcome = { status: StoredStatus; serverInfo?: ServerInfo | null };
+export type ProbeOutcome = {
+  status: StoredStatus;
+  serverInfo?: ServerInfo | null;
+  /** The upstream's OAuth challenge when it wants authorization (null: none any more). */
+  challenge?: OAuthChallenge | null;
+};
 
 /** Connects to a connection's upstream and reports what it found (never throws). */
 export type UpstreamProber = { probe(connection: ConnectionRecord): Promise<ProbeOutcome> };
@@ -33,6 +44,9 @@ export type UpstreamProber = { probe(connection: ConnectionRecord): Promise<Prob
 export type ConnectionServices = {
   db: Db;
   keyring: Keyring;
+  logger: Logger;
+  config: { publicUrl: string; upstreamTimeoutMs: number; oauthReturnOrigins: readonly string[] };
+  links: AuthorizationLinks;
   changes: ChangeFeed;
   namespaces: NamespaceDirectory;
   upstreams: UpstreamProber;
@@ -40,6 +54,8 @@ export type ConnectionServices = {
 
 export type ConnectionInput = {
   mcpUrl?: string;
+  /** Where the end user returns after authorizing the upstream (an allowed origin). */
+  returnUrl?: string;
   name?: string;
   metadata?: Record<string, unknown> | null;
   headers?: Record<string, string>;
@@ -57,7 +73,7 @@ export async function createConnection(
 ): Promise<Connection> {
   await services.namespaces.requireOwned(access, namespace);
   if (input.mcpUrl === undefined) throw new AppError('validation_error', 'mcpUrl is required to create a connection');
-  const fields = checkFields(input);
+  const fields = checkFields(input, services.config.oauthReturnOrigins);
   requireAllowedMetadata(access, fields.metadata ?? null);
   for (let attempt = 0; attempt < 3; attempt++) {
     const id = newConnectionId();
@@ -67,6 +83,7 @@ export async function createConnection(
       name: fields.name ?? id,
       mcpUrl: fields.mcpUrl!,
       metadata: fields.metadata ?? null,
+      returnUrl: fields.returnUrl ?? null,
       credentials: sealCredentials(services.keyring, ref, fields.headers ?? {}),
     });
     if (row) return probeAndRecord(services, ref, row.revision);
@@ -83,7 +100,7 @@ export async function upsertConnection(
 ): Promise<{ connection: Connection; created: boolean }> {
   await services.namespaces.requireOwned(access, ref.namespace);
   checkConnectionId(ref.id);
-  const fields = checkFields(input);
+  const fields = checkFields(input, services.config.oauthReturnOrigins);
   // Two creates of one id race: the loser finds the row on its second pass and updates it.
   let outcome: { created: boolean; reprobe: boolean; revision: number } | undefined;
   for (let attempt = 0; attempt < 2 && !outcome; attempt++) {
@@ -92,7 +109,7 @@ export async function upsertConnection(
   if (!outcome) throw new AppError('service_unavailable', `Connection "${ref.id}" is being changed concurrently; retry`);
   if (!outcome.reprobe) {
     await services.changes.announce({ kind: 'connection', ...ref, revision: outcome.revision });
-    return { connection: await getConnectionView(services.db, ref), created: false };
+    return { connection: await getConnectionView(services, ref), created: false };
   }
   return { connection: await probeAndRecord(services, ref, outcome.revision), created: outcome.created };
 }
@@ -110,6 +127,7 @@ async function upsertInTransaction(tx: Db, keyring: Keyring, access: Access, ref
       name: fields.name ?? ref.id,
       mcpUrl: fields.mcpUrl,
       metadata: fields.metadata ?? null,
+      returnUrl: fields.returnUrl ?? null,
       credentials: sealCredentials(keyring, ref, fields.headers ?? {}),
     });
     return inserted && { created: true, reprobe: true, revision: inserted.revision };
@@ -128,6 +146,7 @@ async function upsertInTransaction(tx: Db, keyring: Keyring, access: Access, ref
   }
   if (fields.name !== undefined) changes.name = fields.name;
   if (fields.metadata !== undefined) changes.metadata = fields.metadata;
+  if (fields.returnUrl !== undefined) changes.returnUrl = fields.returnUrl;
   const updated = await updateConnection(tx, ref, changes);
   // Reach out again when what decides the upstream's answer changed, or when it did not work.
   const reprobe = changes.mcpUrl !== undefined || changes.credentials !== undefined || status.state !== 'connected';
@@ -143,7 +162,7 @@ export async function getConnection(services: ConnectionServices, access: Access
   await services.namespaces.requireOwned(access, ref.namespace);
   const row = await findConnection(services.db, ref);
   if (!row || !allowsConnection(access.scope, row.metadata)) throw connectionNotFound(ref.id);
-  return toConnection(row);
+  return toConnection(row, services.links);
 }
 
 export type ConnectionListQuery = {
@@ -180,7 +199,7 @@ export async function listConnections(
   const page = rows.slice(0, query.limit);
   const last = page.at(-1);
   return {
-    connections: page.map(toConnection),
+    connections: page.map((row) => toConnection(row, services.links)),
     nextCursor: rows.length > query.limit && last ? encodeCursor({ createdAt: last.created_at, id: last.id }) : null,
   };
 }
@@ -194,8 +213,10 @@ export async function deleteConnection(
   await services.namespaces.requireOwned(access, ref.namespace);
   const row = await findConnection(services.db, ref);
   if (!row || !allowsConnection(access.scope, row.metadata)) throw connectionNotFound(ref.id);
+  const held = await findConnectionOAuth(services.db, ref, { forUpdate: false });
   if (!(await deleteConnectionRow(services.db, ref))) throw connectionNotFound(ref.id);
   await services.changes.announce({ kind: 'connection', ...ref, revision: null });
+  if (held) revokeDeletedConnectionTokens(services, ref, held);
   return { success: true };
 }
 
@@ -209,9 +230,16 @@ async function probeAndRecord(services: ConnectionServices, ref: ConnectionRef, 
   if (!row) throw connectionNotFound(ref.id);
   const outcome = await services.upstreams.probe(toConnectionRecord(row, services.keyring));
   const recorded = await recordConnectionStatus(services.db, { ...ref, revision: row.revision }, outcome);
-  if (!recorded) return getConnectionView(services.db, ref);
+  if (!recorded) return getConnectionView(services, ref);
   await services.changes.announce({ kind: 'connection', ...ref, revision: recorded.revision });
-  return toConnection(recorded);
+  return toConnection(recorded, services.links);
+}
+
+/** Connects to the upstream again as the connection stands (e.g. after its tokens arrived) and records the status. */
+export async function reprobeConnection(services: ConnectionServices, ref: ConnectionRef): Promise<Connection> {
+  const row = await findConnection(services.db, ref);
+  if (!row) throw connectionNotFound(ref.id);
+  return probeAndRecord(services, ref, row.revision);
 }
 
 /**
@@ -231,10 +259,10 @@ export async function noteObservedStatus(
   if (recorded) await services.changes.announce({ kind: 'connection', namespace: connection.namespace, id: connection.id, revision: recorded.revision });
 }
 
-async function getConnectionView(db: Db, ref: ConnectionRef): Promise<Connection> {
-  const row = await findConnection(db, ref);
+async function getConnectionView(services: Pick<ConnectionServices, 'db' | 'links'>, ref: ConnectionRef): Promise<Connection> {
+  const row = await findConnection(services.db, ref);
   if (!row) throw connectionNotFound(ref.id);
-  return toConnection(row);
+  return toConnection(row, services.links);
 }
 
 function requireAllowedMetadata(access: Access, metadata: Record<string, unknown> | null): void {
@@ -247,8 +275,9 @@ export function connectionNotFound(id: string): AppError {
   return new AppError('not_found', `Connection "${id}" not found`);
 }
 
-function checkFields(input: ConnectionInput): ConnectionInput {
+function checkFields(input: ConnectionInput, returnOrigins: readonly string[]): ConnectionInput {
   const checked: ConnectionInput = {};
+  if (input.returnUrl !== undefined) checked.returnUrl = checkReturnUrl(input.returnUrl, returnOrigins);
   if (input.mcpUrl !== undefined) checked.mcpUrl = checkMcpUrl(input.mcpUrl);
   if (input.headers !== undefined) checked.headers = checkCredentialHeaders(input.headers);
   if (input.name !== undefined) {

@@ -12,7 +12,7 @@ export const RESERVED_NAMESPACE_NAMES: ReadonlySet<string> = new Set([
   'openapi', 'api', 'admin', 'auth', 'login', 'logout', 'callback', 'static', 'assets',
   'servers', 'skills', 'status', 'well-known', 'www', 'mcp', 'sse', 'v1', 'v2', 'internal',
   'system', 'root', 'switchboard', 'smithery', 'account', 'accounts', 'api-keys', 'keys',
-  'settings', 'billing', 'dashboard', 'favicon', 'robots', 'null', 'undefined',
+  'settings', 'billing', 'dashboard', 'favicon', 'robots', 'null', 'undefined', 'oauth-clients',
 ]);
 
 export type NameCheck = { ok: true } | { ok: false; reason: string };

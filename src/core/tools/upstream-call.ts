@@ -3,14 +3,15 @@ import { AppError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { ConnectionServices } from '../connections/connections.ts';
 import { noteObservedStatus } from '../connections/connections.ts';
-import type { StoredStatus } from '../connections/connection-status.ts';
 import type { ConnectionRecord } from '../connections/connection-store.ts';
 import { describeUpstreamFailure } from '../upstream/upstream-failure.ts';
+import type { OAuthTokenKeeper } from '../oauth/oauth-tokens.ts';
 import type { UpstreamPool } from '../upstream/upstream-pool.ts';
 import type { UpstreamSession } from '../upstream/upstream-session.ts';
 
-export type UpstreamCallServices = Pick<ConnectionServices, 'db' | 'changes'> & {
+export type UpstreamCallServices = Pick<ConnectionServices, 'db' | 'changes' | 'links'> & {
   upstreams: UpstreamPool;
+  oauth: OAuthTokenKeeper;
   config: { upstreamTimeoutMs: number };
   logger: Logger;
 };
@@ -25,7 +26,7 @@ export async function withUpstreamSession<T>(
   connection: ConnectionRecord,
   work: (session: UpstreamSession) => Promise<T>,
 ): Promise<T> {
-  refuseWhileNeedingSetup(connection.status, connection.id);
+  refuseWhileNeedingSetup(services, connection);
   const url = new URL(connection.mcpUrl);
   let session: UpstreamSession | undefined;
   try {
@@ -48,9 +49,14 @@ export async function withUpstreamSession<T>(
       throw new AppError(error.code === -32602 ? 'validation_error' : 'bad_gateway', `The MCP server answered: ${error.message}`);
     }
     const failure = describeUpstreamFailure(error, url, services.config.upstreamTimeoutMs);
-    if (failure.kind === 'auth_required') {
-      observe(services, connection, { status: { state: 'auth_required' } });
-      throw new AppError('conflict', `Connection "${connection.id}" needs authorization before its tools can be used`);
+    if (failure.kind === 'auth_required' || failure.kind === 'insufficient_scope') {
+      const recorded = failure.kind === 'auth_required'
+        ? services.oauth.requireAuthorization(connection, undefined)
+        : services.oauth.requireWiderScope(connection, failure.challenge);
+      await recorded.catch((caught: unknown) =>
+        services.logger.warn({ err: { message: (caught as Error).message } }, 'could not record authorization need'),
+      );
+      throw needsAuthorization(services, connection);
     }
     const message = failure.kind === 'failed' ? failure.message : `${url.host} keeps losing the session`;
     observe(services, connection, { status: { state: 'error', message } });
@@ -58,10 +64,16 @@ export async function withUpstreamSession<T>(
   }
 }
 
-export function refuseWhileNeedingSetup(status: StoredStatus, id: string): void {
-  if (status.state === 'auth_required') {
-    throw new AppError('conflict', `Connection "${id}" needs authorization before its tools can be used`);
-  }
+function needsAuthorization(services: Pick<UpstreamCallServices, 'links'>, connection: ConnectionRecord): AppError {
+  return new AppError(
+    'conflict',
+    `Connection "${connection.id}" needs authorization before its tools can be used: send the end user to ${services.links.urlFor(connection, connection.revision)}`,
+  );
+}
+
+export function refuseWhileNeedingSetup(services: Pick<UpstreamCallServices, 'links'>, connection: ConnectionRecord): void {
+  const { status, id } = connection;
+  if (status.state === 'auth_required') throw needsAuthorization(services, connection);
   if (status.state === 'input_required') {
     const missing = [...status.missing.headers.map((h) => `header ${h}`), ...status.missing.query.map((q) => `query parameter ${q}`)];
     throw new AppError('conflict', `Connection "${id}" needs configuration first: ${missing.join(', ') || 'see its status'}`);

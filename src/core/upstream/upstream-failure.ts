@@ -1,5 +1,6 @@
-import { SdkError, SdkErrorCode, SdkHttpError } from '@modelcontextprotocol/client';
+import { InsufficientScopeError, SdkError, SdkErrorCode, SdkHttpError, extractWWWAuthenticateParams } from '@modelcontextprotocol/client';
 import { ZodError } from 'zod';
+import { AuthorizationRequiredError, type OAuthChallenge } from '../oauth/oauth-state.ts';
 
 /**
  * Why an upstream could not be reached or used, in words a developer can act on. Messages
@@ -8,6 +9,7 @@ import { ZodError } from 'zod';
  */
 export type UpstreamFailure =
   | { kind: 'auth_required' }
+  | { kind: 'insufficient_scope'; challenge: OAuthChallenge }
   | { kind: 'session_lost' }
   | { kind: 'failed'; message: string; httpStatus?: number };
 
@@ -15,6 +17,14 @@ const TLS_CODES = /^(CERT_|ERR_TLS_|ERR_SSL_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SI
 
 export function describeUpstreamFailure(error: unknown, url: URL, timeoutMs: number): UpstreamFailure {
   const host = url.host;
+  if (findCause(error, (e): e is AuthorizationRequiredError => e instanceof AuthorizationRequiredError)) return { kind: 'auth_required' };
+  const scope = findCause(error, (e): e is InsufficientScopeError => e instanceof InsufficientScopeError);
+  if (scope) {
+    return {
+      kind: 'insufficient_scope',
+      challenge: { scope: scope.requiredScope, ...(scope.resourceMetadataUrl ? { resourceMetadataUrl: scope.resourceMetadataUrl.href } : {}) },
+    };
+  }
   const http = findCause(error, (e): e is SdkHttpError => e instanceof SdkHttpError);
   if (http) {
     if (http.status === 401) return { kind: 'auth_required' };
@@ -39,6 +49,16 @@ export function describeUpstreamFailure(error: unknown, url: URL, timeoutMs: num
   }
   if (sdk) return failed(`${host}: ${sdk.message}`);
   return failed(`Could not talk to ${host}: ${error instanceof Error ? error.message : String(error)}`);
+}
+
+/** What a 401/403 says about the upstream's OAuth: where its metadata is, which scope it wants. */
+export function challengeOf(response: Response): OAuthChallenge & { error?: string } {
+  const params = extractWWWAuthenticateParams(response);
+  return {
+    ...(params.resourceMetadataUrl ? { resourceMetadataUrl: params.resourceMetadataUrl.href } : {}),
+    ...(params.scope ? { scope: params.scope } : {}),
+    ...(params.error ? { error: params.error } : {}),
+  };
 }
 
 /**

@@ -3,7 +3,10 @@ import type { ChangeFeed } from '../changes/change-feed.ts';
 import type { ProbeOutcome } from '../connections/connections.ts';
 import { connectionKey, type ConnectionRecord } from '../connections/connection-store.ts';
 import { evaluateConfig, fetchConfigSchema } from './config-schema.ts';
-import { describeUpstreamFailure } from './upstream-failure.ts';
+import type { AuthProvider } from '@modelcontextprotocol/client';
+import { AuthorizationRequiredError, type OAuthChallenge } from '../oauth/oauth-state.ts';
+import type { OAuthTokenKeeper } from '../oauth/oauth-tokens.ts';
+import { challengeOf, describeUpstreamFailure } from './upstream-failure.ts';
 import { openUpstreamSession, type OpenSessionOptions, type UpstreamSession } from './upstream-session.ts';
 
 export type UpstreamPoolOptions = {
@@ -11,6 +14,10 @@ export type UpstreamPoolOptions = {
   /** Sessions unused for this long are ended. */
   idleMs: number;
   logger: Logger;
+  /** Bearer tokens of OAuth-protected upstreams. */
+  oauth: Pick<OAuthTokenKeeper, 'bearerFor' | 'refreshAfterRejection'>;
+  /** The connection as it stands now (tokens change without a new revision). */
+  latest(connection: ConnectionRecord): Promise<ConnectionRecord | undefined>;
 };
 
 /**
@@ -28,7 +35,13 @@ export type UpstreamPool = {
   readonly size: number;
 };
 
-type Entry = { revision: number; session: Promise<UpstreamSession>; prior?: OpenSessionOptions['prior'] };
+type Entry = {
+  revision: number;
+  session: Promise<UpstreamSession>;
+  prior?: OpenSessionOptions['prior'];
+  /** The last 401/403 challenge heard while opening: what a probe reports with auth_required. */
+  challenge?: OAuthChallenge;
+};
 
 export function createUpstreamPool(changes: ChangeFeed, options: UpstreamPoolOptions): UpstreamPool {
   const entries = new Map<string, Entry>();
@@ -64,19 +77,33 @@ export function createUpstreamPool(changes: ChangeFeed, options: UpstreamPoolOpt
   }, Math.min(options.idleMs, 60_000));
   sweep.unref();
 
+  /** Tokens asked for before every request (the latest, refreshed when about to expire), refreshed once on a 401. */
+  function authFor(connection: ConnectionRecord): AuthProvider {
+    let given: string | undefined;
+    return {
+      async token() {
+        given = await options.oauth.bearerFor((await options.latest(connection)) ?? connection);
+        return given;
+      },
+      async onUnauthorized() {
+        if (!given) throw new AuthorizationRequiredError('The upstream requires authorization');
+        await options.oauth.refreshAfterRejection(connection, given);
+      },
+    };
+  }
+
   function open(connection: ConnectionRecord, prior: OpenSessionOptions['prior']): Entry {
     const key = connectionKey(connection);
-    const entry: Entry = {
-      revision: connection.revision,
+    const entry: Entry = { revision: connection.revision, prior, session: undefined as unknown as Promise<UpstreamSession> };
+    entry.session = openUpstreamSession({
+      url: new URL(connection.mcpUrl),
+      credentials: connection.credentials,
+      authProvider: authFor(connection),
+      onChallenge: (response) => (entry.challenge = challengeOf(response)),
+      timeoutMs: options.timeoutMs,
       prior,
-      session: openUpstreamSession({
-        url: new URL(connection.mcpUrl),
-        credentials: connection.credentials,
-        timeoutMs: options.timeoutMs,
-        prior,
-        onError: (error) => options.logger.debug({ connection: key, err: { name: error.name } }, 'upstream session error'),
-      }),
-    };
+      onError: (error) => options.logger.debug({ connection: key, err: { name: error.name } }, 'upstream session error'),
+    });
     entries.set(key, entry);
     entry.session.then(
       (session) => {
@@ -122,12 +149,17 @@ export function createUpstreamPool(changes: ChangeFeed, options: UpstreamPoolOpt
           return { status: { state: 'input_required', ...needs } };
         }
       }
+      const key = connectionKey(connection);
+      let entry: Entry | undefined;
       try {
-        const opened = await session(connection);
-        return { status: { state: 'connected' }, serverInfo: opened.serverInfo };
+        const pending = session(connection);
+        entry = entries.get(key);
+        const opened = await pending;
+        return { status: { state: 'connected' }, serverInfo: opened.serverInfo, challenge: null };
       } catch (error) {
         const failure = describeUpstreamFailure(error, url, options.timeoutMs);
-        if (failure.kind === 'auth_required') return { status: { state: 'auth_required' } };
+        if (failure.kind === 'auth_required') return { status: { state: 'auth_required' }, challenge: entry?.challenge ?? null };
+        if (failure.kind === 'insufficient_scope') return { status: { state: 'auth_required' }, challenge: failure.challenge };
         const message = failure.kind === 'failed' ? failure.message : `${url.host} lost the session while connecting`;
         return { status: { state: 'error', message } };
       }

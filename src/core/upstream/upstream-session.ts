@@ -1,6 +1,7 @@
 import {
   Client,
   StreamableHTTPClientTransport,
+  type AuthProvider,
   type DiscoverResult,
   type Implementation,
   type ServerCapabilities,
@@ -41,6 +42,10 @@ export type UpstreamSession = {
 export type OpenSessionOptions = {
   url: URL;
   credentials: Readonly<Record<string, string>>;
+  /** Bearer tokens for an OAuth-protected upstream (asked before every request, refreshed on 401). */
+  authProvider?: AuthProvider;
+  /** Hears every 401/403 challenge the upstream sends (where its OAuth metadata is, what scope it wants). */
+  onChallenge?: (response: Response) => void;
   timeoutMs: number;
   /** What an earlier session with this upstream found, to skip the era probe. */
   prior?: { kind: 'legacy' } | { kind: 'modern'; discover: DiscoverResult };
@@ -48,8 +53,19 @@ export type OpenSessionOptions = {
 };
 
 export async function openUpstreamSession(options: OpenSessionOptions): Promise<UpstreamSession> {
+  const onChallenge = options.onChallenge;
   const transport = new StreamableHTTPClientTransport(options.url, {
     requestInit: { headers: { ...options.credentials } },
+    ...(options.authProvider ? { authProvider: options.authProvider } : {}),
+    ...(onChallenge
+      ? {
+          fetch: async (input: string | URL, init?: RequestInit) => {
+            const response = await fetch(input, init);
+            if (response.status === 401 || response.status === 403) onChallenge(response);
+            return response;
+          },
+        }
+      : {}),
   });
   const client = new Client(
     { name: 'switchboard', version: SWITCHBOARD_VERSION },

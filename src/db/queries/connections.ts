@@ -22,6 +22,7 @@ export type NewConnection = {
   name: string;
   mcpUrl: string;
   metadata: Record<string, unknown> | null;
+  returnUrl?: string | null;
   credentials: { sealed: string; keyId: string } | null;
 };
 
@@ -35,6 +36,7 @@ export async function insertConnectionIfFree(db: Db, c: NewConnection) {
       name: c.name,
       mcp_url: c.mcpUrl,
       metadata: c.metadata === null ? null : jsonb(c.metadata),
+      oauth_return_url: c.returnUrl ?? null,
       credentials: c.credentials?.sealed ?? null,
       credentials_key_id: c.credentials?.keyId ?? null,
     })
@@ -52,10 +54,11 @@ export async function findConnection(db: Db, ref: { namespace: string; id: strin
     .executeTakeFirst();
 }
 
+/** With what a call upstream needs: sealed credentials and OAuth state, and the last challenge. */
 export async function findConnectionWithCredentials(db: Db, ref: { namespace: string; id: string }) {
   return db
     .selectFrom('connections')
-    .select([...publicColumns, 'credentials'])
+    .select([...publicColumns, 'credentials', 'oauth', 'oauth_challenge'])
     .where('namespace', '=', ref.namespace)
     .where('id', '=', ref.id)
     .executeTakeFirst();
@@ -74,6 +77,7 @@ export async function findConnectionForUpdate(db: Db, ref: { namespace: string; 
 
 export type ConnectionChanges = {
   name?: string;
+  returnUrl?: string | null;
   mcpUrl?: string;
   metadata?: Record<string, unknown> | null;
   credentials?: { sealed: string; keyId: string } | null;
@@ -86,6 +90,7 @@ export async function updateConnection(db: Db, ref: { namespace: string; id: str
     .updateTable('connections')
     .set((eb) => ({
       ...(changes.name !== undefined && { name: changes.name }),
+      ...(changes.returnUrl !== undefined && { oauth_return_url: changes.returnUrl }),
       ...(changes.mcpUrl !== undefined && { mcp_url: changes.mcpUrl }),
       ...(changes.metadata !== undefined && { metadata: changes.metadata === null ? null : jsonb(changes.metadata) }),
       ...(changes.credentials !== undefined && {
@@ -111,13 +116,14 @@ export async function updateConnection(db: Db, ref: { namespace: string; id: str
 export async function recordConnectionStatus(
   db: Db,
   ref: { namespace: string; id: string; revision: number },
-  observed: { status: unknown; serverInfo?: unknown },
+  observed: { status: unknown; serverInfo?: unknown; challenge?: unknown },
 ) {
   return db
     .updateTable('connections')
     .set({
       status: jsonb(observed.status),
       ...(observed.serverInfo !== undefined && { server_info: observed.serverInfo === null ? null : jsonb(observed.serverInfo) }),
+      ...(observed.challenge !== undefined && { oauth_challenge: observed.challenge === null ? null : jsonb(observed.challenge) }),
       updated_at: sql<Date>`now()`,
     })
     .where('namespace', '=', ref.namespace)

@@ -1,0 +1,165 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { auth, IssuerMismatchError, OAuthError } from '@modelcontextprotocol/client';
+import type { Db } from '../../db/open.ts';
+import { claimOAuthFlow, findConnectionOAuth, insertOAuthFlow, oauthFlowExists, storeConnectionChallenge, storeConnectionOAuth } from '../../db/queries/oauth.ts';
+import { AppError } from '../../errors.ts';
+import type { ChangeFeed } from '../changes/change-feed.ts';
+import type { Keyring } from '../crypto/keyring.ts';
+import type { ConnectionRef } from '../connections/credentials.ts';
+import type { AuthorizationLinks } from './authorization-links.ts';
+import { createFlowProvider, type FlowState } from './flow-provider.ts';
+import { openOAuthState, sealOAuthState, toTokenSet, type OAuthChallenge } from './oauth-state.ts';
+import { checkReturnUrl } from './return-urls.ts';
+
+export type OAuthFlowServices = {
+  db: Db;
+  keyring: Keyring;
+  changes: ChangeFeed;
+  links: AuthorizationLinks;
+  config: { publicUrl: string; oauthReturnOrigins: readonly string[] };
+  /** Connects to the upstream anew and records its status (after tokens arrive). */
+  reprobe(ref: ConnectionRef): Promise<unknown>;
+};
+
+/** How long a started authorization may take before its state is refused. */
+const FLOW_TTL_MS = 10 * 60_000;
+const FLOW_CONTEXT = 'oauth-flow';
+
+type StoredFlow = { verifier: string; discovery: FlowState['discovery']; scope?: string; returnUrl?: string };
+
+export function callbackUrl(publicUrl: string): string {
+  return `${publicUrl}/oauth/callback`;
+}
+
+/** The Client ID Metadata Document URL, offered only where authorization servers can fetch it (https). */
+export function clientMetadataDocumentUrl(publicUrl: string): string | undefined {
+  return publicUrl.startsWith('https://') ? `${publicUrl}/oauth/client-metadata.json` : undefined;
+}
+
+/**
+ * Opening an authorization link: discovery (protected resource metadata from the upstream's
+ * challenge or the well-known paths, then the authorization server's metadata), a client
+ * (configured, CIMD or dynamically registered), PKCE S256, `state`, `resource` and the scope
+ * asked for. Returns where to send the browser; the flow is stored, single-use, for minutes.
+ */
+export async function startAuthorization(services: OAuthFlowServices, link: string, returnUrl: string | undefined): Promise<string> {
+  const verified = services.links.verify(link);
+  if (!verified.ok) {
+    throw new AppError('not_found', verified.reason === 'expired' ? 'This authorization link has expired: ask the app for a new one' : 'This authorization link is not valid');
+  }
+  const row = await findConnectionOAuth(services.db, verified.ref, { forUpdate: false });
+  if (!row || row.revision !== verified.revision) {
+    throw new AppError('not_found', 'This authorization link is for a connection that no longer exists or has changed: ask the app for a new one');
+  }
+  // The link's own returnUrl wins over the one stored with the connection; both are checked.
+  const wanted = returnUrl ?? row.oauth_return_url ?? undefined;
+  const checkedReturnUrl = wanted === undefined ? undefined : checkReturnUrl(wanted, services.config.oauthReturnOrigins);
+  const state = openOAuthState(services.keyring, verified.ref, row.oauth);
+  const challenge = (row.oauth_challenge as OAuthChallenge | null) ?? {};
+  const flow: FlowState = { state: randomBytes(32).toString('base64url'), scope: state.scope ?? challenge.scope };
+  const provider = createFlowProvider(providerDeps(services, row.account_id), flow);
+  try {
+    await auth(provider, {
+      serverUrl: row.mcp_url,
+      ...(challenge.resourceMetadataUrl ? { resourceMetadataUrl: new URL(challenge.resourceMetadataUrl) } : {}),
+      ...(flow.scope ? { scope: flow.scope } : {}),
+      forceReauthorization: true,
+    });
+  } catch (error) {
+    throw new AppError('bad_gateway', `Could not start the authorization with ${new URL(row.mcp_url).host}: ${describeOAuthError(error)}`);
+  }
+  if (!flow.authorizationUrl || !flow.verifier) {
+    throw new AppError('bad_gateway', `${new URL(row.mcp_url).host} did not lead to an authorization page`);
+  }
+  const stored: StoredFlow = { verifier: flow.verifier, discovery: flow.discovery, scope: flow.scope, returnUrl: checkedReturnUrl };
+  await insertOAuthFlow(services.db, {
+    stateHash: hashState(flow.state),
+    namespace: verified.ref.namespace,
+    connectionId: verified.ref.id,
+    revision: row.revision,
+    sealed: services.keyring.seal(JSON.stringify(stored), FLOW_CONTEXT),
+    expiresAt: new Date(Date.now() + FLOW_TTL_MS),
+  });
+  return flow.authorizationUrl.href;
+}
+
+export type CallbackOutcome =
+  | { kind: 'connected'; ref: ConnectionRef; returnUrl?: string }
+  | { kind: 'denied'; ref: ConnectionRef; returnUrl?: string; error: string };
+
+/**
+ * The authorization server sent the browser back. The state must be one we issued, unused,
+ * unexpired and for a connection still as it was; `iss` must be the issuer we talked to
+ * (RFC 9207); then the code is exchanged (PKCE), the tokens sealed onto the connection, and
+ * the upstream probed with them.
+ */
+export async function completeAuthorization(services: OAuthFlowServices, params: URLSearchParams): Promise<CallbackOutcome> {
+  const state = params.get('state');
+  if (!state) throw new AppError('validation_error', 'The authorization answer carries no state');
+  const stateHash = hashState(state);
+  const claimed = await claimOAuthFlow(services.db, stateHash);
+  if (!claimed) {
+    const known = await oauthFlowExists(services.db, stateHash);
+    throw new AppError(
+      'validation_error',
+      known ? 'This authorization was already completed or has expired: start again from the app' : 'This authorization answer is not one Switchboard asked for',
+    );
+  }
+  const ref = { namespace: claimed.namespace, id: claimed.connection_id };
+  const opened = services.keyring.open(claimed.flow, FLOW_CONTEXT);
+  if (!opened.ok) throw new AppError('validation_error', 'This authorization can no longer be completed: start again from the app');
+  const stored = JSON.parse(opened.plaintext) as StoredFlow;
+  const returnUrl = stored.returnUrl;
+  const error = params.get('error');
+  if (error) return { kind: 'denied', ref, returnUrl, error: /^[\w.-]{1,64}$/.test(error) ? error : 'access_denied' };
+
+  const row = await findConnectionOAuth(services.db, ref, { forUpdate: false });
+  if (!row || row.revision !== claimed.revision) {
+    throw new AppError('validation_error', 'The connection changed while it was being authorized: start again from the app');
+  }
+  const code = params.get('code');
+  if (!code) throw new AppError('validation_error', 'The authorization answer carries no code');
+  const flow: FlowState = { state, verifier: stored.verifier, discovery: stored.discovery, scope: stored.scope };
+  const provider = createFlowProvider(providerDeps(services, row.account_id), flow);
+  try {
+    await auth(provider, { serverUrl: row.mcp_url, authorizationCode: code, iss: params.get('iss') ?? undefined });
+  } catch (caught) {
+    if (caught instanceof IssuerMismatchError) {
+      throw new AppError('validation_error', 'The authorization answer came from another issuer than the one asked (iss mismatch): refused');
+    }
+    throw new AppError('bad_gateway', `The authorization server refused the exchange: ${describeOAuthError(caught)}`);
+  }
+  if (!flow.tokens) throw new AppError('bad_gateway', 'The authorization server returned no tokens');
+  const oauth = {
+    issuer: flow.issuer ?? flow.discovery?.authorizationServerMetadata?.issuer,
+    discovery: flow.discovery,
+    tokens: toTokenSet(flow.tokens),
+    ...(stored.scope ? { scope: stored.scope } : {}),
+  };
+  const saved = await storeConnectionOAuth(services.db, { ...ref, revision: claimed.revision }, sealOAuthState(services.keyring, ref, oauth));
+  if (!saved) throw new AppError('validation_error', 'The connection changed while it was being authorized: start again from the app');
+  await storeConnectionChallenge(services.db, { ...ref, revision: claimed.revision }, null);
+  await services.changes.announce({ kind: 'connection', ...ref, revision: claimed.revision });
+  await services.reprobe(ref);
+  return { kind: 'connected', ref, returnUrl };
+}
+
+function providerDeps(services: OAuthFlowServices, accountId: string) {
+  return {
+    db: services.db,
+    keyring: services.keyring,
+    accountId,
+    redirectUrl: callbackUrl(services.config.publicUrl),
+    clientMetadataUrl: clientMetadataDocumentUrl(services.config.publicUrl),
+  };
+}
+
+function hashState(state: string): Buffer {
+  return createHash('sha256').update(state, 'utf8').digest();
+}
+
+/** The OAuth error code and description when there is one; never tokens or codes. */
+export function describeOAuthError(error: unknown): string {
+  if (error instanceof OAuthError) return `${error.code}${error.message ? ` (${error.message.slice(0, 200)})` : ''}`;
+  return error instanceof Error ? error.message.slice(0, 300) : String(error).slice(0, 300);
+}

@@ -1,0 +1,143 @@
+import type { StoredOAuthClientInformation } from '@modelcontextprotocol/client';
+import type { Db } from '../../db/open.ts';
+import {
+  deleteConfiguredOAuthClient,
+  deleteRegisteredOAuthClient,
+  findOAuthClientsForIssuer,
+  listConfiguredOAuthClients,
+  upsertOAuthClient,
+} from '../../db/queries/oauth.ts';
+import { AppError } from '../../errors.ts';
+import type { Keyring } from '../crypto/keyring.ts';
+import { randomBase32 } from '../ids.ts';
+
+/**
+ * The OAuth clients Switchboard presents to authorization servers. For an issuer, in order:
+ * one the account configured, one the operator configured (for every account), one
+ * registered dynamically before and reused. Secrets are sealed and never shown again.
+ */
+const CONTEXT = 'oauth-client';
+
+export type OAuthClientSummary = {
+  id: string;
+  issuer: string;
+  clientId: string;
+  hasSecret: boolean;
+  tokenEndpointAuthMethod: string | null;
+  scope: string | null;
+  /** null: the operator's, used for every account. */
+  accountId: string | null;
+  createdAt: string;
+};
+
+export type OAuthClientConfig = {
+  issuer: string;
+  clientId: string;
+  clientSecret?: string;
+  tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post' | 'none';
+  scope?: string;
+};
+
+export async function findClientForIssuer(
+  db: Db,
+  keyring: Keyring,
+  q: { accountId: string; issuer: string; redirectUri: string },
+): Promise<StoredOAuthClientInformation | undefined> {
+  const rows = await findOAuthClientsForIssuer(db, q);
+  const rank = (row: (typeof rows)[number]) => (row.kind === 'configured' ? (row.account_id ? 0 : 1) : 2);
+  for (const row of rows.sort((a, b) => rank(a) - rank(b))) {
+    const opened = keyring.open(row.client, CONTEXT);
+    if (!opened.ok) continue;
+    const client = JSON.parse(opened.plaintext) as StoredOAuthClientInformation & { redirect_uris?: string[] };
+    // A registration for another callback (PUBLIC_URL changed) is of no use: register anew.
+    if (row.kind === 'registered' && !client.redirect_uris?.includes(q.redirectUri)) continue;
+    return client;
+  }
+  return undefined;
+}
+
+/** Remembers a client registered dynamically with an issuer, for every connection to it. */
+export async function saveRegisteredClient(db: Db, keyring: Keyring, issuer: string, client: StoredOAuthClientInformation): Promise<void> {
+  await upsertOAuthClient(db, {
+    id: newOAuthClientId(),
+    accountId: null,
+    issuer,
+    kind: 'registered',
+    clientId: client.client_id,
+    sealed: keyring.seal(JSON.stringify(client), CONTEXT),
+  });
+}
+
+/** The issuer no longer knows our registration (invalid_client): forget it, so the next flow registers again. */
+export async function forgetRegisteredClient(db: Db, issuer: string): Promise<void> {
+  await deleteRegisteredOAuthClient(db, issuer);
+}
+
+export async function configureOAuthClient(
+  db: Db,
+  keyring: Keyring,
+  accountId: string | null,
+  config: OAuthClientConfig,
+): Promise<OAuthClientSummary> {
+  const issuer = checkIssuer(config.issuer);
+  const method = config.tokenEndpointAuthMethod ?? (config.clientSecret ? 'client_secret_basic' : 'none');
+  if (method !== 'none' && !config.clientSecret) {
+    throw new AppError('validation_error', `tokenEndpointAuthMethod ${method} needs a clientSecret`);
+  }
+  const client: StoredOAuthClientInformation & { token_endpoint_auth_method: string; scope?: string } = {
+    client_id: config.clientId,
+    ...(config.clientSecret ? { client_secret: config.clientSecret } : {}),
+    token_endpoint_auth_method: method,
+    ...(config.scope ? { scope: config.scope } : {}),
+    issuer,
+  };
+  await upsertOAuthClient(db, {
+    id: newOAuthClientId(),
+    accountId,
+    issuer,
+    kind: 'configured',
+    clientId: config.clientId,
+    sealed: keyring.seal(JSON.stringify(client), CONTEXT),
+  });
+  const listed = await listOAuthClients(db, keyring, accountId);
+  return listed.find((summary) => summary.issuer === issuer)!;
+}
+
+export async function listOAuthClients(db: Db, keyring: Keyring, accountId: string | null): Promise<OAuthClientSummary[]> {
+  const rows = await listConfiguredOAuthClients(db, accountId);
+  return rows.map((row) => {
+    const opened = keyring.open(row.client, CONTEXT);
+    const client = opened.ok ? (JSON.parse(opened.plaintext) as { client_secret?: string; token_endpoint_auth_method?: string; scope?: string }) : {};
+    return {
+      id: row.id,
+      issuer: row.issuer,
+      clientId: row.client_id,
+      hasSecret: Boolean(client.client_secret),
+      tokenEndpointAuthMethod: client.token_endpoint_auth_method ?? null,
+      scope: client.scope ?? null,
+      accountId: row.account_id,
+      createdAt: row.created_at.toISOString(),
+    };
+  });
+}
+
+export async function removeOAuthClient(db: Db, accountId: string | null, id: string): Promise<{ success: true }> {
+  if (!(await deleteConfiguredOAuthClient(db, { id, accountId }))) throw new AppError('not_found', `No OAuth client with id ${id}`);
+  return { success: true };
+}
+
+function checkIssuer(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new AppError('validation_error', 'issuer must be the authorization server’s issuer URL, e.g. https://auth.example.com');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new AppError('validation_error', 'issuer must be an http(s) URL');
+  // Issuers compare as exact strings (RFC 8414): keep what was given, minus nothing.
+  return raw;
+}
+
+function newOAuthClientId(): string {
+  return `oac_${randomBase32(10)}`;
+}

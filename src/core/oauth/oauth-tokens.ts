@@ -1,0 +1,146 @@
+import { OAuthError, refreshAuthorization } from '@modelcontextprotocol/client';
+import type { Db } from '../../db/open.ts';
+import { recordConnectionStatus } from '../../db/queries/connections.ts';
+import { findConnectionOAuth, storeConnectionChallenge, storeConnectionOAuth } from '../../db/queries/oauth.ts';
+import { AppError } from '../../errors.ts';
+import type { Logger } from '../../logger.ts';
+import type { ChangeFeed } from '../changes/change-feed.ts';
+import { connectionKey, type ConnectionRecord } from '../connections/connection-store.ts';
+import type { ConnectionRef } from '../connections/credentials.ts';
+import type { Keyring } from '../crypto/keyring.ts';
+import { callbackUrl, describeOAuthError } from './authorization-flow.ts';
+import { findClientForIssuer } from './oauth-clients.ts';
+import { AuthorizationRequiredError, isExpiringSoon, openOAuthState, sealOAuthState, toTokenSet, type OAuthChallenge, type OAuthState } from './oauth-state.ts';
+
+export { AuthorizationRequiredError };
+
+/** Errors after which a refresh token will never work again: the user must authorize anew. */
+const PERMANENT_REFRESH_ERRORS = new Set(['invalid_grant', 'invalid_client', 'unauthorized_client', 'invalid_scope']);
+
+export type OAuthTokenServices = {
+  db: Db;
+  keyring: Keyring;
+  changes: ChangeFeed;
+  logger: Logger;
+  config: { publicUrl: string };
+  /**
+   * PostgreSQL: refreshes take a row lock, so that across every process exactly one refresh
+   * per connection runs at a time. PGlite serves one process, where an in-process lock suffices.
+   */
+  crossProcessLocks: boolean;
+};
+
+export type OAuthTokenKeeper = {
+  /** The bearer to send for this connection now (refreshed first when about to expire), if it uses OAuth. */
+  bearerFor(connection: ConnectionRecord): Promise<string | undefined>;
+  /** The upstream refused `rejected`: a working token, from a refresh this or another process just made or makes now. */
+  refreshAfterRejection(connection: ConnectionRecord, rejected: string): Promise<string>;
+  /** The upstream wants authorization (401 without usable tokens): record it, with its challenge. */
+  requireAuthorization(connection: ConnectionRecord, challenge: OAuthChallenge | undefined): Promise<void>;
+  /** The upstream wants a wider scope (403 insufficient_scope): ask for the union at the next authorization. */
+  requireWiderScope(connection: ConnectionRecord, challenge: OAuthChallenge): Promise<void>;
+};
+
+export function createOAuthTokenKeeper(services: OAuthTokenServices): OAuthTokenKeeper {
+  const inFlight = new Map<string, Promise<string>>();
+
+  async function refresh(connection: ConnectionRecord, rejected: string): Promise<string> {
+    const key = connectionKey(connection);
+    const running = inFlight.get(key);
+    if (running) return running;
+    const attempt = refreshLocked(services, connection, rejected).finally(() => inFlight.delete(key));
+    inFlight.set(key, attempt);
+    return attempt;
+  }
+
+  async function markAuthRequired(connection: ConnectionRecord, change: (state: OAuthState) => OAuthState, challenge?: OAuthChallenge) {
+    const ref = { namespace: connection.namespace, id: connection.id, revision: connection.revision };
+    const row = await findConnectionOAuth(services.db, ref, { forUpdate: false });
+    if (!row || row.revision !== connection.revision) return;
+    const next = change(openOAuthState(services.keyring, ref, row.oauth));
+    await storeConnectionOAuth(services.db, ref, sealOAuthState(services.keyring, ref, next));
+    if (challenge) await storeConnectionChallenge(services.db, ref, challenge);
+    await recordConnectionStatus(services.db, ref, { status: { state: 'auth_required' } });
+    await services.changes.announce({ kind: 'connection', namespace: ref.namespace, id: ref.id, revision: ref.revision });
+  }
+
+  return {
+    async bearerFor(connection) {
+      const tokens = connection.oauth.tokens;
+      if (!tokens) return undefined;
+      if (tokens.refreshToken && isExpiringSoon(tokens)) {
+        return refresh(connection, tokens.accessToken);
+      }
+      return tokens.accessToken;
+    },
+    refreshAfterRejection: refresh,
+    requireAuthorization: (connection, challenge) => markAuthRequired(connection, ({ tokens: _dropped, ...rest }) => rest, challenge),
+    requireWiderScope: (connection, challenge) =>
+      markAuthRequired(connection, (state) => ({ ...state, scope: unionScope(state.tokens?.scope ?? state.scope, challenge.scope) }), challenge),
+  };
+}
+
+/**
+ * One refresh, under a lock on the connection's row (PostgreSQL) so that processes queue: who
+ * comes second finds the token the first one stored and uses it. The stored tokens are only
+ * dropped when the refresh token that failed is still the current one.
+ */
+async function refreshLocked(services: OAuthTokenServices, connection: ConnectionRecord, rejected: string): Promise<string> {
+  const ref: ConnectionRef = { namespace: connection.namespace, id: connection.id };
+  type Outcome = { token: string; changed: boolean } | { gaveUp: string };
+  // Giving up is returned, not thrown: what it writes must commit.
+  const run = async (db: Db): Promise<Outcome> => {
+    const row = await findConnectionOAuth(db, ref, { forUpdate: services.crossProcessLocks });
+    if (!row) throw new AuthorizationRequiredError('The connection no longer exists');
+    const state = openOAuthState(services.keyring, ref, row.oauth);
+    const tokens = state.tokens;
+    if (!tokens) throw new AuthorizationRequiredError('The connection has no tokens');
+    if (tokens.accessToken !== rejected && !isExpiringSoon(tokens)) return { token: tokens.accessToken, changed: false };
+    const revisionRef = { ...ref, revision: row.revision };
+    const giveUp = async (reason: string): Promise<Outcome> => {
+      const { tokens: _dropped, ...rest } = state;
+      await storeConnectionOAuth(db, revisionRef, sealOAuthState(services.keyring, ref, rest));
+      await recordConnectionStatus(db, revisionRef, { status: { state: 'auth_required' } });
+      return { gaveUp: reason };
+    };
+    if (!tokens.refreshToken || !state.discovery) return giveUp('The access token expired and there is no refresh token');
+    const client = state.issuer
+      ? await findClientForIssuer(db, services.keyring, { accountId: row.account_id, issuer: state.issuer, redirectUri: callbackUrl(services.config.publicUrl) })
+      : undefined;
+    if (!client) return giveUp('The OAuth client for this authorization server is gone');
+    let refreshed;
+    try {
+      refreshed = await refreshAuthorization(state.discovery.authorizationServerUrl, {
+        metadata: state.discovery.authorizationServerMetadata,
+        clientInformation: client,
+        refreshToken: tokens.refreshToken,
+        resource: new URL(state.discovery.resourceMetadata?.resource ?? row.mcp_url),
+      });
+    } catch (error) {
+      if (error instanceof OAuthError && PERMANENT_REFRESH_ERRORS.has(error.code)) return giveUp(`The refresh was refused: ${error.code}`);
+      // The authorization server is down or confused: keep the tokens, try again later.
+      throw new AppError('bad_gateway', `Could not refresh the upstream's access token: ${describeOAuthError(error)}`);
+    }
+    const next: OAuthState = { ...state, tokens: toTokenSet(refreshed, tokens) };
+    if (!(await storeConnectionOAuth(db, revisionRef, sealOAuthState(services.keyring, ref, next)))) {
+      throw new AuthorizationRequiredError('The connection changed during the refresh');
+    }
+    return { token: next.tokens!.accessToken, changed: true };
+  };
+  const outcome = services.crossProcessLocks ? await services.db.transaction().execute(run) : await run(services.db);
+  if ('gaveUp' in outcome) {
+    await services.changes.announce({ kind: 'connection', ...ref, revision: connection.revision });
+    services.logger.info({ connection: connectionKey(ref) }, 'upstream authorization required again');
+    throw new AuthorizationRequiredError(outcome.gaveUp);
+  }
+  if (outcome.changed) {
+    services.logger.info({ connection: connectionKey(ref) }, 'upstream access token refreshed');
+    await services.changes.announce({ kind: 'connection', ...ref, revision: connection.revision });
+  }
+  return outcome.token;
+}
+
+function unionScope(current: string | undefined, wanted: string | undefined): string | undefined {
+  const scopes = new Set([...(current ?? '').split(' '), ...(wanted ?? '').split(' ')].filter(Boolean));
+  return scopes.size > 0 ? [...scopes].join(' ') : undefined;
+}

@@ -1,0 +1,137 @@
+import { sql } from 'kysely';
+import type { Db } from '../open.ts';
+import { jsonb } from './jsonb.ts';
+
+type Ref = { namespace: string; id: string };
+
+/** The sealed OAuth state of a connection, locked for an update that depends on it when `forUpdate`. */
+export async function findConnectionOAuth(db: Db, ref: Ref, options: { forUpdate: boolean }) {
+  const query = db
+    .selectFrom('connections')
+    .innerJoin('namespaces', 'namespaces.name', 'connections.namespace')
+    .select([
+      'connections.namespace',
+      'connections.id',
+      'connections.mcp_url',
+      'connections.revision',
+      'connections.oauth',
+      'connections.oauth_challenge',
+      'connections.oauth_return_url',
+      'namespaces.account_id',
+    ])
+    .where('connections.namespace', '=', ref.namespace)
+    .where('connections.id', '=', ref.id);
+  return (options.forUpdate ? query.forUpdate('connections') : query).executeTakeFirst();
+}
+
+/** Stores the OAuth state, unless the connection changed (URL or credentials) since `revision`. */
+export async function storeConnectionOAuth(db: Db, ref: Ref & { revision: number }, sealed: string | null): Promise<boolean> {
+  const result = await db
+    .updateTable('connections')
+    .set({ oauth: sealed, updated_at: sql<Date>`now()` })
+    .where('namespace', '=', ref.namespace)
+    .where('id', '=', ref.id)
+    .where('revision', '=', ref.revision)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+export async function storeConnectionChallenge(db: Db, ref: Ref & { revision: number }, challenge: unknown): Promise<void> {
+  await db
+    .updateTable('connections')
+    .set({ oauth_challenge: challenge === null ? null : jsonb(challenge) })
+    .where('namespace', '=', ref.namespace)
+    .where('id', '=', ref.id)
+    .where('revision', '=', ref.revision)
+    .execute();
+}
+
+export async function insertOAuthFlow(
+  db: Db,
+  flow: { stateHash: Uint8Array; namespace: string; connectionId: string; revision: number; sealed: string; expiresAt: Date },
+): Promise<void> {
+  await db
+    .insertInto('oauth_flows')
+    .values({
+      state_hash: flow.stateHash,
+      namespace: flow.namespace,
+      connection_id: flow.connectionId,
+      revision: flow.revision,
+      flow: flow.sealed,
+      expires_at: flow.expiresAt,
+    })
+    .execute();
+}
+
+/** Marks the flow used and returns it, once: a replayed, expired or unknown state gets nothing. */
+export async function claimOAuthFlow(db: Db, stateHash: Uint8Array) {
+  return db
+    .updateTable('oauth_flows')
+    .set({ used_at: sql<Date>`now()` })
+    .where('state_hash', '=', stateHash)
+    .where('used_at', 'is', null)
+    .where('expires_at', '>', sql<Date>`now()`)
+    .returning(['namespace', 'connection_id', 'revision', 'flow'])
+    .executeTakeFirst();
+}
+
+/** Whether a state was ever issued (to tell a replay from a forgery in the message). */
+export async function oauthFlowExists(db: Db, stateHash: Uint8Array): Promise<boolean> {
+  return (await db.selectFrom('oauth_flows').select('namespace').where('state_hash', '=', stateHash).executeTakeFirst()) !== undefined;
+}
+
+export async function deleteStaleOAuthFlows(db: Db): Promise<void> {
+  await db.deleteFrom('oauth_flows').where('expires_at', '<', sql<Date>`now() - interval '1 day'`).execute();
+}
+
+const clientColumns = ['id', 'account_id', 'issuer', 'kind', 'client_id', 'client', 'created_at'] as const;
+
+/** Clients usable for an issuer on behalf of an account: its own configured one, the operator's, a registered one. */
+export async function findOAuthClientsForIssuer(db: Db, q: { accountId: string; issuer: string }) {
+  return db
+    .selectFrom('oauth_clients')
+    .select(clientColumns)
+    .where('issuer', '=', q.issuer)
+    .where((eb) => eb.or([eb('account_id', '=', q.accountId), eb('account_id', 'is', null)]))
+    .execute();
+}
+
+export async function upsertOAuthClient(
+  db: Db,
+  client: { id: string; accountId: string | null; issuer: string; kind: 'configured' | 'registered'; clientId: string; sealed: string },
+) {
+  await db.transaction().execute(async (tx) => {
+    let existing = tx
+      .selectFrom('oauth_clients')
+      .select('id')
+      .where('issuer', '=', client.issuer)
+      .where('kind', '=', client.kind);
+    existing = client.accountId === null ? existing.where('account_id', 'is', null) : existing.where('account_id', '=', client.accountId);
+    const row = await existing.forUpdate().executeTakeFirst();
+    if (row) {
+      await tx.updateTable('oauth_clients').set({ client_id: client.clientId, client: client.sealed }).where('id', '=', row.id).execute();
+    } else {
+      await tx
+        .insertInto('oauth_clients')
+        .values({ id: client.id, account_id: client.accountId, issuer: client.issuer, kind: client.kind, client_id: client.clientId, client: client.sealed })
+        .execute();
+    }
+  });
+}
+
+export async function listConfiguredOAuthClients(db: Db, accountId: string | null) {
+  let query = db.selectFrom('oauth_clients').select(clientColumns).where('kind', '=', 'configured').orderBy('created_at');
+  query = accountId === null ? query.where('account_id', 'is', null) : query.where('account_id', '=', accountId);
+  return query.execute();
+}
+
+export async function deleteConfiguredOAuthClient(db: Db, q: { id: string; accountId: string | null }): Promise<boolean> {
+  let query = db.deleteFrom('oauth_clients').where('id', '=', q.id).where('kind', '=', 'configured');
+  query = q.accountId === null ? query.where('account_id', 'is', null) : query.where('account_id', '=', q.accountId);
+  const result = await query.executeTakeFirst();
+  return result.numDeletedRows > 0n;
+}
+
+export async function deleteRegisteredOAuthClient(db: Db, issuer: string): Promise<void> {
+  await db.deleteFrom('oauth_clients').where('issuer', '=', issuer).where('kind', '=', 'registered').execute();
+}
