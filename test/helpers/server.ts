@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../src/db/schema.ts';
 import type http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,6 +32,8 @@ export type TestServer = RunningServer & {
   rawLogs: string[];
   /** Queries sent to the database so far (the request hot path should add none). */
   readonly queryCount: number;
+  /** The server's own database, for tests that must reach past the API (e.g. to age a row). */
+  db: Kysely<Database>;
   /** Creates an account with one API key; returns the key and its ids. */
   newAccount(name?: string): Promise<{ key: string; keyId: string; accountId: string }>;
   addKey(accountId: string): Promise<{ key: string; keyId: string }>;
@@ -72,6 +76,7 @@ export async function startTestServer(env: Record<string, string> = {}, options:
   const apiKeys: string[] = [];
   const testServer: TestServer = {
     ...server,
+    db,
     rawLogs,
     get queryCount() {
       return queryCount;
