@@ -17,7 +17,8 @@ export async function handleOAuthPage(req: IncomingMessage, res: ServerResponse,
   const isPage = pathname === '/oauth/client-metadata.json' || pathname === '/oauth/callback' || /^\/oauth\/authorize\/[^/]+$/.test(pathname);
   if (!isPage) return undefined;
   const url = new URL(req.url ?? '/', 'http://switchboard.invalid');
-  if (req.method !== 'GET' && req.method !== 'HEAD') {
+  // Only GET acts: opening a link or a callback has effects (a HEAD from a link previewer must not).
+  if (req.method !== 'GET') {
     res.setHeader('allow', 'GET');
     sendPage(res, 405, 'Not allowed', 'This page is only ever opened in a browser (GET).');
     return pathname.startsWith('/oauth/authorize/') ? '/oauth/authorize/{link}' : pathname;
