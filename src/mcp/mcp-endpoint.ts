@@ -250,7 +250,7 @@ function answerUpstreamFailure(res: ServerResponse, ctx: RequestContext, connect
 
 /** CONTRACT: HTTP 401 with JSON-RPC -32001 and where the end user authorizes. */
 function sendAuthorizationRequired(res: ServerResponse, ctx: RequestContext, connection: ConnectionRecord, id: JsonRpcId): void {
-  const authorizationUrl = ctx.links.urlFor(connection, connection.revision);
+  const authorizationUrl = ctx.links.urlFor(connection);
   sendJsonRpcError(res, 401, id, {
     code: JsonRpcCode.authorizationRequired,
     message: 'Authorization required',

@@ -17,8 +17,9 @@ export type ConnectionRecord = {
   metadata: Record<string, unknown> | null;
   status: StoredStatus;
   serverInfo: ServerInfo | null;
-  /** Changes whenever the URL, credentials or anything else stored changes. */
+  /** Changes whenever the URL or the credentials change. */
   revision: number;
+  createdAt: Date;
   credentials: Readonly<Record<string, string>>;
   /** Tokens and discovery when the upstream uses OAuth (empty otherwise). */
   oauth: Readonly<OAuthState>;
@@ -45,6 +46,7 @@ export function toConnectionRecord(row: Omit<ConnectionRow, 'credentials_key_id'
     status: parseStoredStatus(row.status),
     serverInfo: (row.server_info as ServerInfo | null) ?? null,
     revision: row.revision,
+    createdAt: row.created_at,
     credentials: Object.freeze(openCredentials(keyring, ref, row.credentials)),
     oauth: Object.freeze(openOAuthState(keyring, ref, row.oauth)),
     oauthChallenge: (row.oauth_challenge as OAuthChallenge | null) ?? null,

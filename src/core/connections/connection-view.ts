@@ -29,7 +29,7 @@ export function toConnection(row: PublicRow, links: Pick<AuthorizationLinks, 'ur
   const stored = parseStoredStatus(row.status);
   let status: ConnectionStatus = stored;
   if (stored.state === 'auth_required') {
-    const url = links.urlFor({ namespace: row.namespace, id: row.id }, row.revision);
+    const url = links.urlFor({ namespace: row.namespace, id: row.id, revision: row.revision, createdAt: row.created_at });
     status = { state: 'auth_required', setupUrl: url, authorizationUrl: url };
   }
   return {

@@ -25,7 +25,7 @@ export type OAuthFlowServices = {
 const FLOW_TTL_MS = 10 * 60_000;
 const FLOW_CONTEXT = 'oauth-flow';
 
-type StoredFlow = { verifier: string; discovery: FlowState['discovery']; scope?: string; returnUrl?: string };
+type StoredFlow = { verifier: string; discovery: FlowState['discovery']; scope?: string; returnUrl?: string; clientId?: string };
 
 export function callbackUrl(publicUrl: string): string {
   return `${publicUrl}/oauth/callback`;
@@ -48,7 +48,7 @@ export async function startAuthorization(services: OAuthFlowServices, link: stri
     throw new AppError('not_found', verified.reason === 'expired' ? 'This authorization link has expired: ask the app for a new one' : 'This authorization link is not valid');
   }
   const row = await findConnectionOAuth(services.db, verified.ref, { forUpdate: false });
-  if (!row || row.revision !== verified.revision) {
+  if (!row || row.revision !== verified.revision || row.created_at.getTime() !== verified.createdAt) {
     throw new AppError('not_found', 'This authorization link is for a connection that no longer exists or has changed: ask the app for a new one');
   }
   // The link's own returnUrl wins over the one stored with the connection; both are checked.
@@ -71,7 +71,13 @@ export async function startAuthorization(services: OAuthFlowServices, link: stri
   if (!flow.authorizationUrl || !flow.verifier) {
     throw new AppError('bad_gateway', `${new URL(row.mcp_url).host} did not lead to an authorization page`);
   }
-  const stored: StoredFlow = { verifier: flow.verifier, discovery: flow.discovery, scope: flow.scope, returnUrl: checkedReturnUrl };
+  const stored: StoredFlow = {
+    verifier: flow.verifier,
+    discovery: flow.discovery,
+    scope: flow.scope,
+    returnUrl: checkedReturnUrl,
+    clientId: flow.clientId,
+  };
   await insertOAuthFlow(services.db, {
     stateHash: hashState(flow.state),
     namespace: verified.ref.namespace,
@@ -119,7 +125,7 @@ export async function completeAuthorization(services: OAuthFlowServices, params:
   }
   const code = params.get('code');
   if (!code) throw new AppError('validation_error', 'The authorization answer carries no code');
-  const flow: FlowState = { state, verifier: stored.verifier, discovery: stored.discovery, scope: stored.scope };
+  const flow: FlowState = { state, verifier: stored.verifier, discovery: stored.discovery, scope: stored.scope, clientId: stored.clientId };
   const provider = createFlowProvider(providerDeps(services, row.account_id), flow);
   try {
     await auth(provider, { serverUrl: row.mcp_url, authorizationCode: code, iss: params.get('iss') ?? undefined });
@@ -132,6 +138,7 @@ export async function completeAuthorization(services: OAuthFlowServices, params:
   if (!flow.tokens) throw new AppError('bad_gateway', 'The authorization server returned no tokens');
   const oauth = {
     issuer: flow.issuer ?? flow.discovery?.authorizationServerMetadata?.issuer,
+    clientId: flow.clientId,
     discovery: flow.discovery,
     tokens: toTokenSet(flow.tokens),
     ...(stored.scope ? { scope: stored.scope } : {}),

@@ -12,20 +12,31 @@ import type { ConnectionRef } from '../connections/credentials.ts';
 const LINK_TTL_SECONDS = 7 * 24 * 60 * 60;
 const PURPOSE = 'oauth-authorization-links';
 
-type LinkClaims = { k: string; n: string; c: string; r: number; e: number };
+/** Key id, namespace, connection, revision, the row's creation time (a recreated id is another connection), expiry. */
+type LinkClaims = { k: string; n: string; c: string; r: number; t: number; e: number };
+
+/** What a link is bound to: one connection row, as it stands. */
+export type LinkTarget = ConnectionRef & { revision: number; createdAt: Date };
 
 export type AuthorizationLinks = {
-  /** The authorization URL for the connection at this revision. */
-  urlFor(ref: ConnectionRef, revision: number): string;
+  /** The authorization URL for the connection as it stands. */
+  urlFor(target: LinkTarget): string;
   /** The connection a link names, unless it is forged or expired. */
-  verify(link: string): { ok: true; ref: ConnectionRef; revision: number } | { ok: false; reason: 'invalid' | 'expired' };
+  verify(link: string): { ok: true; ref: ConnectionRef; revision: number; createdAt: number } | { ok: false; reason: 'invalid' | 'expired' };
 };
 
 export function createAuthorizationLinks(keyring: Keyring, publicUrl: string, now: () => number = Date.now): AuthorizationLinks {
   const sign = (payload: string, kid: string) => createHmac('sha256', keyring.deriveKey(PURPOSE, kid)).update(payload).digest();
   return {
-    urlFor(ref, revision) {
-      const claims: LinkClaims = { k: keyring.currentKeyId, n: ref.namespace, c: ref.id, r: revision, e: Math.floor(now() / 1000) + LINK_TTL_SECONDS };
+    urlFor(target) {
+      const claims: LinkClaims = {
+        k: keyring.currentKeyId,
+        n: target.namespace,
+        c: target.id,
+        r: target.revision,
+        t: target.createdAt.getTime(),
+        e: Math.floor(now() / 1000) + LINK_TTL_SECONDS,
+      };
       const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
       return `${publicUrl}/oauth/authorize/${payload}.${sign(payload, claims.k).toString('base64url')}`;
     },
@@ -43,7 +54,7 @@ export function createAuthorizationLinks(keyring: Keyring, publicUrl: string, no
       const given = Buffer.from(signature, 'base64url');
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'invalid' };
       if (typeof claims.e !== 'number' || claims.e * 1000 <= now()) return { ok: false, reason: 'expired' };
-      return { ok: true, ref: { namespace: claims.n, id: claims.c }, revision: claims.r };
+      return { ok: true, ref: { namespace: claims.n, id: claims.c }, revision: claims.r, createdAt: claims.t };
     },
   };
 }

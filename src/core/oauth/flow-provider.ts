@@ -7,7 +7,7 @@ import type {
 } from '@modelcontextprotocol/client';
 import type { Db } from '../../db/open.ts';
 import type { Keyring } from '../crypto/keyring.ts';
-import { findClientForIssuer, forgetRegisteredClient, saveRegisteredClient } from './oauth-clients.ts';
+import { findClientRecord, forgetRegisteredClient, saveRegisteredClient, type ClientRecord } from './oauth-clients.ts';
 
 /**
  * One authorization of one connection, as the MCP SDK's OAuth client sees it. The SDK does
@@ -26,6 +26,8 @@ export type FlowState = {
   /** What the code exchange produced, and from which issuer. */
   tokens?: OAuthTokens;
   issuer?: string;
+  /** The client presented: refreshes and revocations must use the same one. */
+  clientId?: string;
 };
 
 export type FlowProviderDeps = {
@@ -52,6 +54,7 @@ export function clientMetadataFor(redirectUrl: string, clientMetadataUrl?: strin
 
 export function createFlowProvider(deps: FlowProviderDeps, flow: FlowState): OAuthClientProvider {
   let pendingClient: StoredOAuthClientInformation | undefined;
+  let clientKind: ClientRecord['kind'] | undefined;
   return {
     get redirectUrl() {
       return deps.redirectUrl;
@@ -62,11 +65,22 @@ export function createFlowProvider(deps: FlowProviderDeps, flow: FlowState): OAu
     },
     state: () => flow.state,
     async clientInformation(ctx) {
-      if (!ctx?.issuer) return pendingClient;
-      return (await findClientForIssuer(deps.db, deps.keyring, { accountId: deps.accountId, issuer: ctx.issuer, redirectUri: deps.redirectUrl })) ?? pendingClient;
+      // On the callback leg, the client the authorization was started with, and no other.
+      const found = ctx?.issuer
+        ? await findClientRecord(deps.db, deps.keyring, { accountId: deps.accountId, issuer: ctx.issuer, redirectUri: deps.redirectUrl, clientId: flow.clientId })
+        : undefined;
+      if (found) {
+        clientKind = found.kind;
+        flow.clientId = found.client.client_id;
+        return found.client;
+      }
+      if (pendingClient) flow.clientId = pendingClient.client_id;
+      return pendingClient;
     },
     async saveClientInformation(client, ctx) {
       pendingClient = client;
+      clientKind = 'registered';
+      flow.clientId = client.client_id;
       const issuer = ctx?.issuer ?? client.issuer;
       // A Client ID Metadata Document needs no storing: its URL is the client id.
       if (issuer && client.client_id !== deps.clientMetadataUrl) await saveRegisteredClient(deps.db, deps.keyring, issuer, client);
@@ -94,7 +108,9 @@ export function createFlowProvider(deps: FlowProviderDeps, flow: FlowState): OAu
       if (scope === 'all' || scope === 'client') {
         pendingClient = undefined;
         const issuer = flow.discovery?.authorizationServerMetadata?.issuer;
-        if (issuer) await forgetRegisteredClient(deps.db, issuer);
+        // Only a registration of ours is forgotten; a configured client stays, whoever's it is.
+        if (issuer && flow.clientId && clientKind === 'registered') await forgetRegisteredClient(deps.db, issuer, flow.clientId);
+        flow.clientId = undefined;
       }
       if (scope === 'all' || scope === 'discovery') flow.discovery = undefined;
       if (scope === 'all' || scope === 'verifier') flow.verifier = undefined;

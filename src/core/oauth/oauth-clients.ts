@@ -38,20 +38,40 @@ export type OAuthClientConfig = {
   scope?: string;
 };
 
+/**
+ * The client to present to an issuer. With `clientId`, exactly that one (tokens are refreshed
+ * and revoked by the client they were issued to, whatever was configured since); a Client ID
+ * Metadata Document client is its URL and needs no row.
+ */
 export async function findClientForIssuer(
   db: Db,
   keyring: Keyring,
-  q: { accountId: string; issuer: string; redirectUri: string },
+  q: { accountId: string; issuer: string; redirectUri: string; clientId?: string },
 ): Promise<StoredOAuthClientInformation | undefined> {
+  return (await findClientRecord(db, keyring, q))?.client;
+}
+
+export type ClientRecord = { client: StoredOAuthClientInformation; kind: 'configured' | 'registered' | 'metadata-document' };
+
+/** As findClientForIssuer, saying where the client came from (only a registration of ours may ever be forgotten). */
+export async function findClientRecord(
+  db: Db,
+  keyring: Keyring,
+  q: { accountId: string; issuer: string; redirectUri: string; clientId?: string },
+): Promise<ClientRecord | undefined> {
+  if (q.clientId && /^https:\/\/.+\/oauth\/client-metadata\.json$/.test(q.clientId)) {
+    return { client: { client_id: q.clientId }, kind: 'metadata-document' };
+  }
   const rows = await findOAuthClientsForIssuer(db, q);
   const rank = (row: (typeof rows)[number]) => (row.kind === 'configured' ? (row.account_id ? 0 : 1) : 2);
   for (const row of rows.sort((a, b) => rank(a) - rank(b))) {
+    if (q.clientId !== undefined && row.client_id !== q.clientId) continue;
     const opened = keyring.open(row.client, CONTEXT);
     if (!opened.ok) continue;
     const client = JSON.parse(opened.plaintext) as StoredOAuthClientInformation & { redirect_uris?: string[] };
     // A registration for another callback (PUBLIC_URL changed) is of no use: register anew.
-    if (row.kind === 'registered' && !client.redirect_uris?.includes(q.redirectUri)) continue;
-    return client;
+    if (q.clientId === undefined && row.kind === 'registered' && !client.redirect_uris?.includes(q.redirectUri)) continue;
+    return { client, kind: row.kind };
   }
   return undefined;
 }
@@ -68,9 +88,12 @@ export async function saveRegisteredClient(db: Db, keyring: Keyring, issuer: str
   });
 }
 
-/** The issuer no longer knows our registration (invalid_client): forget it, so the next flow registers again. */
-export async function forgetRegisteredClient(db: Db, issuer: string): Promise<void> {
-  await deleteRegisteredOAuthClient(db, issuer);
+/**
+ * The issuer refused a client we registered (invalid_client): forget that registration, so
+ * the next flow registers anew. Configured clients, and other registrations, are kept.
+ */
+export async function forgetRegisteredClient(db: Db, issuer: string, clientId: string): Promise<void> {
+  await deleteRegisteredOAuthClient(db, { issuer, clientId });
 }
 
 export async function configureOAuthClient(

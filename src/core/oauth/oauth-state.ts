@@ -20,6 +20,8 @@ export type OAuthTokenSet = {
 export type OAuthState = {
   /** The authorization server the tokens (and the client) belong to. */
   issuer?: string;
+  /** The client the tokens were issued to. */
+  clientId?: string;
   /** What discovery found (protected resource and authorization server metadata): refresh and revocation use it. */
   discovery?: OAuthDiscoveryState;
   tokens?: OAuthTokenSet;

@@ -105,7 +105,12 @@ async function refreshLocked(services: OAuthTokenServices, connection: Connectio
     };
     if (!tokens.refreshToken || !state.discovery) return giveUp('The access token expired and there is no refresh token');
     const client = state.issuer
-      ? await findClientForIssuer(db, services.keyring, { accountId: row.account_id, issuer: state.issuer, redirectUri: callbackUrl(services.config.publicUrl) })
+      ? await findClientForIssuer(db, services.keyring, {
+          accountId: row.account_id,
+          issuer: state.issuer,
+          redirectUri: callbackUrl(services.config.publicUrl),
+          clientId: state.clientId,
+        })
       : undefined;
     if (!client) return giveUp('The OAuth client for this authorization server is gone');
     let refreshed;

@@ -45,7 +45,12 @@ export function revokeDeletedConnectionTokens(
   const state = openOAuthState(deps.keyring, ref, held.oauth);
   if (!state.tokens || !state.issuer) return;
   const issuer = state.issuer;
-  findClientForIssuer(deps.db, deps.keyring, { accountId: held.account_id, issuer, redirectUri: callbackUrl(deps.config.publicUrl) })
+  findClientForIssuer(deps.db, deps.keyring, {
+    accountId: held.account_id,
+    issuer,
+    redirectUri: callbackUrl(deps.config.publicUrl),
+    clientId: state.clientId,
+  })
     .then((client) => revokeAtIssuer(state, client, deps.config.upstreamTimeoutMs))
     .then(
       (revoked) => deps.logger.info({ connection: `${ref.namespace}/${ref.id}`, issuer, revoked }, 'revoked the deleted connection’s tokens'),

@@ -67,7 +67,7 @@ export async function withUpstreamSession<T>(
 function needsAuthorization(services: Pick<UpstreamCallServices, 'links'>, connection: ConnectionRecord): AppError {
   return new AppError(
     'conflict',
-    `Connection "${connection.id}" needs authorization before its tools can be used: send the end user to ${services.links.urlFor(connection, connection.revision)}`,
+    `Connection "${connection.id}" needs authorization before its tools can be used: send the end user to ${services.links.urlFor(connection)}`,
   );
 }
 

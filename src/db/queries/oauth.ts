@@ -14,6 +14,7 @@ export async function findConnectionOAuth(db: Db, ref: Ref, options: { forUpdate
       'connections.id',
       'connections.mcp_url',
       'connections.revision',
+      'connections.created_at',
       'connections.oauth',
       'connections.oauth_challenge',
       'connections.oauth_return_url',
@@ -132,6 +133,7 @@ export async function deleteConfiguredOAuthClient(db: Db, q: { id: string; accou
   return result.numDeletedRows > 0n;
 }
 
-export async function deleteRegisteredOAuthClient(db: Db, issuer: string): Promise<void> {
-  await db.deleteFrom('oauth_clients').where('issuer', '=', issuer).where('kind', '=', 'registered').execute();
+/** Forgets one dynamically registered client, never a configured one. */
+export async function deleteRegisteredOAuthClient(db: Db, q: { issuer: string; clientId: string }): Promise<void> {
+  await db.deleteFrom('oauth_clients').where('issuer', '=', q.issuer).where('client_id', '=', q.clientId).where('kind', '=', 'registered').execute();
 }
