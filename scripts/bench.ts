@@ -2,19 +2,25 @@ import postgres from 'postgres';
 import { benchProxy } from './bench/proxy.ts';
 import { printRows, writeResults, type Row } from './bench/report.ts';
 import { benchStartupAndRest } from './bench/rest.ts';
+import { benchScale } from './bench/scale.ts';
 import { benchTokens } from './bench/tokens.ts';
 
 /**
  * `npm run bench [-- section ...]`: starts what it measures on loopback, prints a table and
  * writes bench/results/<timestamp>.json. Not a test: numbers and ratios, no verdicts.
- * Sections: `rest` (start-up, REST throughput), `proxy` (tools/call through Switchboard vs direct,
- * with an API key and with a service token), `tokens` (token verification and policy checks in process).
+ * Sections: `proxy` (tools/call through Switchboard vs direct and vs nginx, trivial and SDK
+ * upstreams, API key and service token), `tokens` (verification and policy checks in process),
+ * `scale` (filtered listings over 100k/1M connections, first calls, memory), `rest` (start-up,
+ * REST throughput).
  *
  * BENCH_DATABASE_URL  PostgreSQL server to create scratch databases on
  *                     (default postgres://postgres@127.0.0.1:5432/postgres; skipped when unreachable)
  * BENCH_SECONDS       duration of each load run (default 10)
  * BENCH_CONNECTIONS   concurrent connections of the load runs (default 32)
  * BENCH_REQUESTS      sequential requests per target for latency at concurrency 1 (default 5000)
+ * BENCH_PGLITE_ROWS   connections stored for the scale section on PGlite (default 100000)
+ * BENCH_POSTGRES_ROWS connections stored for the scale section on PostgreSQL (default 1000000)
+ * BENCH_ACTIVE        connections used (upstream sessions open) in the scale section (default 1000)
  */
 const settings = {
   seconds: Number(process.env.BENCH_SECONDS ?? 10),
@@ -40,9 +46,19 @@ async function postgresReachable(): Promise<boolean> {
 const rows: Row[] = [];
 if (wanted('tokens')) rows.push(...benchTokens());
 if (wanted('proxy')) rows.push(...(await benchProxy(settings)));
+const reachable = await postgresReachable();
+if (!reachable) process.stdout.write(`PostgreSQL at ${adminUrl} not reachable: its rows are skipped\n`);
+if (wanted('scale')) {
+  rows.push(
+    ...(await benchScale({
+      postgresUrl: reachable ? adminUrl : undefined,
+      pgliteRows: Number(process.env.BENCH_PGLITE_ROWS ?? 100_000),
+      postgresRows: Number(process.env.BENCH_POSTGRES_ROWS ?? 1_000_000),
+      active: Number(process.env.BENCH_ACTIVE ?? 1000),
+    })),
+  );
+}
 if (wanted('rest')) {
-  const reachable = await postgresReachable();
-  if (!reachable) process.stdout.write(`PostgreSQL at ${adminUrl} not reachable: its rows are skipped\n`);
   rows.push(...(await benchStartupAndRest({ ...settings, postgresUrl: reachable ? adminUrl : undefined })));
 }
 printRows(rows);

@@ -31,6 +31,7 @@ const envSchema = z.object({
   CORS_ORIGINS: z.string().default('*'),
   UPSTREAM_TIMEOUT_MS: integer(100, 600_000, 'a number of milliseconds from 100 to 600000').default(30_000),
   OAUTH_RETURN_ORIGINS: z.string().default(''),
+  SHUTDOWN_GRACE_MS: integer(0, 600_000, 'a number of milliseconds from 0 to 600000').default(25_000),
 });
 
 export type Config = Readonly<{
@@ -51,6 +52,8 @@ export type Config = Readonly<{
   upstreamTimeoutMs: number;
   /** Origins an end user may be sent back to after authorizing an upstream. */
   oauthReturnOrigins: readonly string[];
+  /** On SIGTERM, how long requests in flight may take to finish before they are cut. */
+  shutdownGraceMs: number;
 }>;
 
 export class ConfigError extends Error {
@@ -111,6 +114,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBodyBytes: e.MAX_BODY_BYTES,
     upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS,
     oauthReturnOrigins: parseOrigins(e.OAUTH_RETURN_ORIGINS),
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     corsOrigins: e.CORS_ORIGINS.trim() === '*' ? ('*' as const) : e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
   });
 }

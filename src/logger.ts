@@ -32,6 +32,8 @@ export function createLogger(config: Pick<Config, 'logLevel'>, destination?: pin
         censor: '[redacted]',
       },
     },
-    destination,
+    // Stdout is written asynchronously: a log line never holds up a request. main.ts flushes
+    // it before the process exits.
+    destination ?? pino.destination({ dest: 1, sync: false }),
   );
 }

@@ -24,7 +24,8 @@ export async function main(): Promise<void> {
     const message = error instanceof Error ? error.message : String(error);
     logger.fatal({ err: { message } }, 'failed to start');
     if (error instanceof DataDirInUseError) process.stderr.write(`switchboard: ${message}\n`);
-    process.exit(1);
+    logger.flush(() => process.exit(1));
+    return;
   }
   logger.info(
     {
@@ -42,11 +43,15 @@ export async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    const exit = (code: number) => logger.flush(() => process.exit(code));
     server.close().then(
-      () => process.exit(0),
+      () => {
+        logger.info('stopped');
+        exit(0);
+      },
       (error: unknown) => {
         logger.error({ err: { message: (error as Error).message } }, 'shutdown failed');
-        process.exit(1);
+        exit(1);
       },
     );
   };

@@ -24,7 +24,15 @@ export async function startServer(config: Config, logger: Logger, database?: Ope
     let handler: http.RequestListener | undefined;
     let markReady!: () => void;
     const ready = new Promise<void>((resolve) => (markReady = resolve));
+    let stopping = false;
     const server = http.createServer({ requestTimeout: 5 * 60_000, headersTimeout: 30_000, keepAliveTimeout: 65_000 }, (req, res) => {
+      // While stopping, answer what arrives on kept-alive sockets, then let the client go.
+      if (stopping) res.setHeader('connection', 'close');
+      // A response that was promised keep-alive before stopping began leaves an idle socket the
+      // client would hold open: close it as soon as it goes idle, not at the end of the grace.
+      res.once('finish', () => {
+        if (stopping) setImmediate(() => server.closeIdleConnections());
+      });
       if (handler) handler(req, res);
       else void ready.then(() => handler!(req, res));
     });
@@ -46,10 +54,21 @@ export async function startServer(config: Config, logger: Logger, database?: Ope
       port,
       httpServer: server,
       database: db,
+      /**
+       * Graceful: stop accepting, let requests in flight (event streams included) finish for up
+       * to the grace period, cut what is left, end upstream sessions, close the database.
+       */
       async close() {
+        stopping = true;
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeIdleConnections();
+          const cut = setTimeout(() => {
+            logger.warn({ graceMs: config.shutdownGraceMs }, 'grace period over: closing the connections still open');
+            server.closeAllConnections();
+          }, config.shutdownGraceMs);
+          cut.unref();
+          server.once('close', () => clearTimeout(cut));
         });
         await services.close();
         await db.close();

@@ -30,8 +30,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .columns(['namespace', 'created_at', 'id'])
     .execute();
   await db.schema.createIndex('connections_namespace_name_idx').on('connections').columns(['namespace', 'name']).execute();
-  // Metadata filters are containment queries (`metadata @> '{"userId":"alice"}'`).
-  await sql`create index connections_metadata_idx on connections using gin (metadata jsonb_path_ops)`.execute(db);
+  // Metadata filters are containment queries (`metadata @> '{"userId":"alice"}'`). No pending
+  // list (fastupdate): every query would scan it linearly until a vacuum merges it.
+  await sql`create index connections_metadata_idx on connections using gin (metadata jsonb_path_ops) with (fastupdate = off)`.execute(db);
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

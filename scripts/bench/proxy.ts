@@ -4,107 +4,134 @@ import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { freePort, projectRoot, runCli, spawnUntilReady, startServerProcess } from '../lib/processes.ts';
+import { ensureNginx, startNginx, type NginxProxy } from './nginx.ts';
 import { quantile, round, type Row } from './report.ts';
 
+type Target = { url: string; headers: Record<string, string> };
+type Options = { seconds: number; connections: number; requests: number };
+
+const CALL = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { message: 'hi' } } });
+const MCP_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+
 /**
- * A proxied `tools/call` through Switchboard against the same call made directly, with a
- * trivial upstream (canned answers) so that Switchboard is what is measured: latency at
- * concurrency 1 (our own timed loop, microsecond resolution) and throughput at 32
- * (autocannon). Both targets run in the same process setup, alternating, in one run.
+ * A proxied `tools/call` through Switchboard against the same call made directly and, as the
+ * reference for what a proxy costs here, through nginx. Two upstreams: a trivial one (canned
+ * answers, so the proxy is what is measured) and a real MCP SDK server. Latency at concurrency
+ * 1 (our own timed loop, microsecond resolution, targets interleaved in blocks), throughput at
+ * 32 (autocannon). Everything in one run, so the ratios compare like with like.
  */
-export async function benchProxy(options: { seconds: number; connections: number; requests: number }): Promise<Row[]> {
-  const section = 'proxy';
+export async function benchProxy(options: Options): Promise<Row[]> {
   const rows: Row[] = [];
-  const add = (measure: string, value: number, unit: string, detail?: string) =>
+  const add = (section: string, measure: string, value: number, unit: string, detail?: string) =>
     rows.push({ section, measure, value, unit, ...(detail ? { detail } : {}) });
-  const upstreamPort = await freePort();
-  const upstream = await spawnUntilReady(
-    ['--import', 'tsx', path.join(projectRoot, 'scripts', 'lib', 'trivial-upstream.ts'), String(upstreamPort)],
-    {},
-    /^listening/m,
-  );
+  const trivialPort = await freePort();
+  const sdkPort = await freePort();
+  const children = await Promise.all([
+    spawnUntilReady(['--import', 'tsx', path.join(projectRoot, 'scripts', 'lib', 'trivial-upstream.ts'), String(trivialPort)], {}, /^listening/m),
+    spawnUntilReady(['--import', 'tsx', path.join(projectRoot, 'test', 'fixtures', 'upstream-server.ts'), 'sessions', String(sdkPort)], {}, /^listening/m),
+  ]);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchboard-bench-proxy-'));
   const env = { DATA_DIR: dataDir };
   const created = await runCli(['api-keys', 'create', '--name', 'bench', '--json'], env);
   if (created.code !== 0) throw new Error(`could not create a key: ${created.stderr}`);
   const { key } = JSON.parse(created.stdout) as { key: string };
-  const server = await startServerProcess({ ...env, LOG_LEVEL: 'info' });
+  const server = await startServerProcess({ ...env, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info' });
+  const nginx: NginxProxy | undefined = ensureNginx() ? await startNginx(trivialPort) : undefined;
   try {
     const auth = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
     await fetch(`${server.url}/namespaces/bench`, { method: 'PUT', headers: auth });
-    const upstreamUrl = `http://127.0.0.1:${upstreamPort}/mcp`;
-    const made = await fetch(`${server.url}/bench/trivial`, { method: 'PUT', headers: auth, body: JSON.stringify({ mcpUrl: upstreamUrl }) });
-    if (made.status !== 201) throw new Error(`could not create the connection: ${made.status} ${await made.text()}`);
-
+    const trivialUrl = `http://127.0.0.1:${trivialPort}/mcp`;
+    const sdkUrl = `http://127.0.0.1:${sdkPort}/mcp`;
+    for (const [id, mcpUrl] of [['trivial', trivialUrl], ['sdk', sdkUrl]] as const) {
+      const made = await fetch(`${server.url}/bench/${id}`, { method: 'PUT', headers: auth, body: JSON.stringify({ mcpUrl }) });
+      if (made.status !== 201) throw new Error(`could not create the connection: ${made.status} ${await made.text()}`);
+    }
     const minted = await fetch(`${server.url}/tokens`, {
       method: 'POST',
       headers: auth,
       body: JSON.stringify({ policy: [{ namespaces: 'bench', operations: 'execute', rpcReqMatch: { method: '^tools/call$', 'params.name': '^echo$' } }] }),
     });
     const { token } = (await minted.json()) as { token: string };
+    const through = (id: string, bearer: string): Target => ({
+      url: `${server.url}/connect/bench/${id}/mcp`,
+      headers: { ...MCP_HEADERS, authorization: `Bearer ${bearer}` },
+    });
 
-    const call = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { message: 'hi' } } });
-    const mcpHeaders = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-    const targets = {
-      direct: { url: upstreamUrl, headers: { ...mcpHeaders, 'mcp-session-id': 'trivial-session', 'mcp-protocol-version': '2025-11-25' } },
-      switchboard: { url: `${server.url}/connect/bench/trivial/mcp`, headers: { ...mcpHeaders, authorization: `Bearer ${key}` } },
-      'switchboard+token': { url: `${server.url}/connect/bench/trivial/mcp`, headers: { ...mcpHeaders, authorization: `Bearer ${token}` } },
+    const trivial: Record<string, Target> = {
+      direct: { url: trivialUrl, headers: { ...MCP_HEADERS, 'mcp-session-id': 'trivial-session', 'mcp-protocol-version': '2025-11-25' } },
+      ...(nginx ? { nginx: { url: `${nginx.url}/mcp`, headers: { ...MCP_HEADERS, 'mcp-session-id': 'trivial-session', 'mcp-protocol-version': '2025-11-25' } } } : {}),
+      switchboard: through('trivial', key),
+      'switchboard+token': through('trivial', token),
     };
-    const names = ['direct', 'switchboard', 'switchboard+token'] as const;
-    type Target = (typeof names)[number];
+    const sdkSession = await openSession(sdkUrl);
+    const sdk: Record<string, Target> = {
+      direct: { url: sdkUrl, headers: { ...MCP_HEADERS, 'mcp-session-id': sdkSession, 'mcp-protocol-version': '2025-11-25' } },
+      switchboard: through('sdk', key),
+    };
 
-    const latencies: Record<Target, number[]> = { direct: [], switchboard: [], 'switchboard+token': [] };
-    const blocks = 10;
-    for (let block = 0; block < blocks; block++) {
-      for (const name of names) {
-        const samples = await timeSequential(targets[name].url, targets[name].headers, call, Math.ceil(options.requests / blocks));
-        // The first block of each warms connections and code paths.
-        if (block > 0) latencies[name].push(...samples);
+    for (const [section, targets] of [['proxy/trivial', trivial], ['proxy/sdk', sdk]] as const) {
+      const latency = await measureLatency(targets, options.requests);
+      const p = (name: string, q: number) => quantile(latency[name]!, q);
+      for (const name of Object.keys(targets)) {
+        add(section, `tools/call ${name} p50 @1`, round(p(name, 0.5)), 'µs', `${latency[name]!.length} calls`);
+        add(section, `tools/call ${name} p99 @1`, round(p(name, 0.99)), 'µs');
+      }
+      const throughput: Record<string, number> = {};
+      for (const [name, target] of Object.entries(targets)) {
+        const result = await autocannon({ url: target.url, method: 'POST', headers: target.headers, body: CALL, connections: options.connections, duration: options.seconds });
+        throughput[name] = result.requests.average;
+        add(section, `tools/call ${name} @${options.connections}`, round(result.requests.average), 'req/s', `p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, ${result.errors + result.non2xx} errors`);
+      }
+      const added = (name: string, q: number) => p(name, q) - p('direct', q);
+      add(section, 'switchboard added latency p50 @1', round(added('switchboard', 0.5)), 'µs');
+      add(section, 'switchboard added latency p99 @1', round(added('switchboard', 0.99)), 'µs');
+      add(section, `throughput switchboard / direct @${options.connections}`, round(throughput.switchboard! / throughput.direct!, 2), 'ratio');
+      if (targets['switchboard+token']) {
+        add(section, 'service token vs API key p50 @1', round(p('switchboard+token', 0.5) - p('switchboard', 0.5)), 'µs', 'verification + policy check');
+      }
+      if (targets.nginx) {
+        add(section, 'nginx added latency p50 @1', round(added('nginx', 0.5)), 'µs');
+        const latencyRatio = added('switchboard', 0.5) / Math.max(added('nginx', 0.5), 1);
+        const throughputRatio = throughput.switchboard! / throughput.nginx!;
+        add(section, 'target: added p50 ≤ 2× nginx’s', round(latencyRatio, 2), '×', latencyRatio <= 2 ? 'met' : 'missed');
+        add(section, 'target: throughput ≥ 0.8× nginx’s', round(throughputRatio, 2), '×', throughputRatio >= 0.8 ? 'met' : 'missed');
       }
     }
-    const p = (name: Target, q: number) => quantile([...latencies[name]].sort((a, b) => a - b), q);
-    for (const name of names) {
-      add(`tools/call ${name} p50 @1`, round(p(name, 0.5)), 'µs', `${latencies[name].length} calls`);
-      add(`tools/call ${name} p99 @1`, round(p(name, 0.99)), 'µs');
-    }
-    add('added latency p50 @1', round(p('switchboard', 0.5) - p('direct', 0.5)), 'µs');
-    add('added latency p99 @1', round(p('switchboard', 0.99) - p('direct', 0.99)), 'µs');
-    add('service token vs API key, p50 @1', round(p('switchboard+token', 0.5) - p('switchboard', 0.5)), 'µs', 'token verification + policy check');
-
-    const throughput: Record<string, number> = {};
-    for (const name of names) {
-      const result = await autocannon({
-        url: targets[name].url,
-        method: 'POST',
-        headers: targets[name].headers,
-        body: call,
-        connections: options.connections,
-        duration: options.seconds,
-      });
-      throughput[name] = result.requests.average;
-      add(`tools/call ${name} @${options.connections}`, round(result.requests.average), 'req/s', `p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, ${result.errors + result.non2xx} errors`);
-    }
-    add(`throughput switchboard / direct @${options.connections}`, round(throughput.switchboard! / throughput.direct!, 2), 'ratio');
-    add(`throughput token / API key @${options.connections}`, round(throughput['switchboard+token']! / throughput.switchboard!, 2), 'ratio');
+    if (!nginx) add('proxy/trivial', 'nginx reference', 0, '-', 'skipped: nginx could not be installed');
     return rows;
   } finally {
+    await nginx?.stop();
     await server.stop();
-    upstream.kill('SIGKILL');
+    for (const child of children) child.kill('SIGKILL');
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
+/** Interleaved blocks so that drift on a noisy machine lands on every target alike; the first block warms up. */
+async function measureLatency(targets: Record<string, Target>, requests: number): Promise<Record<string, number[]>> {
+  const samples: Record<string, number[]> = Object.fromEntries(Object.keys(targets).map((name) => [name, []]));
+  const blocks = 10;
+  for (let block = 0; block < blocks; block++) {
+    for (const [name, target] of Object.entries(targets)) {
+      const taken = await timeSequential(target, Math.ceil(requests / blocks));
+      if (block > 0) samples[name]!.push(...taken);
+    }
+  }
+  for (const list of Object.values(samples)) list.sort((a, b) => a - b);
+  return samples;
+}
+
 /** One request at a time on one kept-alive connection; each latency in microseconds. */
-async function timeSequential(url: string, headers: Record<string, string>, body: string, count: number): Promise<number[]> {
+async function timeSequential(target: Target, count: number): Promise<number[]> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const payload = Buffer.from(body);
+  const payload = Buffer.from(CALL);
   const samples: number[] = [];
   try {
     for (let i = 0; i < count; i++) {
       const started = process.hrtime.bigint();
       await new Promise<void>((resolve, reject) => {
-        const request = http.request(url, { method: 'POST', agent, headers: { ...headers, 'content-length': payload.length } }, (response) => {
-          if (response.statusCode !== 200) reject(new Error(`${url} answered ${response.statusCode}`));
+        const request = http.request(target.url, { method: 'POST', agent, headers: { ...target.headers, 'content-length': payload.length } }, (response) => {
+          if (response.statusCode !== 200) reject(new Error(`${target.url} answered ${response.statusCode}`));
           response.on('data', () => {});
           response.on('end', resolve);
         });
@@ -117,4 +144,24 @@ async function timeSequential(url: string, headers: Record<string, string>, body
     agent.destroy();
   }
   return samples;
+}
+
+/** A 2025-11-25 session with an SDK server, as a direct client holds one. */
+async function openSession(url: string): Promise<string> {
+  const initialize = await fetch(url, {
+    method: 'POST',
+    headers: MCP_HEADERS,
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bench', version: '1' } },
+    }),
+  });
+  const session = initialize.headers.get('mcp-session-id');
+  await initialize.text();
+  if (!session) throw new Error('the SDK upstream issued no session id');
+  const headers = { ...MCP_HEADERS, 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' };
+  await (await fetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })).text();
+  return session;
 }

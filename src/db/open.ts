@@ -46,6 +46,9 @@ export async function openDb(target: DatabaseTarget, options: OpenDbOptions = {}
       connect_timeout: 10,
       // Kysely parses nothing itself: keep bigint counts as strings and dates as Date.
       types: { bigint: postgres.BigInt },
+      // Statements are prepared; a generic plan cannot know that one metadata filter matches a
+      // single row and another a million, and picked full namespace scans. Plan each execution.
+      connection: { plan_cache_mode: 'force_custom_plan' },
     });
     const db = new Kysely<Database>({ dialect: new PostgresJSDialect({ postgres: client }), log });
     return {

@@ -1,16 +1,15 @@
-import type { IncomingMessage } from 'node:http';
 import type { ConnectionRecord } from '../core/connections/connection-store.ts';
 import { AuthorizationRequiredError, type OAuthChallenge } from '../core/oauth/oauth-state.ts';
 import type { OAuthTokenKeeper } from '../core/oauth/oauth-tokens.ts';
 import { challengeOf, isSessionLoss } from '../core/upstream/upstream-failure.ts';
-import { readSmallBody, sendUpstream } from '../core/upstream/upstream-http.ts';
+import { readSmallBody, sendUpstream, type UpstreamResponse } from '../core/upstream/upstream-http.ts';
 import type { UpstreamPool } from '../core/upstream/upstream-pool.ts';
 import type { UpstreamSession } from '../core/upstream/upstream-session.ts';
 import { toModernRequest } from './modern-envelope.ts';
 
 /** What the upstream answered: a response still to be streamed, one already read whole, or a demand for authorization. */
 export type UpstreamAnswer =
-  | { kind: 'stream'; response: IncomingMessage }
+  | { kind: 'stream'; response: UpstreamResponse }
   | { kind: 'read'; status: number; contentType: string | undefined; body: Buffer }
   | { kind: 'auth_required'; challenge: OAuthChallenge }
   | { kind: 'insufficient_scope'; challenge: OAuthChallenge };
@@ -78,21 +77,22 @@ async function send(
     Object.assign(headers, modern.headers);
   }
   const response = await sendUpstream({ url: session.url, method: 'POST', headers, body, timeoutMs: options.timeoutMs, signal: options.signal });
-  const status = response.statusCode ?? 502;
+  const status = response.statusCode;
   if (status === 401 || status === 403) {
     const challenge = challengeOf(new Response(null, { headers: { 'www-authenticate': String(response.headers['www-authenticate'] ?? '') } }));
     if (status === 401) {
-      response.resume();
+      response.body.resume();
       return { kind: 'auth_required', challenge };
     }
     if (challenge.error === 'insufficient_scope') {
-      response.resume();
+      response.body.resume();
       return { kind: 'insufficient_scope', challenge };
     }
   }
   // Small error answers are read here: they may say the session is gone.
   if (status === 404 || status === 400 || status === 403) {
-    return { kind: 'read', status, contentType: response.headers['content-type'], body: await readSmallBody(response) };
+    const contentType = response.headers['content-type'];
+    return { kind: 'read', status, contentType: typeof contentType === 'string' ? contentType : undefined, body: await readSmallBody(response.body) };
   }
   return { kind: 'stream', response };
 }

@@ -9,6 +9,7 @@ import type { UpstreamSession } from '../core/upstream/upstream-session.ts';
 import { AppError } from '../errors.ts';
 import { isJsonContentType, readBody } from '../http/body.ts';
 import { classifyMessage, JsonRpcCode, sendJsonRpcError, sendJsonRpcResult, sseFrame, type JsonRpcId } from './json-rpc.ts';
+import type { UpstreamResponse } from '../core/upstream/upstream-http.ts';
 import { forwardMessage, type OutgoingMessage, type UpstreamAnswer } from './forward.ts';
 
 export type McpTarget = { namespace: string; connectionId: string };
@@ -175,9 +176,9 @@ async function relay(
     sendAuthorizationRequired(res, ctx, connection, id);
     return;
   }
-  const status = answer.kind === 'read' ? answer.status : (answer.response.statusCode ?? 502);
+  const status = answer.kind === 'read' ? answer.status : answer.response.statusCode;
   if (status >= 500) {
-    if (answer.kind === 'stream') answer.response.resume();
+    if (answer.kind === 'stream') answer.response.body.resume();
     sendJsonRpcError(res, 502, id, { code: JsonRpcCode.internalError, message: `The upstream MCP server failed (HTTP ${status})` });
     return;
   }
@@ -196,10 +197,12 @@ async function relay(
  * included) arrive as they are sent. If the upstream breaks off an event stream before it
  * ended, the client still gets a JSON-RPC error for its request rather than a silent hang-up.
  */
-function streamThrough(res: ServerResponse, response: IncomingMessage, id: JsonRpcId): Promise<void> {
+const SMALL_ANSWER_BYTES = 64 * 1024;
+
+function streamThrough(res: ServerResponse, response: UpstreamResponse, id: JsonRpcId): Promise<void> {
   const contentType = response.headers['content-type'];
   const isEventStream = typeof contentType === 'string' && contentType.startsWith('text/event-stream');
-  res.statusCode = response.statusCode ?? 200;
+  res.statusCode = response.statusCode;
   if (contentType) res.setHeader('content-type', contentType);
   // The body passes through unchanged, so a known length saves chunked framing.
   const contentLength = response.headers['content-length'];
@@ -209,15 +212,21 @@ function streamThrough(res: ServerResponse, response: IncomingMessage, id: JsonR
     res.setHeader('x-accel-buffering', 'no');
     res.flushHeaders();
   }
+  // A small JSON answer of known length goes out in one write, not one per chunk.
+  const small = !isEventStream && contentLength !== undefined && Number(contentLength) <= SMALL_ANSWER_BYTES;
   return new Promise((resolve) => {
     let ended = false;
-    response.on('data', (chunk: Buffer) => res.write(chunk));
-    response.once('end', () => {
+    const body = response.body;
+    const held: Buffer[] = [];
+    body.on('data', (chunk: Buffer) => (small ? held.push(chunk) : res.write(chunk)));
+    body.once('end', () => {
       ended = true;
-      res.end();
+      res.end(held.length === 1 ? held[0] : held.length > 0 ? Buffer.concat(held) : undefined);
       resolve();
     });
-    response.once('close', () => {
+    // An upstream that breaks off mid-body errors the stream; 'close' follows and answers it.
+    body.once('error', () => {});
+    body.once('close', () => {
       if (ended) return;
       if (isEventStream && id !== null && res.writable) {
         res.end(`\n\n${sseFrame({ jsonrpc: '2.0', id, error: { code: JsonRpcCode.internalError, message: 'The upstream MCP server closed the stream before answering' } })}`);

@@ -37,6 +37,7 @@ export function describeUpstreamFailure(error: unknown, url: URL, timeoutMs: num
   if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return failed(`The host ${host} is unreachable from this server`);
   if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE') return failed(`${host} closed the connection unexpectedly`);
   if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT') return failed(`Could not connect to ${host} in time`);
+  if (code === 'UND_ERR_HEADERS_TIMEOUT') return failed(`${host} did not answer within ${Math.round(timeoutMs / 100) / 10} s`);
   if (code && TLS_CODES.test(code)) return failed(`TLS error talking to ${host}: ${code}`);
   if (code === 'UPSTREAM_TOO_LARGE') return failed(`${host} sent a reply larger than this server accepts`);
   const sdk = findCause(error, (e): e is SdkError => e instanceof SdkError && e.code !== SdkErrorCode.EraNegotiationFailed);

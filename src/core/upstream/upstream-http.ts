@@ -1,15 +1,27 @@
-import http from 'node:http';
-import https from 'node:https';
+import type { Readable } from 'node:stream';
+import { Pool } from 'undici';
 
 /**
- * The forwarding hot path's HTTP client: node:http with keep-alive pools, which costs far
- * less per request than fetch. The response is handed over unread, so a stream (SSE) flows
- * through as it arrives.
+ * The forwarding hot path's HTTP client: undici connection pools, one per upstream origin,
+ * kept alive — measurably cheaper per request than node:http's ClientRequest. The response
+ * body is handed over unread, so a stream (SSE) flows through as it arrives.
  */
-const agents = {
-  'http:': new http.Agent({ keepAlive: true, maxSockets: 512, maxFreeSockets: 64, scheduling: 'lifo' }),
-  'https:': new https.Agent({ keepAlive: true, maxSockets: 512, maxFreeSockets: 64, scheduling: 'lifo' }),
-};
+const pools = new Map<string, Pool>();
+const MAX_POOLS = 10_000;
+
+function poolFor(origin: string): Pool {
+  let pool = pools.get(origin);
+  if (!pool) {
+    if (pools.size >= MAX_POOLS) {
+      const [oldest, stale] = pools.entries().next().value as [string, Pool];
+      pools.delete(oldest);
+      void stale.close();
+    }
+    pool = new Pool(origin, { connections: 256, keepAliveTimeout: 60_000, pipelining: 1 });
+    pools.set(origin, pool);
+  }
+  return pool;
+}
 
 export type UpstreamRequest = {
   url: URL;
@@ -22,45 +34,43 @@ export type UpstreamRequest = {
   signal?: AbortSignal;
 };
 
-export function sendUpstream(request: UpstreamRequest): Promise<http.IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const secure = request.url.protocol === 'https:';
-    const headers: http.OutgoingHttpHeaders = { ...request.headers };
-    if (request.body) headers['content-length'] = request.body.length;
-    const outgoing = (secure ? https : http).request(request.url, {
-      method: request.method,
-      headers,
-      agent: agents[secure ? 'https:' : 'http:'],
-      signal: request.signal,
-    });
-    const timer = setTimeout(() => {
-      const error = new Error(`No response within ${request.timeoutMs} ms`);
-      error.name = 'TimeoutError';
-      outgoing.destroy(error);
-    }, request.timeoutMs);
-    outgoing.once('response', (response) => {
-      clearTimeout(timer);
-      resolve(response);
-    });
-    outgoing.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    outgoing.end(request.body);
+export type UpstreamResponse = {
+  statusCode: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Readable;
+};
+
+export async function sendUpstream(request: UpstreamRequest): Promise<UpstreamResponse> {
+  const { statusCode, headers, body } = await poolFor(request.url.origin).request({
+    path: `${request.url.pathname}${request.url.search}`,
+    method: request.method,
+    headers: request.headers,
+    body: request.body,
+    signal: request.signal,
+    headersTimeout: request.timeoutMs,
+    // A tool may stream progress for as long as it runs.
+    bodyTimeout: 0,
   });
+  return { statusCode, headers, body };
 }
 
-/** Reads a small response body whole (error answers), refusing more than `limit` bytes. */
-export async function readSmallBody(response: http.IncomingMessage, limit = 64 * 1024): Promise<Buffer> {
+/** Reads a small body whole (error answers), refusing more than `limit` bytes. */
+export async function readSmallBody(body: Readable, limit = 64 * 1024): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of response as AsyncIterable<Buffer>) {
+  for await (const chunk of body as AsyncIterable<Buffer>) {
     size += chunk.length;
     if (size > limit) {
-      response.destroy();
+      body.destroy();
       throw Object.assign(new Error('Upstream reply too large'), { code: 'UPSTREAM_TOO_LARGE' });
     }
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
+}
+
+export async function closeUpstreamPools(): Promise<void> {
+  const all = [...pools.values()];
+  pools.clear();
+  await Promise.all(all.map((pool) => pool.close().catch(() => {})));
 }

@@ -1,4 +1,5 @@
 import type { Logger } from '../../logger.ts';
+import { createBoundedCache } from '../cache/bounded-cache.ts';
 import type { ChangeFeed } from '../changes/change-feed.ts';
 import type { ProbeOutcome } from '../connections/connections.ts';
 import { connectionKey, type ConnectionRecord } from '../connections/connection-store.ts';
@@ -45,6 +46,9 @@ type Entry = {
 
 export function createUpstreamPool(changes: ChangeFeed, options: UpstreamPoolOptions): UpstreamPool {
   const entries = new Map<string, Entry>();
+  // URLs known to speak the 2025 protocol: new connections to them skip the 2026 probe (one
+  // round trip less). Modern discovery results are not shared across connections.
+  const legacyUrls = createBoundedCache<string, true>({ maxEntries: 10_000, maxAgeMs: 60 * 60_000 });
 
   function end(key: string, terminate: boolean): void {
     const entry = entries.get(key);
@@ -92,8 +96,9 @@ export function createUpstreamPool(changes: ChangeFeed, options: UpstreamPoolOpt
     };
   }
 
-  function open(connection: ConnectionRecord, prior: OpenSessionOptions['prior']): Entry {
+  function open(connection: ConnectionRecord, known: OpenSessionOptions['prior']): Entry {
     const key = connectionKey(connection);
+    const prior = known ?? (legacyUrls.get(connection.mcpUrl) ? { kind: 'legacy' as const } : undefined);
     const entry: Entry = { revision: connection.revision, prior, session: undefined as unknown as Promise<UpstreamSession> };
     entry.session = openUpstreamSession({
       url: new URL(connection.mcpUrl),
@@ -108,9 +113,14 @@ export function createUpstreamPool(changes: ChangeFeed, options: UpstreamPoolOpt
     entry.session.then(
       (session) => {
         entry.prior = session.era === 'modern' && session.discover ? { kind: 'modern', discover: session.discover } : { kind: 'legacy' };
+        if (session.era === 'legacy') legacyUrls.set(connection.mcpUrl, true);
       },
-      // A failed open is not cached: the next request tries again.
-      () => entries.get(key) === entry && entries.delete(key),
+      // A failed open is not cached: the next request tries again (probing the era anew, in
+      // case the server changed protocol since).
+      () => {
+        if (prior && !known) legacyUrls.delete(connection.mcpUrl);
+        if (entries.get(key) === entry) entries.delete(key);
+      },
     );
     return entry;
   }

@@ -1,0 +1,188 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
+import { migrateToLatest, openDb, type DatabaseTarget } from '../../src/db/open.ts';
+import { freePort, projectRoot, runCli, spawnUntilReady, startServerProcess, type ServerProcess } from '../lib/processes.ts';
+import { createScratchDatabase } from '../lib/scratch-database.ts';
+import { quantile, round, type Row } from './report.ts';
+
+/**
+ * Scale: a metadata-filtered listing over many stored connections (100k on PGlite, 1M on
+ * PostgreSQL), the first call on connections nobody used yet (load, decrypt, upstream
+ * session) against a direct initialize + call, and the memory of a process holding 100k
+ * connections with 1k of them active.
+ */
+export async function benchScale(options: { postgresUrl?: string; pgliteRows: number; postgresRows: number; active: number }): Promise<Row[]> {
+  const rows: Row[] = [];
+  const upstreamPort = await freePort();
+  const upstream = await spawnUntilReady(['--import', 'tsx', path.join(projectRoot, 'scripts', 'lib', 'trivial-upstream.ts'), String(upstreamPort)], {}, /^listening/m);
+  const upstreamUrl = `http://127.0.0.1:${upstreamPort}/mcp`;
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchboard-bench-scale-'));
+  try {
+    rows.push(...(await scaleOn('PGlite', { DATA_DIR: dataDir }, { kind: 'pglite', dataDir }, options.pgliteRows, options.active, upstreamUrl)));
+    if (options.postgresUrl) {
+      const scratch = await createScratchDatabase(options.postgresUrl, 'sb_bench_scale');
+      try {
+        const env = { DATA_DIR: dataDir, DATABASE_URL: scratch.url, SWITCHBOARD_SECRET: randomBytes(32).toString('base64url') };
+        rows.push(...(await scaleOn('PostgreSQL', env, { kind: 'postgres', url: scratch.url, poolSize: 2 }, options.postgresRows, options.active, upstreamUrl)));
+      } finally {
+        await scratch.drop();
+      }
+    }
+    rows.push(...(await directFirstCalls(upstreamUrl, 200)));
+  } finally {
+    upstream.kill('SIGKILL');
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+async function scaleOn(
+  label: string,
+  env: Record<string, string>,
+  target: DatabaseTarget,
+  stored: number,
+  active: number,
+  upstreamUrl: string,
+): Promise<Row[]> {
+  const section = `scale/${label}`;
+  const rows: Row[] = [];
+  const created = await runCli(['api-keys', 'create', '--name', 'bench', '--json'], env);
+  if (created.code !== 0) throw new Error(`could not create a key: ${created.stderr}`);
+  const { key, accountId } = JSON.parse(created.stdout) as { key: string; accountId: string };
+
+  const seeding = performance.now();
+  await seed(target, accountId, stored, active, upstreamUrl);
+  rows.push({ section, measure: `seed ${stored.toLocaleString('en')} connections (SQL, indexes included)`, value: round((performance.now() - seeding) / 1000, 1), unit: 's' });
+
+  const server = await startServerProcess({ ...env, LOG_LEVEL: 'info' });
+  try {
+    const auth = { authorization: `Bearer ${key}` };
+    const listing = async (query: () => string) => {
+      const times: number[] = [];
+      for (let i = 0; i < 320; i++) {
+        const started = performance.now();
+        const response = await fetch(`${server.url}/bench?${query()}`, { headers: auth });
+        if (response.status !== 200) throw new Error(`listing answered ${response.status}: ${await response.text()}`);
+        await response.arrayBuffer();
+        if (i >= 20) times.push(performance.now() - started);
+      }
+      return times.sort((a, b) => a - b);
+    };
+    const pick = () => 1 + Math.floor(Math.random() * stored);
+    for (const [measure, query] of [
+      ['GET /{ns}?metadata.userId=<one user> (1 match)', () => `metadata.userId=u${pick()}`],
+      ['GET /{ns}?metadata[team]=<team>&limit=100 (1% match)', () => `metadata%5Bteam%5D=t${pick() % 100}&limit=100`],
+      ['GET /{ns}?limit=100 (first page, no filter)', () => 'limit=100'],
+    ] as const) {
+      const times = await listing(query);
+      rows.push({ section, measure: `${measure} p50`, value: round(quantile(times, 0.5), 2), unit: 'ms' });
+      rows.push({ section, measure: `${measure} p99`, value: round(quantile(times, 0.99), 2), unit: 'ms', detail: `${times.length} requests, over ${stored.toLocaleString('en')} stored` });
+    }
+    if (label === 'PostgreSQL') {
+      const p99 = rows.find((row) => row.measure.startsWith('GET /{ns}?metadata.userId') && row.measure.endsWith('p99'))!.value;
+      rows.push({ section, measure: 'target: filter p99 ≤ 5 ms at 1M', value: p99, unit: 'ms', detail: p99 <= 5 ? 'met' : 'missed' });
+    }
+  } finally {
+    await server.stop();
+  }
+
+  // A fresh process for the rest, so the listings' garbage does not count as memory in use.
+  const fresh = await startServerProcess({ ...env, LOG_LEVEL: 'info' });
+  try {
+    const idleMb = residentMegabytes(fresh);
+    // The first call on each active connection: nothing cached, no upstream session yet.
+    const first: number[] = [];
+    for (let i = 1; i <= active; i++) first.push(await timedCall(fresh, key, `a${i}`));
+    first.sort((a, b) => a - b);
+    const warm: number[] = [];
+    for (let i = 1; i <= active; i++) warm.push(await timedCall(fresh, key, `a${i}`));
+    warm.sort((a, b) => a - b);
+    rows.push({ section, measure: 'first tools/call on a new connection p50', value: round(quantile(first, 0.5), 2), unit: 'ms', detail: `p99 ${round(quantile(first, 0.99), 2)} ms, ${active} connections` });
+    rows.push({ section, measure: 'next tools/call on it p50', value: round(quantile(warm, 0.5), 2), unit: 'ms', detail: `p99 ${round(quantile(warm, 0.99), 2)} ms` });
+
+    const rssMb = residentMegabytes(fresh);
+    rows.push({ section, measure: 'RSS of the process at start', value: round(idleMb, 1), unit: 'MB' });
+    rows.push({
+      section,
+      measure: `RSS with ${stored.toLocaleString('en')} stored, ${active} active`,
+      value: round(rssMb, 1),
+      unit: 'MB',
+      detail: `${rssMb <= 200 ? 'met' : 'missed'} (target ≤ 200 MB)${label === 'PGlite' ? '; includes the embedded database' : ''}`,
+    });
+  } finally {
+    await fresh.stop();
+  }
+  return rows;
+}
+
+async function timedCall(server: ServerProcess, key: string, id: string): Promise<number> {
+  const started = performance.now();
+  const response = await fetch(`${server.url}/connect/bench/${id}/mcp`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { message: 'hi' } } }),
+  });
+  await response.arrayBuffer();
+  if (response.status !== 200) throw new Error(`call on ${id} answered ${response.status}`);
+  return performance.now() - started;
+}
+
+/** Connections straight into the database (the API would probe each upstream): `stored` idle ones and `active` to a live upstream. */
+async function seed(target: DatabaseTarget, accountId: string, stored: number, active: number, upstreamUrl: string): Promise<void> {
+  const database = await openDb(target);
+  try {
+    await migrateToLatest(database.db);
+    const db = database.db;
+    await sql`insert into namespaces (name, account_id) values ('bench', ${accountId})`.execute(db);
+    for (let from = 1; from <= stored; from += 100_000) {
+      const to = Math.min(stored, from + 99_999);
+      await sql`
+        insert into connections (namespace, id, name, mcp_url, metadata, status)
+        select 'bench', 'c' || g, 'c' || g, 'http://127.0.0.1:9/mcp',
+               jsonb_build_object('userId', 'u' || g, 'team', 't' || (g % 100)), '{"state":"disconnected"}'::jsonb
+        from generate_series(${from}::int, ${to}::int) g`.execute(db);
+    }
+    await sql`
+      insert into connections (namespace, id, name, mcp_url, metadata, status)
+      select 'bench', 'a' || g, 'a' || g, ${upstreamUrl}, jsonb_build_object('active', true), '{"state":"connected"}'::jsonb
+      from generate_series(1, ${active}::int) g`.execute(db);
+    await sql`analyze connections`.execute(db);
+  } finally {
+    await database.close();
+  }
+}
+
+/** What a client pays to start talking to the upstream itself: initialize, initialized, then the call. */
+async function directFirstCalls(upstreamUrl: string, count: number): Promise<Row[]> {
+  const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+  const times: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const started = performance.now();
+    const initialize = await fetch(upstreamUrl, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'b', version: '1' } } }),
+    });
+    const session = { 'mcp-session-id': initialize.headers.get('mcp-session-id') ?? '', 'mcp-protocol-version': '2025-11-25' };
+    await initialize.arrayBuffer();
+    await (await fetch(upstreamUrl, { method: 'POST', headers: { ...headers, ...session }, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })).arrayBuffer();
+    const call = await fetch(upstreamUrl, {
+      method: 'POST',
+      headers: { ...headers, ...session },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { message: 'hi' } } }),
+    });
+    await call.arrayBuffer();
+    times.push(performance.now() - started);
+  }
+  times.sort((a, b) => a - b);
+  return [{ section: 'scale/direct', measure: 'initialize + initialized + tools/call, direct p50', value: round(quantile(times, 0.5), 2), unit: 'ms', detail: `p99 ${round(quantile(times, 0.99), 2)} ms` }];
+}
+
+function residentMegabytes(server: ServerProcess): number {
+  const status = fs.readFileSync(`/proc/${server.child.pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
+  return kb / 1024;
+}
