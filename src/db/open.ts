@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { Kysely, PGliteDialect, sql, type LogEvent, type Transaction } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import { PostgresJSDialect } from 'kysely-postgres-js';
@@ -66,14 +66,17 @@ export async function openDb(target: DatabaseTarget, options: OpenDbOptions = {}
       },
     };
   }
+  // Loaded only when used: the embedded database's module weighs ~45 MB of memory a
+  // PostgreSQL deployment has no use for.
+  const { PGlite: EmbeddedPostgres } = await import('@electric-sql/pglite');
   if (target.kind === 'memory') {
-    const pglite = new PGlite();
+    const pglite = new EmbeddedPostgres();
     const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }), log });
     return { db, kind: 'memory', listen: pgliteListener(pglite), close: () => db.destroy() };
   }
   const lock = lockDataDir(target.dataDir);
   try {
-    const pglite = new PGlite(path.join(target.dataDir, 'pglite'));
+    const pglite = new EmbeddedPostgres(path.join(target.dataDir, 'pglite'));
     await pglite.waitReady;
     const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }), log });
     return {
