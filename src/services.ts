@@ -10,6 +10,7 @@ import { createAuthorizationLinks, type AuthorizationLinks } from './core/oauth/
 import { createOAuthTokenKeeper, type OAuthTokenKeeper } from './core/oauth/oauth-tokens.ts';
 import { loadRevocationList } from './core/tokens/revocations.ts';
 import { createTokenService, type TokenService } from './core/tokens/service-tokens.ts';
+import { closeUpstreamPools } from './core/upstream/upstream-http.ts';
 import { createUpstreamPool, type UpstreamPool } from './core/upstream/upstream-pool.ts';
 import type { Db, OpenDatabase } from './db/open.ts';
 import type { Logger } from './logger.ts';
@@ -73,6 +74,7 @@ export async function createServices(config: Config, logger: Logger, database: O
     links: createAuthorizationLinks(keyring, config.publicUrl),
     async close() {
       await upstreams.close();
+      await closeUpstreamPools();
       await changes.close();
     },
   };

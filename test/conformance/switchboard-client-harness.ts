@@ -9,6 +9,7 @@
  * Exit 0 when the calls succeed, 1 otherwise. Run with Node 20: `node --import tsx <this file>`.
  */
 import { randomBytes } from 'node:crypto';
+import { pageText } from '../helpers/oauth-upstream.ts';
 
 const serverUrl = process.argv.at(-1)!;
 const scenario = process.env.MCP_CONFORMANCE_SCENARIO ?? '';
@@ -58,15 +59,6 @@ async function discoverIssuer(): Promise<string> {
   return issuer;
 }
 
-/** The visible text of one of Switchboard's small HTML pages. */
-function pageText(html: string): string {
-  return html
-    .replace(/<(style|script)[^>]*>[\s\S]*?<\/\1>/g, ' ')
-    .replace(/<[^>]+>/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim()
-    .slice(0, 300);
-}
 
 /**
  * What a browser does with the authorization link: three hops, each a 302, the last one onto

@@ -173,7 +173,7 @@ export async function completeLoginWithFetch(authorizationUrl: string | URL, log
 }
 
 /** The visible text of an HTML page, shortened, for error messages. */
-function pageText(html: string): string {
+export function pageText(html: string): string {
   return html
     .replace(/<(style|script)[^>]*>[\s\S]*?<\/\1>/g, ' ')
     .replace(/<[^>]+>/g, ' ')
