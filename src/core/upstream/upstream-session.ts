@@ -2,6 +2,7 @@ import {
   Client,
   StreamableHTTPClientTransport,
   type AuthProvider,
+  type jsonSchemaValidator,
   type DiscoverResult,
   type Implementation,
   type ServerCapabilities,
@@ -10,6 +11,15 @@ import { SWITCHBOARD_VERSION } from '../../version.ts';
 import type { ServerInfo } from '../connections/connection-status.ts';
 
 export type ProtocolEra = 'legacy' | 'modern';
+
+/**
+ * Switchboard relays what upstream tools return; judging their output against their own
+ * schemas is the calling client's business. Without this, every session would carry its own
+ * JSON Schema compiler (the SDK's default), the larger part of a session's memory.
+ */
+const passThroughValidator = {
+  getValidator: () => (input: unknown) => ({ valid: true as const, data: input, errorMessage: undefined }),
+} as jsonSchemaValidator;
 
 /** What the upstream said about itself when the session was opened. */
 export type UpstreamIdentity = {
@@ -69,7 +79,11 @@ export async function openUpstreamSession(options: OpenSessionOptions): Promise<
   });
   const client = new Client(
     { name: 'switchboard', version: SWITCHBOARD_VERSION },
-    { capabilities: {}, versionNegotiation: { mode: 'auto', probe: { timeoutMs: options.timeoutMs, maxRetries: 0 } } },
+    {
+      capabilities: {},
+      versionNegotiation: { mode: 'auto', probe: { timeoutMs: options.timeoutMs, maxRetries: 0 } },
+      jsonSchemaValidator: passThroughValidator,
+    },
   );
   client.onerror = (error) => options.onError?.(error);
   try {
