@@ -14,6 +14,8 @@ export type RunningServer = {
   close(): Promise<void>;
 };
 
+const IDLE_SWEEP_MS = 20;
+
 /** Opens the database, migrates it, and serves the API. `database` overrides the config's target. */
 export async function startServer(config: Config, logger: Logger, database?: OpenDatabase): Promise<RunningServer> {
   const db = database ?? (await openDb(config.database));
@@ -28,11 +30,6 @@ export async function startServer(config: Config, logger: Logger, database?: Ope
     const server = http.createServer({ requestTimeout: 5 * 60_000, headersTimeout: 30_000, keepAliveTimeout: 65_000 }, (req, res) => {
       // While stopping, answer what arrives on kept-alive sockets, then let the client go.
       if (stopping) res.setHeader('connection', 'close');
-      // A response that was promised keep-alive before stopping began leaves an idle socket the
-      // client would hold open: close it as soon as it goes idle, not at the end of the grace.
-      res.once('finish', () => {
-        if (stopping) setImmediate(() => server.closeIdleConnections());
-      });
       if (handler) handler(req, res);
       else void ready.then(() => handler!(req, res));
     });
@@ -63,6 +60,11 @@ export async function startServer(config: Config, logger: Logger, database?: Ope
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeIdleConnections();
+          // A response promised keep-alive before stopping began leaves a socket the client would
+          // hold open: close sockets as they go idle, not at the end of the grace period.
+          const sweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
+          sweep.unref();
+          server.once('close', () => clearInterval(sweep));
           const cut = setTimeout(() => {
             logger.warn({ graceMs: config.shutdownGraceMs }, 'grace period over: closing the connections still open');
             server.closeAllConnections();

@@ -2,7 +2,7 @@ import type { ConnectionRecord } from '../core/connections/connection-store.ts';
 import { AuthorizationRequiredError, type OAuthChallenge } from '../core/oauth/oauth-state.ts';
 import type { OAuthTokenKeeper } from '../core/oauth/oauth-tokens.ts';
 import { challengeOf, isSessionLoss } from '../core/upstream/upstream-failure.ts';
-import { readSmallBody, sendUpstream, type UpstreamResponse } from '../core/upstream/upstream-http.ts';
+import { readSmallBody, sendUpstream, type AbortSource, type UpstreamResponse } from '../core/upstream/upstream-http.ts';
 import type { UpstreamPool } from '../core/upstream/upstream-pool.ts';
 import type { UpstreamSession } from '../core/upstream/upstream-session.ts';
 import { toModernRequest } from './modern-envelope.ts';
@@ -21,7 +21,7 @@ export type OutgoingMessage = {
 };
 
 type Deps = { pool: UpstreamPool; oauth: OAuthTokenKeeper };
-type Options = { timeoutMs: number; signal: AbortSignal };
+type Options = { timeoutMs: number; signal: AbortSource };
 
 /**
  * Sends one client message to the upstream on the connection's session, with the stored

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestContext } from '../api/context.ts';
 import { decideAccess } from '../core/auth/access.ts';
@@ -107,13 +108,13 @@ export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse
         ? { call: { method: message.method, params: message.kind === 'request' ? message.params : undefined } }
         : {}),
     };
-    const abort = new AbortController();
+    const clientGone = new EventEmitter();
     res.once('close', () => {
-      if (!res.writableFinished) abort.abort();
+      if (!res.writableFinished) clientGone.emit('abort');
     });
     const forwarded = await forwardMessage({ pool: ctx.upstreams, oauth: ctx.oauth }, connection, outgoing, {
       timeoutMs: ctx.config.upstreamTimeoutMs,
-      signal: abort.signal,
+      signal: clientGone,
     });
     await relay(res, ctx, connection, forwarded.session, forwarded.answer, id);
   } catch (error) {

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { Db } from '../../db/open.ts';
 import { accountExists, insertAccount } from '../../db/queries/accounts.ts';
 import { findApiKeyCredentials, insertApiKey, listApiKeys, revokeApiKey } from '../../db/queries/api-keys.ts';
@@ -111,5 +111,5 @@ export async function revokeAccountApiKey(db: Db, id: string): Promise<void> {
 }
 
 function hashSecret(secret: string): Buffer {
-  return createHash('sha256').update(secret, 'utf8').digest();
+  return hash('sha256', secret, 'buffer');
 }
