@@ -3,8 +3,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // Installs Debian's Chromium for test/browser when the machine lacks it.
-    globalSetup: ['test/setup/chromium.ts'],
+    // Builds dist/ for the tests that run the service as a process; installs Debian's Chromium
+    // for test/browser when the machine lacks it.
+    globalSetup: ['test/setup/build.ts', 'test/setup/chromium.ts'],
     pool: 'forks',
     // PGlite's initdb and child-process servers take seconds on a 2-core machine.
     testTimeout: 60_000,

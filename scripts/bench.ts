@@ -4,6 +4,7 @@ import { printRows, writeResults, type Row } from './bench/report.ts';
 import { benchStartupAndRest } from './bench/rest.ts';
 import { benchScale } from './bench/scale.ts';
 import { benchTokens } from './bench/tokens.ts';
+import { buildService } from './lib/processes.ts';
 
 /**
  * `npm run bench [-- section ...]`: starts what it measures on loopback, prints a table and
@@ -43,6 +44,8 @@ async function postgresReachable(): Promise<boolean> {
   }
 }
 
+// Switchboard runs as `npm start` runs it: compiled, with no TypeScript loader in the process.
+buildService();
 const rows: Row[] = [];
 if (wanted('tokens')) rows.push(...benchTokens());
 if (wanted('proxy')) rows.push(...(await benchProxy(settings)));

@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,10 +40,23 @@ export type ServerProcess = {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 };
 
-/** Starts the service as `npm start` does; resolves once it logs that it listens. */
+const BUILT_ENTRY = path.join(projectRoot, 'dist', 'src', 'start.js');
+
+/** `npm run build`: compiles the service into dist/ (incremental: quick when nothing changed). */
+export function buildService(): void {
+  execFileSync(process.execPath, [path.join(projectRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
+    cwd: projectRoot,
+    stdio: 'inherit',
+  });
+}
+
+/** Starts the service as `npm start` does, from the build; resolves once it logs that it listens. */
 export function startServerProcess(env: Env): Promise<ServerProcess> {
+  if (!fs.existsSync(BUILT_ENTRY)) {
+    return Promise.reject(new Error(`${path.relative(projectRoot, BUILT_ENTRY)} is missing: run npm run build first`));
+  }
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src', 'start.ts')], {
+    const child = spawn(process.execPath, [BUILT_ENTRY], {
       cwd: projectRoot,
       env: childEnv({ PORT: '0', ...env }),
       stdio: ['ignore', 'pipe', 'pipe'],
