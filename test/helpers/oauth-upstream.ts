@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { Page, Request as BrowserRequest } from 'playwright-core';
 import { freePort, projectRoot, spawnUntilReady } from '../../scripts/lib/processes.ts';
+import { addSecretSource, watchForSecret } from './canary.ts';
 import type { AuthorizationServerStats } from '../fixtures/oauth/authorization-server.ts';
 import type { ProtectedMcpServerStats } from '../fixtures/oauth/protected-mcp-server.ts';
 
@@ -64,7 +65,25 @@ export async function startOAuthUpstream(options: OAuthUpstreamOptions = {}): Pr
     ),
   ]);
   const children = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
-  const stop = () => Promise.all(children.map(kill)).then(() => undefined);
+  // Every access token the AS issued is a secret the test servers' canary scan looks for (codes,
+  // refresh tokens and client secrets carry the canary prefix already). Listed at each scan, and
+  // once more before the processes go, so servers closed later still look for them.
+  let issued: readonly string[] = [];
+  const listIssued = async () => {
+    try {
+      const response = await fetch(`${issuer}/test/issued-secrets`);
+      if (response.ok) issued = ((await response.json()) as { accessTokens: string[] }).accessTokens;
+    } catch {
+      // Stopped already: what was listed last is all there is.
+    }
+    return issued;
+  };
+  const removeSource = addSecretSource(listIssued);
+  const stop = async () => {
+    for (const token of await listIssued()) watchForSecret(token);
+    removeSource();
+    await Promise.all(children.map(kill));
+  };
   const failure = started.find((result) => result.status === 'rejected');
   if (failure) {
     await stop();
@@ -97,6 +116,26 @@ async function kill(child: ChildProcess): Promise<void> {
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGKILL');
   await exited;
+}
+
+/**
+ * Registers a confidential client (client_secret_basic) at the upstream's authorization server, as
+ * an operator would before configuring it in Switchboard. Its secret carries the canary prefix.
+ */
+export async function registerConfidentialClient(upstream: OAuthUpstream, redirectUri: string): Promise<{ clientId: string; clientSecret: string }> {
+  const response = await fetch(`${upstream.issuer}/reg`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      redirect_uris: [redirectUri],
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+    }),
+  });
+  if (response.status !== 201) throw new Error(`client registration answered ${response.status}: ${await response.text()}`);
+  const client = (await response.json()) as { client_id: string; client_secret: string };
+  return { clientId: client.client_id, clientSecret: client.client_secret };
 }
 
 /** Where the authorization URL sends the browser back to (its `redirect_uri`). */

@@ -7,10 +7,11 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../../src/config.ts';
 import { createApiKey, revokeAccountApiKey } from '../../src/core/accounts/api-keys.ts';
+import { CLI_ACTOR } from '../../src/core/audit/audit-event-types.ts';
 import { openDb } from '../../src/db/open.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
-import { findLeaks } from './canary.ts';
+import { findLeaks, findServiceTokenLeaks, watchedSecrets } from './canary.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 
 /** Taps every socket of the server: all bytes it writes, headers included. */
@@ -64,6 +65,8 @@ export async function startTestServer(env: Record<string, string> = {}, options:
     DATA_DIR: dataDir,
     SWITCHBOARD_SECRET: secret,
     LOG_LEVEL: 'info',
+    // Test upstreams listen on loopback, which production refuses (SSRF); a test may narrow this.
+    ALLOWED_UPSTREAM_HOSTS: '127.0.0.1,localhost,::1',
     ...env,
   });
   const rawLogs: string[] = [];
@@ -85,16 +88,16 @@ export async function startTestServer(env: Record<string, string> = {}, options:
       return rawLogs.flatMap((line) => line.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>));
     },
     async newAccount(name = 'test') {
-      const created = await createApiKey(db, { name });
+      const created = await createApiKey(db, { name }, CLI_ACTOR);
       apiKeys.push(created.key);
       return { key: created.key, keyId: created.id, accountId: created.accountId };
     },
     async addKey(accountId) {
-      const created = await createApiKey(db, { name: 'extra', accountId });
+      const created = await createApiKey(db, { name: 'extra', accountId }, CLI_ACTOR);
       apiKeys.push(created.key);
       return { key: created.key, keyId: created.id };
     },
-    revokeKey: (keyId) => revokeAccountApiKey(db, keyId),
+    revokeKey: (keyId) => revokeAccountApiKey(db, keyId, CLI_ACTOR),
     request(pathname, init = {}) {
       const { bearer, ...rest } = init;
       const headers = new Headers(rest.headers);
@@ -102,11 +105,23 @@ export async function startTestServer(env: Record<string, string> = {}, options:
       return fetch(`${server.url}${pathname}`, { ...rest, headers });
     },
     async close() {
+      // Which service tokens this database minted: each may be sent once, in its minting answer.
+      const minted = await db
+        .selectFrom('service_tokens')
+        .select('id')
+        .execute()
+        .then((rows) => new Set(rows.map((row) => row.id)))
+        .catch(() => null);
       await server.close();
       if (!shared) await database.drop();
       fs.rmSync(dataDir, { recursive: true, force: true });
-      // Planted credentials and API keys must never leave in an answer or a log line.
-      const leaks = findLeaks(`${sent.join('')}\n${rawLogs.join('')}`, apiKeys);
+      // Planted credentials, API keys, OAuth tokens and codes must never leave in an answer or a
+      // log line; service tokens only in the answer that minted them.
+      const [everythingSent, everythingLogged] = [sent.join(''), rawLogs.join('')];
+      const leaks = [
+        ...findLeaks(`${everythingSent}\n${everythingLogged}`, [...apiKeys, ...(await watchedSecrets())]),
+        ...findServiceTokenLeaks(everythingSent, everythingLogged, minted),
+      ];
       if (leaks.length > 0) throw new Error(`A secret left the server:\n${leaks.join('\n---\n')}`);
     },
   };
