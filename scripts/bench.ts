@@ -47,7 +47,7 @@ async function postgresReachable(): Promise<boolean> {
 // Switchboard runs as `npm start` runs it: compiled, with no TypeScript loader in the process.
 buildService();
 const rows: Row[] = [];
-if (wanted('tokens')) rows.push(...benchTokens());
+if (wanted('tokens')) rows.push(...(await benchTokens()));
 if (wanted('proxy')) rows.push(...(await benchProxy(settings)));
 const reachable = await postgresReachable();
 if (!reachable) process.stdout.write(`PostgreSQL at ${adminUrl} not reachable: its rows are skipped\n`);

@@ -32,6 +32,8 @@ export function createApp(services: Services) {
     basePath: '/trpc/',
     maxBodySize: config.maxBodyBytes,
     createContext: ({ req }) => contexts.get(req)!,
+    // Headers the access middleware set (rate limits), on successes and errors alike.
+    responseMeta: ({ ctx }) => (ctx?.response.headers ? { headers: ctx.response.headers } : {}),
   });
 
   function createContext(req: IncomingMessage, requestId: string): RequestContext {

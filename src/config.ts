@@ -32,6 +32,11 @@ const envSchema = z.object({
   UPSTREAM_TIMEOUT_MS: integer(100, 600_000, 'a number of milliseconds from 100 to 600000').default(30_000),
   OAUTH_RETURN_ORIGINS: z.string().default(''),
   SHUTDOWN_GRACE_MS: integer(0, 600_000, 'a number of milliseconds from 0 to 600000').default(25_000),
+  // API keys belong to the app's trusted backend; tokens live in browsers and agents.
+  RATE_LIMIT_API_KEY_PER_MINUTE: integer(0, 100_000_000, 'a whole number from 0 (unlimited) to 100000000').default(0),
+  RATE_LIMIT_TOKEN_PER_MINUTE: integer(0, 100_000_000, 'a whole number from 0 (unlimited) to 100000000').default(600),
+  /** For tests: a shorter window (the limits then count per window). */
+  RATE_LIMIT_WINDOW_MS: integer(1000, 3_600_000, 'a number of milliseconds from 1000 to 3600000').default(60_000),
 });
 
 export type Config = Readonly<{
@@ -54,6 +59,8 @@ export type Config = Readonly<{
   oauthReturnOrigins: readonly string[];
   /** On SIGTERM, how long requests in flight may take to finish before they are cut. */
   shutdownGraceMs: number;
+  /** Requests per window (one minute unless a test shortens it) per API key and per token; 0 = unlimited. */
+  rateLimits: Readonly<{ apiKeyPerWindow: number; tokenPerWindow: number; windowMs: number }>;
 }>;
 
 export class ConfigError extends Error {
@@ -115,6 +122,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS,
     oauthReturnOrigins: parseOrigins(e.OAUTH_RETURN_ORIGINS),
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    rateLimits: Object.freeze({
+      apiKeyPerWindow: e.RATE_LIMIT_API_KEY_PER_MINUTE,
+      tokenPerWindow: e.RATE_LIMIT_TOKEN_PER_MINUTE,
+      windowMs: e.RATE_LIMIT_WINDOW_MS,
+    }),
     corsOrigins: e.CORS_ORIGINS.trim() === '*' ? ('*' as const) : e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
   });
 }

@@ -8,6 +8,7 @@ import { resolveMasterSecrets } from './core/crypto/master-secret.ts';
 import { createNamespaceDirectory, type NamespaceDirectory } from './core/namespaces/namespace-directory.ts';
 import { createAuthorizationLinks, type AuthorizationLinks } from './core/oauth/authorization-links.ts';
 import { createOAuthTokenKeeper, type OAuthTokenKeeper } from './core/oauth/oauth-tokens.ts';
+import { createRateLimiter, type RateLimiter } from './core/rate-limits/rate-limiter.ts';
 import { loadRevocationList } from './core/tokens/revocations.ts';
 import { createTokenService, type TokenService } from './core/tokens/service-tokens.ts';
 import { closeUpstreamPools } from './core/upstream/upstream-http.ts';
@@ -29,6 +30,7 @@ export type Services = {
   upstreams: UpstreamPool;
   oauth: OAuthTokenKeeper;
   links: AuthorizationLinks;
+  rateLimits: RateLimiter;
 };
 
 const UPSTREAM_SESSION_IDLE_MS = 10 * 60_000;
@@ -72,6 +74,7 @@ export async function createServices(config: Config, logger: Logger, database: O
     upstreams,
     oauth,
     links: createAuthorizationLinks(keyring, config.publicUrl),
+    rateLimits: createRateLimiter(db, config.rateLimits, logger),
     async close() {
       await upstreams.close();
       await closeUpstreamPools();

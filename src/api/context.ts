@@ -9,8 +9,11 @@ export type RequestContext = Services & {
   logger: Logger;
   /** The raw bearer credential, if the request carried one. Never log it. */
   bearer: string | undefined;
-  /** Set by a procedure to override the REST success status (e.g. 200 vs 201 on upsert). */
-  response: { status?: number };
+  /**
+   * Set by a procedure to override the REST success status (e.g. 200 vs 201 on upsert), and by
+   * the access middleware to add headers (rate limits) to the answer, success or error.
+   */
+  response: { status?: number; headers?: Record<string, string> };
 };
 
 export function readBearer(req: Pick<IncomingMessage, 'headers'>): string | undefined {

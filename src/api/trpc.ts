@@ -1,6 +1,7 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import { decideAccess, type AccessDeclaration } from '../core/auth/access.ts';
+import { rateLimitedMessage, rateLimitHeaders } from '../core/rate-limits/rate-limit-headers.ts';
 import { AppError, httpStatusByErrorCode, type AppErrorCode } from '../errors.ts';
 import type { RequestContext } from './context.ts';
 import { appErrorFromUnknown } from './error-mapping.ts';
@@ -67,6 +68,13 @@ const enforceAccess = t.middleware(async ({ ctx, meta, next, getRawInput }) => {
   if (!declared) throw toTrpcError(new AppError('internal_error', 'This operation declares no access rule'));
   try {
     const principal = await ctx.auth.authenticate(ctx.bearer);
+    // Every authenticated request spends the caller's budget; REST and tRPC both pass here.
+    const limited = ctx.rateLimits.check(principal);
+    if (limited) {
+      const decision = await limited;
+      ctx.response.headers = { ...ctx.response.headers, ...rateLimitHeaders(decision) };
+      if (!decision.allowed) throw new AppError('rate_limited', rateLimitedMessage(decision));
+    }
     // The raw input is enough to name the namespace: validation comes after, and a value
     // that is not a namespace name matches no policy anyway.
     const raw = declared.namespaceFrom ? ((await getRawInput()) as Record<string, unknown> | undefined)?.[declared.namespaceFrom] : undefined;

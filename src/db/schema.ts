@@ -74,6 +74,14 @@ export interface ServiceTokensTable {
   revoked_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
+export interface RateLimitWindowsTable {
+  /** `key:<apiKeyId>` or `token:<rootTokenId>`. */
+  subject: string;
+  window_start: Date;
+  /** Requests leased to processes in this window (may pass the limit: see queries/rate-limits.ts). */
+  used: number;
+}
+
 export interface Database {
   accounts: AccountsTable;
   api_keys: ApiKeysTable;
@@ -82,6 +90,7 @@ export interface Database {
   service_tokens: ServiceTokensTable;
   oauth_flows: OAuthFlowsTable;
   oauth_clients: OAuthClientsTable;
+  rate_limit_windows: RateLimitWindowsTable;
 }
 
 export type AccountRow = Selectable<AccountsTable>;

@@ -11,7 +11,8 @@ const ALLOWED_HEADERS = new Set([
   'last-event-id',
   'x-request-id',
 ]);
-const EXPOSED_HEADERS = 'mcp-session-id, mcp-protocol-version, x-request-id, x-should-retry, retry-after, www-authenticate';
+const EXPOSED_HEADERS =
+  'mcp-session-id, mcp-protocol-version, x-request-id, x-should-retry, retry-after, retry-after-ms, ratelimit-limit, ratelimit-remaining, ratelimit-reset, www-authenticate';
 const ALLOWED_METHODS = 'GET, POST, PUT, PATCH, DELETE, OPTIONS';
 
 function isAllowedHeader(name: string): boolean {

@@ -69,6 +69,8 @@ export function createRestHandler(options: { router: AppRouter; maxBodyBytes: nu
     await adapter(req, captured.facade as unknown as ServerResponse);
     const meta = outcome.procedurePath ? metas.get(outcome.procedurePath) : undefined;
     const route = meta?.openapi ? meta.openapi.path : undefined;
+    // The adapter's own headers are dropped with its response; ours (rate limits) go on either way.
+    if (ctx.response.headers) for (const [name, value] of Object.entries(ctx.response.headers)) res.setHeader(name, value);
 
     if (outcome.error) {
       const appError =

@@ -5,6 +5,8 @@ import { decideAccess } from '../core/auth/access.ts';
 import { connectionNotFound, noteObservedStatus } from '../core/connections/connections.ts';
 import { allowsCall, allowsConnection } from '../core/tokens/policy.ts';
 import type { ConnectionRecord } from '../core/connections/connection-store.ts';
+import { rateLimitedMessage, rateLimitHeaders } from '../core/rate-limits/rate-limit-headers.ts';
+import type { RateLimitDecision } from '../core/rate-limits/rate-limiter.ts';
 import { describeUpstreamFailure } from '../core/upstream/upstream-failure.ts';
 import type { UpstreamSession } from '../core/upstream/upstream-session.ts';
 import { AppError } from '../errors.ts';
@@ -38,6 +40,8 @@ export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse
     return;
   }
   const principal = await ctx.auth.authenticate(ctx.bearer);
+  const limited = ctx.rateLimits.check(principal);
+  if (limited && answeredRateLimited(res, await limited)) return;
   const access = decideAccess(principal, { resource: 'connections', operation: 'execute' }, target.namespace);
   await ctx.namespaces.requireOwned(access, target.namespace);
   const connection = await ctx.connections.get({ namespace: target.namespace, id: target.connectionId });
@@ -121,6 +125,17 @@ export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse
     if (error instanceof AppError) throw error;
     answerUpstreamFailure(res, ctx, connection, id, error);
   }
+}
+
+/** Sets the caller's rate-limit headers; a spent budget is answered here, 429 before any other work. */
+function answeredRateLimited(res: ServerResponse, decision: RateLimitDecision): boolean {
+  const headers = rateLimitHeaders(decision);
+  if (!decision.allowed) {
+    sendJsonRpcError(res, 429, null, { code: JsonRpcCode.serverError, message: rateLimitedMessage(decision) }, headers);
+    return true;
+  }
+  for (const name in headers) res.setHeader(name, headers[name]!);
+  return false;
 }
 
 /** A connection needing setup is answered without calling upstream (CONTRACT: -32001 / -32002). */
