@@ -9,6 +9,7 @@ import { applyCors } from './http/cors.ts';
 import { sendError, sendJsonText } from './http/respond.ts';
 import { createRestHandler } from './http/rest.ts';
 import { handleOAuthPage } from './http/oauth-pages.ts';
+import { checkRequestTarget } from './http/request-target.ts';
 import { handleMcpRequest, matchMcpPath } from './mcp/mcp-endpoint.ts';
 import { SWITCHBOARD_VERSION } from './version.ts';
 
@@ -75,7 +76,13 @@ export function createApp(services: Services) {
       route = 'preflight';
       return;
     }
-    const pathname = (req.url ?? '/').split('?', 1)[0]!;
+    const target = checkRequestTarget(req.url);
+    if (!target.ok) {
+      sendError(res, new AppError('validation_error', target.message));
+      return;
+    }
+    req.url = target.url;
+    const pathname = target.pathname;
     const ctx = createContext(req, requestId);
 
     if (pathname === '/trpc' || pathname.startsWith('/trpc/')) {

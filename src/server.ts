@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.ts';
+import { answerClientError } from './http/client-errors.ts';
 import type { Config } from './config.ts';
 import { migrateToLatest, openDb, type OpenDatabase } from './db/open.ts';
 import type { Logger } from './logger.ts';
@@ -27,12 +28,16 @@ export async function startServer(config: Config, logger: Logger, database?: Ope
     let markReady!: () => void;
     const ready = new Promise<void>((resolve) => (markReady = resolve));
     let stopping = false;
-    const server = http.createServer({ requestTimeout: 5 * 60_000, headersTimeout: 30_000, keepAliveTimeout: 65_000 }, (req, res) => {
+    // Slow senders are cut (a JSON 408, see answerClientError): headers within 30 s, the whole
+    // request within 5 min, checked every 5 s (Node's default sweep is every 30 s).
+    const timeouts = { requestTimeout: 5 * 60_000, headersTimeout: 30_000, connectionsCheckingInterval: 5_000 };
+    const server = http.createServer({ ...timeouts, keepAliveTimeout: 65_000 }, (req, res) => {
       // While stopping, answer what arrives on kept-alive sockets, then let the client go.
       if (stopping) res.setHeader('connection', 'close');
       if (handler) handler(req, res);
       else void ready.then(() => handler!(req, res));
     });
+    server.on('clientError', answerClientError);
     await listen(server, config.host, config.port);
     const { port } = server.address() as AddressInfo;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;

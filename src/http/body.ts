@@ -49,9 +49,13 @@ export async function readJsonObjectBody(req: IncomingMessage, limit: number): P
       `The request body must be JSON (Content-Type: application/json), not ${req.headers['content-type'] ?? 'an unlabelled body'}`,
     );
   }
+  const text = raw.toString('utf8');
+  if (nestingExceeds(text, MAX_JSON_DEPTH)) {
+    throw new AppError('validation_error', `The request body nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep`);
+  }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(raw.toString('utf8'));
+    parsed = JSON.parse(text);
   } catch {
     throw new AppError('validation_error', 'The request body is not valid JSON');
   }
@@ -59,6 +63,30 @@ export async function readJsonObjectBody(req: IncomingMessage, limit: number): P
     throw new AppError('validation_error', 'The request body must be a JSON object');
   }
   return parsed as Record<string, unknown>;
+}
+
+/**
+ * JSON.parse takes any depth, but what handles the value afterwards (validation, JSON.stringify
+ * on the way to the database or an upstream) recurses and overflows the stack: a body of 100k
+ * nested arrays fits in 1 MB. No request of ours needs more than a few levels.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** Whether brackets outside strings nest deeper than `max`; a linear scan, no parsing. */
+export function nestingExceeds(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const char = text.charCodeAt(i);
+    if (inString) {
+      if (char === 0x5c) i++; // a backslash escapes the next character
+      else if (char === 0x22) inString = false;
+    } else if (char === 0x22) inString = true;
+    else if (char === 0x7b || char === 0x5b) {
+      if (++depth > max) return true;
+    } else if (char === 0x7d || char === 0x5d) depth--;
+  }
+  return false;
 }
 
 function tooLarge(limit: number): AppError {

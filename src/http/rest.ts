@@ -65,6 +65,7 @@ export function createRestHandler(options: { router: AppRouter; maxBodyBytes: nu
       req.headers['content-type'] = 'application/json';
     }
 
+    (req as IncomingMessage & { query?: unknown }).query = parseQuery(req.url ?? '');
     const captured = captureResponse(res);
     await adapter(req, captured.facade as unknown as ServerResponse);
     const meta = outcome.procedurePath ? metas.get(outcome.procedurePath) : undefined;
@@ -99,6 +100,18 @@ export function normalizeRestPath(pathname: string): string {
   const tool = /^(\/[^/]+\/[^/]+\/\.tools\/)(.+)$/.exec(path);
   if (tool) path = tool[1]! + tool[2]!.replace(/\/+$/, '').split('/').join('%2F');
   return path;
+}
+
+/**
+ * The query string as the adapter reads it (every name to its list of values), but in an object
+ * without a prototype: the adapter's own parser breaks on `?constructor=` or `?__proto__=`.
+ */
+function parseQuery(url: string): Record<string, string[]> {
+  const query: Record<string, string[]> = Object.create(null);
+  const start = url.indexOf('?');
+  if (start < 0) return query;
+  for (const [name, value] of new URLSearchParams(url.slice(start + 1))) (query[name] ??= []).push(value);
+  return query;
 }
 
 /** The same match trpc-to-openapi makes for an OpenAPI path template. */

@@ -4,6 +4,7 @@ import type { ConnectionRow } from '../../db/schema.ts';
 import { createBoundedCache } from '../cache/bounded-cache.ts';
 import type { ChangeFeed } from '../changes/change-feed.ts';
 import type { Keyring } from '../crypto/keyring.ts';
+import { isConnectionId } from './connection-input.ts';
 import { parseStoredStatus, type ServerInfo, type StoredStatus } from './connection-status.ts';
 import { openOAuthState, type OAuthChallenge, type OAuthState } from '../oauth/oauth-state.ts';
 import { openCredentials, type ConnectionRef } from './credentials.ts';
@@ -69,6 +70,8 @@ export function createConnectionStore(db: Db, keyring: Keyring, changes: ChangeF
   });
   return {
     get(ref) {
+      // A malformed id names nothing; the database must not see it (PostgreSQL refuses NUL).
+      if (!isConnectionId(ref.id)) return Promise.resolve(undefined);
       return cache.getOrLoad(connectionKey(ref), async () => {
         const row = await findConnectionWithCredentials(db, ref);
         return row && toConnectionRecord(row, keyring);

@@ -3,6 +3,7 @@ import { findNamespace } from '../../db/queries/namespaces.ts';
 import { AppError } from '../../errors.ts';
 import { createBoundedCache } from '../cache/bounded-cache.ts';
 import type { ChangeFeed } from '../changes/change-feed.ts';
+import { NAMESPACE_NAME_PATTERN } from './names.ts';
 import type { NamespaceOwner } from './namespaces.ts';
 
 /**
@@ -22,6 +23,8 @@ export function createNamespaceDirectory(db: Db, changes: ChangeFeed): Namespace
   });
   return {
     async requireOwned(owner, name) {
+      // A malformed name names nothing; the database must not see it (PostgreSQL refuses NUL).
+      if (!NAMESPACE_NAME_PATTERN.test(name)) throw namespaceNotFound(name);
       const accountId = await owners.getOrLoad(name, async () => (await findNamespace(db, name))?.account_id);
       if (accountId !== owner.accountId) throw namespaceNotFound(name);
     },

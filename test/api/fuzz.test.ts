@@ -1,0 +1,196 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { invalidRequest, operationsOf, validShapedRequest, type FuzzRequest, type KnownValues, type Operation } from '../helpers/openapi-arbitraries.ts';
+import { rawRequest, type RawResponse } from '../helpers/raw-http.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { freePort, startFixtureUpstream, type Upstream } from '../helpers/upstreams.ts';
+
+/**
+ * Every REST route that openapi.json lists, fuzzed over real HTTP against a real server and a
+ * real upstream: requests shaped like the spec and requests that break it, as the owner's API
+ * key, a service token, nobody and a bad credential. No answer may be a 5xx, every error is
+ * JSON `{error, message}`, nothing hangs, and nothing of another account's namespace leaks.
+ * The route list comes from the document at run time, so new routes are fuzzed too.
+ */
+const document = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, '..', '..', 'openapi.json'), 'utf8'));
+const components = document.components?.schemas ?? {};
+// Deleting is saved for last, the namespace itself very last, so earlier routes find rows.
+const operations = operationsOf(document).sort((a, b) => rank(a) - rank(b));
+function rank(op: Operation): number {
+  return op.method === 'DELETE' ? 1000 - op.path.length : 0;
+}
+
+/** Property runs per operation, each a batch of BATCH requests on average: ~20 × RUNS × BATCH cases. */
+const RUNS = Number(process.env.FUZZ_RUNS ?? 30);
+const BATCH = 5;
+const REQUEST_DEADLINE_MS = 20_000;
+const MAX_BODY_BYTES = 256 * 1024;
+
+const HOME = 'fuzz-home';
+const OTHER = 'fuzz-other';
+const HOME_CONNECTION = 'home-conn';
+const OTHER_CONNECTION = 'secret-conn';
+/** Appears only in the other account's connection: no answer to this account may carry it. */
+const otherTenantMarker = `tenant-b-${randomBytes(6).toString('hex')}`;
+
+let server: TestServer;
+let fixture: Upstream;
+let refusedPort: number;
+let homeKey: string;
+let homeToken: string;
+let otherKey: string;
+let known: KnownValues;
+
+type Auth = 'key' | 'token' | 'none' | 'bad';
+const tally = { requests: 0, byStatus: new Map<number, number>(), byShape: { valid: 0, invalid: 0 }, badGateway: 0 };
+const reachedProcedure = new Map<string, number>();
+
+beforeAll(async () => {
+  fixture = await startFixtureUpstream('sessions');
+  refusedPort = await freePort();
+  server = await startTestServer({
+    MAX_BODY_BYTES: String(MAX_BODY_BYTES),
+    UPSTREAM_TIMEOUT_MS: '5000',
+    ALLOWED_UPSTREAM_HOSTS: '127.0.0.1',
+    // The fuzzer's token must reach the routes, not the rate limiter.
+    RATE_LIMIT_TOKEN_PER_MINUTE: '0',
+  });
+  homeKey = (await server.newAccount('fuzz-home')).key;
+  otherKey = (await server.newAccount('fuzz-other')).key;
+  const json = (bearer: string, method: string, body?: unknown) => ({
+    method,
+    bearer,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  expect((await server.request(`/namespaces/${HOME}`, json(homeKey, 'PUT'))).status).toBe(201);
+  expect((await server.request(`/${HOME}/${HOME_CONNECTION}`, json(homeKey, 'PUT', { mcpUrl: fixture.url, metadata: { team: 'home' } }))).status).toBe(201);
+  expect((await server.request(`/namespaces/${OTHER}`, json(otherKey, 'PUT'))).status).toBe(201);
+  const other = await server.request(
+    `/${OTHER}/${OTHER_CONNECTION}`,
+    json(otherKey, 'PUT', { mcpUrl: fixture.url, name: otherTenantMarker, metadata: { team: otherTenantMarker } }),
+  );
+  expect(other.status).toBe(201);
+  const minted = await server.request('/tokens', json(homeKey, 'POST', {}));
+  homeToken = ((await minted.json()) as { token: string }).token;
+
+  const namespaces = [HOME, OTHER, 'fuzz-scratch'];
+  known = {
+    byName: {
+      namespace: namespaces,
+      name: [...namespaces, HOME_CONNECTION],
+      connectionId: [HOME_CONNECTION, OTHER_CONNECTION, 'fuzz-new-conn'],
+      toolPath: ['echo', 'add', 'fail', 'repo.search', 'repo/search', 'github/create_issue', 'github', 'request-info', 'no-such-tool'],
+      mcpUrl: [
+        fixture.url,
+        `http://127.0.0.1:${refusedPort}/mcp`,
+        'http://fuzz.invalid/mcp',
+        'ftp://127.0.0.1/mcp',
+        'javascript:alert(1)',
+        'http://user:pw@127.0.0.1/mcp',
+        'http://[::1',
+        `${fixture.url}?region=eu#frag`,
+      ],
+      returnUrl: ['https://app.example.com/back', 'javascript:alert(1)', '//evil.example'],
+      issuer: ['https://issuer.invalid', 'http://127.0.0.1:1'],
+      cursor: ['eyJ0IjoxfQ', 'null', '0'],
+    },
+    toolArguments: [{ message: 'hi' }, { message: '\u0000\ud800' }, { a: 1, b: 2 }, { a: 'x', b: null }, {}, { title: 'x' }, { query: 'q' }],
+  };
+});
+
+afterAll(async () => {
+  const statuses = [...tally.byStatus.entries()].sort(([a], [b]) => a - b).map(([status, count]) => `${status}:${count}`);
+  console.log(
+    `fuzz: ${tally.requests} requests over ${operations.length} operations (${tally.byShape.valid} spec-shaped, ${tally.byShape.invalid} spec-breaking); statuses ${statuses.join(' ')}`,
+  );
+  await server?.close();
+  await fixture?.stop();
+});
+
+function bearerFor(auth: Auth): string | undefined {
+  if (auth === 'key') return homeKey;
+  if (auth === 'token') return homeToken;
+  if (auth === 'bad') return 'sk_live_not-a-real-key';
+  return undefined;
+}
+
+async function send(request: FuzzRequest, auth: Auth): Promise<RawResponse> {
+  const bearer = bearerFor(auth);
+  return rawRequest(server.port, {
+    method: request.method,
+    target: request.target,
+    headers: [...(bearer ? [['authorization', `Bearer ${bearer}`] as [string, string]] : []), ...request.headers],
+    body: request.body,
+    timeoutMs: REQUEST_DEADLINE_MS,
+  });
+}
+
+/** What must hold for every answer; throws with the request and answer so shrinking can show them. */
+function checkAnswer(op: Operation, request: FuzzRequest, auth: Auth, response: RawResponse): void {
+  const where = `${request.method} ${request.target.slice(0, 300)} as ${auth} -> ${response.status} ${response.body.slice(0, 300)}`;
+  tally.requests++;
+  tally.byShape[request.shape]++;
+  tally.byStatus.set(response.status, (tally.byStatus.get(response.status) ?? 0) + 1);
+  // 502 only where the route itself calls an upstream that the fuzzer pointed at a refused
+  // port (a connection it created with such an mcpUrl): the healthy connection never yields it.
+  const callsUpstream = op.path.includes('.tools');
+  const isBrokenUpstream = response.status === 502 && callsUpstream && request.params.connectionId !== HOME_CONNECTION;
+  if (isBrokenUpstream) tally.badGateway++;
+  if (response.status >= 500 && !isBrokenUpstream) throw new Error(`5xx: ${where}`);
+  if (response.status < 100 || response.status > 599) throw new Error(`no status: ${where}`);
+  if (response.status >= 400) {
+    const contentType = response.headers['content-type']?.[0] ?? '';
+    if (!contentType.startsWith('application/json')) throw new Error(`error without JSON content type: ${where}`);
+    const body = JSON.parse(response.body) as Record<string, unknown>;
+    if (typeof body.error !== 'string' || typeof body.message !== 'string') throw new Error(`error body is not {error, message}: ${where}`);
+  } else if (response.body.length > 0) {
+    JSON.parse(response.body);
+  }
+  if (response.status !== 401 && response.status !== 404) reachedProcedure.set(opName(op), (reachedProcedure.get(opName(op)) ?? 0) + 1);
+  if (response.body.includes(otherTenantMarker)) throw new Error(`another account's data leaked: ${where}`);
+  const aboutOther = request.params.namespace === OTHER || request.params.name === OTHER;
+  if (aboutOther && response.status < 300) throw new Error(`reached another account's namespace: ${where}`);
+}
+
+function opName(op: Operation): string {
+  return `${op.method} ${op.path}`;
+}
+
+const auths = fc.constantFrom<Auth>('key', 'key', 'key', 'key', 'token', 'token', 'none', 'bad');
+
+describe('fuzzing every route in openapi.json', () => {
+  it('finds the routes to fuzz in the document', () => {
+    expect(operations.length).toBeGreaterThanOrEqual(15);
+  });
+
+  for (const op of operations) {
+    it(`${opName(op)} never answers 5xx, always answers errors as JSON`, async () => {
+      const request = fc.oneof(validShapedRequest(op, components, known), invalidRequest(op, components, known));
+      // Each run sends a small batch at once: more cases in the time, and concurrency besides.
+      const batch = fc.array(fc.tuple(request, auths), { minLength: 1, maxLength: BATCH * 2 - 1 });
+      await fc.assert(
+        fc.asyncProperty(batch, async (requests) => {
+          const answers = await Promise.all(requests.map(([request, auth]) => send(request, auth)));
+          answers.forEach((answer, i) => checkAnswer(op, requests[i]![0], requests[i]![1], answer));
+        }),
+        { numRuns: RUNS },
+      );
+      // The fuzzer must get past authentication and routing, or it tests only the front door.
+      expect(reachedProcedure.get(opName(op)) ?? 0, `${opName(op)}: no request got past 401/404`).toBeGreaterThan(0);
+    }, 120_000);
+  }
+
+  it('leaves the server answering and the other account’s data untouched', async () => {
+    const health = await server.request('/health');
+    expect(health.status).toBe(200);
+    const other = await server.request(`/${OTHER}/${OTHER_CONNECTION}`, { bearer: otherKey });
+    expect(other.status).toBe(200);
+    expect(await other.json()).toMatchObject({ name: otherTenantMarker, metadata: { team: otherTenantMarker } });
+    // Node's own per-request timeouts stay intact: nothing above left a socket behind.
+    expect(tally.requests).toBeGreaterThan(operations.length * RUNS * 2);
+  });
+});
