@@ -20,6 +20,7 @@ const errorDescriptions: Record<string, string> = {
   '409': 'Conflict (carries `x-should-retry: false`)',
   '413': 'Request body too large',
   '415': 'Request body is not JSON',
+  '429': 'Rate limit exceeded (carries `retry-after`)',
   '500': 'Internal error',
 };
 
@@ -58,6 +59,7 @@ export function buildOpenApiDocument(router: AppRouter, options: { publicUrl: st
       if (meta?.access) {
         responses['401'] ??= errorResponse(errorDescriptions['401']!);
         responses['404'] ??= errorResponse(errorDescriptions['404']!);
+        responses['429'] ??= errorResponse(errorDescriptions['429']!);
       }
       if (meta?.access?.operation === 'write' && meta.openapi?.method === 'PUT') responses['409'] = errorResponse(errorDescriptions['409']!);
       operation.responses = sortByStatus(responses);
