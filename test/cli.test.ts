@@ -114,6 +114,15 @@ describe('switchboard CLI and service', () => {
       expect(refused.status).toBe(401);
       expect(await refused.json()).toEqual({ error: 'unauthorized', message: 'This API key has been revoked' });
       expect((await call(first.key)).status).toBe(200);
+      // What the operator did is in the account's audit log, done by the command line (a second revoke adds nothing).
+      const audit = await fetch(`${again.url}/audit-events`, { headers: { authorization: `Bearer ${first.key}` } });
+      expect(audit.status).toBe(200);
+      const { events } = (await audit.json()) as { events: { type: string; actor: unknown; details: { apiKeyId?: string } }[] };
+      expect(events.map((event) => [event.type, event.actor, event.details.apiKeyId])).toEqual([
+        ['api_key.revoked', { type: 'cli', id: null }, second.id],
+        ['api_key.created', { type: 'cli', id: null }, second.id],
+        ['api_key.created', { type: 'cli', id: null }, first.id],
+      ]);
     } finally {
       await again.stop();
     }

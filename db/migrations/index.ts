@@ -3,6 +3,7 @@ import * as m0001 from './0001_init.ts';
 import * as m0002 from './0002_connections.ts';
 import * as m0003 from './0003_service_tokens.ts';
 import * as m0004 from './0004_oauth.ts';
+import * as m0005 from './0005_audit_events.ts';
 import * as m0006 from './0006_rate_limits.ts';
 
 /** Explicit registry: file-system discovery breaks under test runners that load `.ts`. */
@@ -11,5 +12,6 @@ export const migrations: Record<string, Migration> = {
   '0002_connections': m0002,
   '0003_service_tokens': m0003,
   '0004_oauth': m0004,
+  '0005_audit_events': m0005,
   '0006_rate_limits': m0006,
 };

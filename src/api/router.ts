@@ -1,3 +1,4 @@
+import { auditEventsRouter } from './routers/audit-events.ts';
 import { connectionsRouter } from './routers/connections.ts';
 import { healthRouter } from './routers/health.ts';
 import { namespacesRouter } from './routers/namespaces.ts';
@@ -12,6 +13,7 @@ export const appRouter = router({
   namespaces: namespacesRouter,
   tokens: tokensRouter,
   oauthClients: oauthClientsRouter,
+  auditEvents: auditEventsRouter,
   // `/{namespace}/.tools` before `/{namespace}/{connectionId}`.
   tools: toolsRouter,
   connections: connectionsRouter,

@@ -1,5 +1,6 @@
 import type { Config } from '../config.ts';
 import { createApiKey, listAccountApiKeys, revokeAccountApiKey } from '../core/accounts/api-keys.ts';
+import { CLI_ACTOR } from '../core/audit/audit-event-types.ts';
 import { withDatabase } from './database.ts';
 import { parseCommandArgs, reportFailure } from './index.ts';
 
@@ -24,7 +25,7 @@ export async function runApiKeysCommand(config: Config, argv: string[]): Promise
       if (typeof values.name !== 'string') throw new Error('api-keys create needs --name NAME');
       const name = values.name;
       const accountId = typeof values.account === 'string' ? values.account : undefined;
-      const created = await withDatabase(config, (db) => createApiKey(db, { name, accountId }));
+      const created = await withDatabase(config, (db) => createApiKey(db, { name, accountId }, CLI_ACTOR));
       if (json) print(JSON.stringify(created));
       else {
         print(`Created API key ${created.id} (${created.name}) for account ${created.accountId}.`);
@@ -48,7 +49,7 @@ export async function runApiKeysCommand(config: Config, argv: string[]): Promise
     if (action === 'revoke') {
       const id = positionals[0];
       if (!id) throw new Error('api-keys revoke needs the key id, e.g. switchboard api-keys revoke 7x2k...');
-      await withDatabase(config, (db) => revokeAccountApiKey(db, id));
+      await withDatabase(config, (db) => revokeAccountApiKey(db, id, CLI_ACTOR));
       print(json ? JSON.stringify({ id, revoked: true }) : `Revoked API key ${id}.`);
       return 0;
     }

@@ -14,3 +14,8 @@ export function newAccountId(): string {
 export function newConnectionId(): string {
   return `conn_${randomBase32(10)}`;
 }
+
+/** An audit event id: `evt_` and 80 random bits. */
+export function newAuditEventId(): string {
+  return `evt_${randomBase32(10)}`;
+}

@@ -74,6 +74,20 @@ export interface ServiceTokensTable {
   revoked_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
+export interface AuditEventsTable {
+  id: string;
+  account_id: string;
+  occurred_at: CreatedAt;
+  type: string;
+  actor_type: 'api_key' | 'service_token' | 'cli' | 'system' | 'end_user';
+  actor_id: string | null;
+  namespace: string | null;
+  connection_id: string | null;
+  request_id: string | null;
+  /** jsonb: written through `jsonb()`, read back parsed. Never a secret. */
+  details: ColumnType<Record<string, unknown>, string, never>;
+}
+
 export interface RateLimitWindowsTable {
   /** `key:<apiKeyId>` or `token:<rootTokenId>`. */
   subject: string;
@@ -90,6 +104,7 @@ export interface Database {
   service_tokens: ServiceTokensTable;
   oauth_flows: OAuthFlowsTable;
   oauth_clients: OAuthClientsTable;
+  audit_events: AuditEventsTable;
   rate_limit_windows: RateLimitWindowsTable;
 }
 

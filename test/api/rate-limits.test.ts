@@ -291,6 +291,28 @@ describe('short windows', () => {
   });
 });
 
+describe('two limiters on one database (as two processes would be)', () => {
+  it('grant exactly the limit in all, also when it is not a multiple of the chunk', async () => {
+    const logger = createLogger(loadConfig({ LOG_LEVEL: 'silent' }));
+    // 45 per window: chunks of 2, the last lease granting only 1.
+    const settings = { apiKeyPerWindow: 45, tokenPerWindow: 0, windowMs: 60_000 };
+    const limiters = [createRateLimiter(server.db, settings, logger), createRateLimiter(server.db, settings, logger)];
+    const principal = { kind: 'account' as const, accountId: 'acc_shared', apiKeyId: 'key_shared_by_two' };
+    const allowed = [0, 0];
+    for (let wave = 0; wave < 10; wave++) {
+      await Promise.all(
+        Array.from({ length: 12 }, async (_, i) => {
+          const decision = await limiters[i % 2]!.check(principal);
+          if (decision?.allowed) allowed[i % 2]!++;
+        }),
+      );
+    }
+    expect(allowed[0]! + allowed[1]!).toBe(45);
+    expect(allowed[0]).toBeGreaterThan(0);
+    expect(allowed[1]).toBeGreaterThan(0);
+  });
+});
+
 describe('a database nobody answers on', () => {
   it('lets requests through and says so once', async () => {
     const port = await freePort();

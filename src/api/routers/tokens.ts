@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { auditActorOf } from '../../core/audit/record-audit-event.ts';
 import { constraintInput } from '../../core/tokens/constraints.ts';
 import { protectedProcedure, router } from '../trpc.ts';
 
@@ -36,8 +37,8 @@ export const tokensRouter = router({
     .mutation(({ ctx, input }) =>
       ctx.tokens.mint(
         ctx.access.principal.kind === 'token'
-          ? { accountId: ctx.access.accountId, parentToken: ctx.bearer }
-          : { accountId: ctx.access.accountId, apiKeyId: ctx.access.principal.apiKeyId },
+          ? { accountId: ctx.access.accountId, parentToken: ctx.bearer, requestId: ctx.requestId }
+          : { accountId: ctx.access.accountId, apiKeyId: ctx.access.principal.apiKeyId, requestId: ctx.requestId },
         input?.policy,
       ),
     ),
@@ -59,6 +60,6 @@ export const tokensRouter = router({
     .output(z.object({ success: z.literal(true), id: z.string() }))
     .mutation(async ({ ctx, input }) => {
       const target = input.token !== undefined ? { token: input.token } : { id: input.id! };
-      return { success: true as const, ...(await ctx.tokens.revoke(ctx.access.accountId, target)) };
+      return { success: true as const, ...(await ctx.tokens.revoke(ctx.access.accountId, target, { actor: auditActorOf(ctx.access.principal), requestId: ctx.requestId })) };
     }),
 });

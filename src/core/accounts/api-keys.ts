@@ -5,6 +5,8 @@ import { findApiKeyCredentials, insertApiKey, listApiKeys, revokeApiKey } from '
 import { notifyChange } from '../../db/queries/changes.ts';
 import { revokeTokensOfApiKey } from '../../db/queries/service-tokens.ts';
 import { AppError } from '../../errors.ts';
+import type { AuditActor } from '../audit/audit-event-types.ts';
+import { recordAuditEvent } from '../audit/record-audit-event.ts';
 import { createBoundedCache } from '../cache/bounded-cache.ts';
 import type { ChangeFeed } from '../changes/change-feed.ts';
 import { newAccountId, randomBase32 } from '../ids.ts';
@@ -66,10 +68,11 @@ export type CreatedApiKey = {
   createdAt: string;
 };
 
-/** Creates a key for an existing account, or a new account named after the key. */
+/** Creates a key for an existing account, or a new account named after the key; `actor` is who asked (the audit log says). */
 export async function createApiKey(
   db: Db,
   input: { name: string; accountId?: string },
+  actor: AuditActor,
 ): Promise<CreatedApiKey> {
   const name = input.name.trim();
   if (name.length === 0 || name.length > 100) {
@@ -84,7 +87,14 @@ export async function createApiKey(
     } else {
       accountId = (await insertAccount(tx, { id: newAccountId(), name })).id;
     }
-    return insertApiKey(tx, { id, accountId, name, secretHash: hashSecret(secret) });
+    const inserted = await insertApiKey(tx, { id, accountId, name, secretHash: hashSecret(secret) });
+    await recordAuditEvent(tx, {
+      type: 'api_key.created',
+      accountId,
+      actor,
+      details: { apiKeyId: id, name, newAccount: input.accountId === undefined },
+    });
+    return inserted;
   });
   return { id: row.id, key: `sk_${id}_${secret}`, name: row.name, accountId: row.account_id, createdAt: row.created_at.toISOString() };
 }
@@ -103,11 +113,19 @@ export async function listAccountApiKeys(db: Db, filter: { accountId?: string } 
 }
 
 /** Revokes a key and the tokens minted with it; every running process forgets them at once (it may be another process). */
-export async function revokeAccountApiKey(db: Db, id: string): Promise<void> {
-  if (!(await revokeApiKey(db, id))) throw new AppError('not_found', `No API key with id ${id}`);
+export async function revokeAccountApiKey(db: Db, id: string, actor: AuditActor): Promise<void> {
+  const tokensRevoked = await db.transaction().execute(async (tx) => {
+    const revoked = await revokeApiKey(tx, id);
+    if (!revoked) throw new AppError('not_found', `No API key with id ${id}`);
+    // Tokens minted with the key go with it (and everything minted or narrowed from them).
+    const tokens = await revokeTokensOfApiKey(tx, id);
+    if (revoked.newlyRevoked) {
+      await recordAuditEvent(tx, { type: 'api_key.revoked', accountId: revoked.accountId, actor, details: { apiKeyId: id, tokensRevoked: tokens } });
+    }
+    return tokens;
+  });
   await notifyChange(db, { kind: 'api_key', id });
-  // Tokens minted with the key go with it (and everything minted or narrowed from them).
-  if ((await revokeTokensOfApiKey(db, id)) > 0) await notifyChange(db, { kind: 'revocations_changed' });
+  if (tokensRevoked > 0) await notifyChange(db, { kind: 'revocations_changed' });
 }
 
 function hashSecret(secret: string): Buffer {

@@ -26,6 +26,9 @@ import type { OAuthChallenge } from '../oauth/oauth-state.ts';
 import { allowsConnection, connectionCondition } from '../tokens/policy.ts';
 import { checkConnectionId, checkCredentialHeaders, checkMcpUrl, sameEndpoint } from './connection-input.ts';
 import { parseStoredStatus, type ServerInfo, type StoredStatus } from './connection-status.ts';
+import { changeWithAuditEvent, recordAuditEvent } from '../audit/record-audit-event.ts';
+import { openOAuthState } from '../oauth/oauth-state.ts';
+import { connectionDeletedEvent, credentialsSetEvent } from './connection-audit.ts';
 import { toConnectionRecord, type ConnectionRecord } from './connection-store.ts';
 import { toConnection, type Connection } from './connection-view.ts';
 import { openCredentials, sealCredentials, type ConnectionRef } from './credentials.ts';
@@ -50,6 +53,8 @@ export type ConnectionServices = {
   changes: ChangeFeed;
   namespaces: NamespaceDirectory;
   upstreams: UpstreamProber;
+  /** The request being served, for the audit log. */
+  requestId?: string;
 };
 
 export type ConnectionInput = {
@@ -78,14 +83,15 @@ export async function createConnection(
   for (let attempt = 0; attempt < 3; attempt++) {
     const id = newConnectionId();
     const ref = { namespace, id };
-    const row = await insertConnectionIfFree(services.db, {
+    const event = credentialsSetEvent({ access, requestId: services.requestId }, ref, { created: true, headers: fields.headers, mcpUrl: fields.mcpUrl });
+    const row = await changeWithAuditEvent(services.db, event, (db) => insertConnectionIfFree(db, {
       ...ref,
       name: fields.name ?? id,
       mcpUrl: fields.mcpUrl!,
       metadata: fields.metadata ?? null,
       returnUrl: fields.returnUrl ?? null,
       credentials: sealCredentials(services.keyring, ref, fields.headers ?? {}),
-    });
+    }));
     if (row) return probeAndRecord(services, ref, row.revision);
   }
   throw new AppError('service_unavailable', 'Could not allocate a connection id; try again');
@@ -104,7 +110,7 @@ export async function upsertConnection(
   // Two creates of one id race: the loser finds the row on its second pass and updates it.
   let outcome: { created: boolean; reprobe: boolean; revision: number } | undefined;
   for (let attempt = 0; attempt < 2 && !outcome; attempt++) {
-    outcome = await services.db.transaction().execute((tx) => upsertInTransaction(tx, services.keyring, access, ref, fields));
+    outcome = await services.db.transaction().execute((tx) => upsertInTransaction(tx, services, access, ref, fields));
   }
   if (!outcome) throw new AppError('service_unavailable', `Connection "${ref.id}" is being changed concurrently; retry`);
   if (!outcome.reprobe) {
@@ -115,7 +121,13 @@ export async function upsertConnection(
 }
 
 /** One pass of an upsert; undefined when a concurrent create took the id first. */
-async function upsertInTransaction(tx: Db, keyring: Keyring, access: Access, ref: ConnectionRef, fields: ConnectionInput) {
+async function upsertInTransaction(
+  tx: Db,
+  { keyring, requestId }: Pick<ConnectionServices, 'keyring' | 'requestId'>,
+  access: Access,
+  ref: ConnectionRef,
+  fields: ConnectionInput,
+) {
   const existing = await findConnectionForUpdate(tx, ref);
   // A connection outside the caller's reach is answered as missing (and cannot be taken over).
   if (existing && !allowsConnection(access.scope, existing.metadata)) throw connectionNotFound(ref.id);
@@ -130,6 +142,8 @@ async function upsertInTransaction(tx: Db, keyring: Keyring, access: Access, ref
       returnUrl: fields.returnUrl ?? null,
       credentials: sealCredentials(keyring, ref, fields.headers ?? {}),
     });
+    const event = inserted && credentialsSetEvent({ access, requestId }, ref, { created: true, headers: fields.headers, mcpUrl: fields.mcpUrl });
+    if (event) await recordAuditEvent(tx, event);
     return inserted && { created: true, reprobe: true, revision: inserted.revision };
   }
   const status = parseStoredStatus(existing.status);
@@ -148,6 +162,13 @@ async function upsertInTransaction(tx: Db, keyring: Keyring, access: Access, ref
   if (fields.metadata !== undefined) changes.metadata = fields.metadata;
   if (fields.returnUrl !== undefined) changes.returnUrl = fields.returnUrl;
   const updated = await updateConnection(tx, ref, changes);
+  const event = credentialsSetEvent({ access, requestId }, ref, {
+    created: false,
+    headers: changes.credentials !== undefined ? fields.headers : undefined,
+    mcpUrl: changes.mcpUrl,
+    previousMcpUrl: existing.mcp_url,
+  });
+  if (event) await recordAuditEvent(tx, event);
   // Reach out again when what decides the upstream's answer changed, or when it did not work.
   const reprobe = changes.mcpUrl !== undefined || changes.credentials !== undefined || status.state !== 'connected';
   return { created: false, reprobe, revision: updated!.revision };
@@ -214,7 +235,9 @@ export async function deleteConnection(
   const row = await findConnection(services.db, ref);
   if (!row || !allowsConnection(access.scope, row.metadata)) throw connectionNotFound(ref.id);
   const held = await findConnectionOAuth(services.db, ref, { forUpdate: false });
-  if (!(await deleteConnectionRow(services.db, ref))) throw connectionNotFound(ref.id);
+  const hadOAuthTokens = held !== undefined && openOAuthState(services.keyring, ref, held.oauth).tokens !== undefined;
+  const event = connectionDeletedEvent({ access, requestId: services.requestId }, ref, hadOAuthTokens);
+  if (!(await changeWithAuditEvent(services.db, event, (db) => deleteConnectionRow(db, ref)))) throw connectionNotFound(ref.id);
   await services.changes.announce({ kind: 'connection', ...ref, revision: null });
   if (held) revokeDeletedConnectionTokens(services, ref, held);
   return { success: true };

@@ -13,6 +13,7 @@ export const RESERVED_NAMESPACE_NAMES: ReadonlySet<string> = new Set([
   'servers', 'skills', 'status', 'well-known', 'www', 'mcp', 'sse', 'v1', 'v2', 'internal',
   'system', 'root', 'switchboard', 'smithery', 'account', 'accounts', 'api-keys', 'keys',
   'settings', 'billing', 'dashboard', 'favicon', 'robots', 'null', 'undefined', 'oauth-clients',
+  'audit', 'audit-events', 'audit-log',
 ]);
 
 export type NameCheck = { ok: true } | { ok: false; reason: string };

@@ -10,6 +10,9 @@ import type { AuthorizationLinks } from './authorization-links.ts';
 import { createFlowProvider, type FlowState } from './flow-provider.ts';
 import { openOAuthState, sealOAuthState, toTokenSet, type OAuthChallenge } from './oauth-state.ts';
 import { checkReturnUrl } from './return-urls.ts';
+import { changeWithAuditEvent, recordAuditEvent } from '../audit/record-audit-event.ts';
+import type { AuditEventDetails } from '../audit/audit-event-types.ts';
+import { authorizationCompletedEvent, authorizationFailedEvent, oauthErrorCode } from './oauth-audit.ts';
 
 export type OAuthFlowServices = {
   db: Db;
@@ -19,6 +22,8 @@ export type OAuthFlowServices = {
   config: { publicUrl: string; oauthReturnOrigins: readonly string[] };
   /** Connects to the upstream anew and records its status (after tokens arrive). */
   reprobe(ref: ConnectionRef): Promise<unknown>;
+  /** The request being served, for the audit log. */
+  requestId?: string;
 };
 
 /** How long a started authorization may take before its state is refused. */
@@ -116,26 +121,44 @@ export async function completeAuthorization(services: OAuthFlowServices, params:
   if (!opened.ok) throw new AppError('validation_error', 'This authorization can no longer be completed: start again from the app');
   const stored = JSON.parse(opened.plaintext) as StoredFlow;
   const returnUrl = stored.returnUrl;
-  const error = params.get('error');
-  if (error) return { kind: 'denied', ref, returnUrl, error: /^[\w.-]{1,64}$/.test(error) ? error : 'access_denied' };
-
   const row = await findConnectionOAuth(services.db, ref, { forUpdate: false });
+  // From here on every outcome goes into the account's audit log (a connection deleted meanwhile has no account to tell).
+  const who = row && { accountId: row.account_id, requestId: services.requestId };
+  const issuer = stored.discovery?.authorizationServerMetadata?.issuer ?? null;
+  const failed = async (reason: AuditEventDetails<'oauth.failed'>['reason'], code: string | null = null) => {
+    if (who) await recordAuditEvent(services.db, authorizationFailedEvent(who, ref, { issuer, reason, error: code }));
+  };
+  const error = params.get('error');
+  if (error) {
+    const code = oauthErrorCode(error) ?? 'access_denied';
+    await failed('denied', code);
+    return { kind: 'denied', ref, returnUrl, error: code };
+  }
   if (!row || row.revision !== claimed.revision) {
+    await failed('connection_changed');
     throw new AppError('validation_error', 'The connection changed while it was being authorized: start again from the app');
   }
   const code = params.get('code');
-  if (!code) throw new AppError('validation_error', 'The authorization answer carries no code');
+  if (!code) {
+    await failed('no_code');
+    throw new AppError('validation_error', 'The authorization answer carries no code');
+  }
   const flow: FlowState = { state, verifier: stored.verifier, discovery: stored.discovery, scope: stored.scope, clientId: stored.clientId };
   const provider = createFlowProvider(providerDeps(services, row.account_id), flow);
   try {
     await auth(provider, { serverUrl: row.mcp_url, authorizationCode: code, iss: params.get('iss') ?? undefined });
   } catch (caught) {
     if (caught instanceof IssuerMismatchError) {
+      await failed('issuer_mismatch');
       throw new AppError('validation_error', 'The authorization answer came from another issuer than the one asked (iss mismatch): refused');
     }
+    await failed('exchange_refused', oauthErrorCode(caught));
     throw new AppError('bad_gateway', `The authorization server refused the exchange: ${describeOAuthError(caught)}`);
   }
-  if (!flow.tokens) throw new AppError('bad_gateway', 'The authorization server returned no tokens');
+  if (!flow.tokens) {
+    await failed('no_tokens');
+    throw new AppError('bad_gateway', 'The authorization server returned no tokens');
+  }
   const oauth = {
     issuer: flow.issuer ?? flow.discovery?.authorizationServerMetadata?.issuer,
     clientId: flow.clientId,
@@ -143,8 +166,14 @@ export async function completeAuthorization(services: OAuthFlowServices, params:
     tokens: toTokenSet(flow.tokens),
     ...(stored.scope ? { scope: stored.scope } : {}),
   };
-  const saved = await storeConnectionOAuth(services.db, { ...ref, revision: claimed.revision }, sealOAuthState(services.keyring, ref, oauth));
-  if (!saved) throw new AppError('validation_error', 'The connection changed while it was being authorized: start again from the app');
+  const completed = authorizationCompletedEvent({ accountId: row.account_id, requestId: services.requestId }, ref, { issuer: oauth.issuer ?? issuer, scope: oauth.tokens.scope ?? null });
+  const saved = await changeWithAuditEvent(services.db, completed, (db) =>
+    storeConnectionOAuth(db, { ...ref, revision: claimed.revision }, sealOAuthState(services.keyring, ref, oauth)),
+  );
+  if (!saved) {
+    await failed('connection_changed');
+    throw new AppError('validation_error', 'The connection changed while it was being authorized: start again from the app');
+  }
   await storeConnectionChallenge(services.db, { ...ref, revision: claimed.revision }, null);
   await services.changes.announce({ kind: 'connection', ...ref, revision: claimed.revision });
   await services.reprobe(ref);

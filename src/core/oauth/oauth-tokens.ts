@@ -10,6 +10,9 @@ import type { ConnectionRef } from '../connections/credentials.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import { callbackUrl, describeOAuthError } from './authorization-flow.ts';
 import { findClientForIssuer } from './oauth-clients.ts';
+import { recordAuditEventInBackground } from '../audit/record-audit-event.ts';
+import type { AuditEventDetails } from '../audit/audit-event-types.ts';
+import { oauthErrorCode, refreshedEvent, refreshFailedEvent } from './oauth-audit.ts';
 import { AuthorizationRequiredError, isExpiringSoon, openOAuthState, sealOAuthState, toTokenSet, type OAuthChallenge, type OAuthState } from './oauth-state.ts';
 
 export { AuthorizationRequiredError };
@@ -87,7 +90,11 @@ export function createOAuthTokenKeeper(services: OAuthTokenServices): OAuthToken
  */
 async function refreshLocked(services: OAuthTokenServices, connection: ConnectionRecord, rejected: string): Promise<string> {
   const ref: ConnectionRef = { namespace: connection.namespace, id: connection.id };
-  type Outcome = { token: string; changed: boolean } | { gaveUp: string };
+  // With the account and the issuer, for the audit log.
+  type Audited = { accountId: string; issuer: string | undefined };
+  type Outcome =
+    | ({ token: string; changed: boolean } & Partial<Audited>)
+    | ({ gaveUp: string; failure: Omit<AuditEventDetails<'oauth.refresh_failed'>, 'issuer'> } & Audited);
   // Giving up is returned, not thrown: what it writes must commit.
   const run = async (db: Db): Promise<Outcome> => {
     const row = await findConnectionOAuth(db, ref, { forUpdate: services.crossProcessLocks });
@@ -97,13 +104,16 @@ async function refreshLocked(services: OAuthTokenServices, connection: Connectio
     if (!tokens) throw new AuthorizationRequiredError('The connection has no tokens');
     if (tokens.accessToken !== rejected && !isExpiringSoon(tokens)) return { token: tokens.accessToken, changed: false };
     const revisionRef = { ...ref, revision: row.revision };
-    const giveUp = async (reason: string): Promise<Outcome> => {
+    const audited = { accountId: row.account_id, issuer: state.issuer };
+    const giveUp = async (reason: string, failure: Omit<AuditEventDetails<'oauth.refresh_failed'>, 'issuer'>): Promise<Outcome> => {
       const { tokens: _dropped, ...rest } = state;
       await storeConnectionOAuth(db, revisionRef, sealOAuthState(services.keyring, ref, rest));
       await recordConnectionStatus(db, revisionRef, { status: { state: 'auth_required' } });
-      return { gaveUp: reason };
+      return { gaveUp: reason, failure, ...audited };
     };
-    if (!tokens.refreshToken || !state.discovery) return giveUp('The access token expired and there is no refresh token');
+    if (!tokens.refreshToken || !state.discovery) {
+      return giveUp('The access token expired and there is no refresh token', { reason: 'no_refresh_token', error: null });
+    }
     const client = state.issuer
       ? await findClientForIssuer(db, services.keyring, {
           accountId: row.account_id,
@@ -112,7 +122,7 @@ async function refreshLocked(services: OAuthTokenServices, connection: Connectio
           clientId: state.clientId,
         })
       : undefined;
-    if (!client) return giveUp('The OAuth client for this authorization server is gone');
+    if (!client) return giveUp('The OAuth client for this authorization server is gone', { reason: 'client_gone', error: null });
     let refreshed;
     try {
       refreshed = await refreshAuthorization(state.discovery.authorizationServerUrl, {
@@ -122,7 +132,9 @@ async function refreshLocked(services: OAuthTokenServices, connection: Connectio
         resource: new URL(state.discovery.resourceMetadata?.resource ?? row.mcp_url),
       });
     } catch (error) {
-      if (error instanceof OAuthError && PERMANENT_REFRESH_ERRORS.has(error.code)) return giveUp(`The refresh was refused: ${error.code}`);
+      if (error instanceof OAuthError && PERMANENT_REFRESH_ERRORS.has(error.code)) {
+        return giveUp(`The refresh was refused: ${error.code}`, { reason: 'refused', error: oauthErrorCode(error) });
+      }
       // The authorization server is down or confused: keep the tokens, try again later.
       throw new AppError('bad_gateway', `Could not refresh the upstream's access token: ${describeOAuthError(error)}`);
     }
@@ -130,15 +142,18 @@ async function refreshLocked(services: OAuthTokenServices, connection: Connectio
     if (!(await storeConnectionOAuth(db, revisionRef, sealOAuthState(services.keyring, ref, next)))) {
       throw new AuthorizationRequiredError('The connection changed during the refresh');
     }
-    return { token: next.tokens!.accessToken, changed: true };
+    return { token: next.tokens!.accessToken, changed: true, ...audited };
   };
   const outcome = services.crossProcessLocks ? await services.db.transaction().execute(run) : await run(services.db);
+  // The audit log is written in the background: a tool call waits for the token, not the log.
   if ('gaveUp' in outcome) {
+    recordAuditEventInBackground(services.db, services.logger, refreshFailedEvent(outcome.accountId, ref, { issuer: outcome.issuer ?? null, ...outcome.failure }));
     await services.changes.announce({ kind: 'connection', ...ref, revision: connection.revision });
     services.logger.info({ connection: connectionKey(ref) }, 'upstream authorization required again');
     throw new AuthorizationRequiredError(outcome.gaveUp);
   }
   if (outcome.changed) {
+    if (outcome.accountId) recordAuditEventInBackground(services.db, services.logger, refreshedEvent(outcome.accountId, ref, outcome.issuer));
     services.logger.info({ connection: connectionKey(ref) }, 'upstream access token refreshed');
     await services.changes.announce({ kind: 'connection', ...ref, revision: connection.revision });
   }

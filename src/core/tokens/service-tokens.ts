@@ -1,11 +1,13 @@
 import type { Db } from '../../db/open.ts';
 import { findServiceToken, insertServiceToken, revokeServiceToken } from '../../db/queries/service-tokens.ts';
 import { AppError } from '../../errors.ts';
+import { SYSTEM_ACTOR, type AuditActor } from '../audit/audit-event-types.ts';
+import { recordAuditEvent } from '../audit/record-audit-event.ts';
 import { createBoundedCache } from '../cache/bounded-cache.ts';
 import type { ChangeFeed } from '../changes/change-feed.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import { randomBase32 } from '../ids.ts';
-import { countPatterns, MAX_PATTERNS_PER_TOKEN, normalizePolicy, type constraintInput } from './constraints.ts';
+import { countPatterns, MAX_PATTERNS_PER_TOKEN, normalizePolicy, type Constraint, type constraintInput } from './constraints.ts';
 import type { Blocks } from './policy.ts';
 import type { RevocationList } from './revocations.ts';
 import { attenuateToken, claimedKeyId, mintToken, openToken, TOKEN_PREFIX, TokenTooLargeError, type ParsedToken } from './token-format.ts';
@@ -42,10 +44,11 @@ export type TokenService = {
   verify(token: string): TokenVerification;
   /** A token for the caller: from an API key, the account's reach narrowed by `policy`; from a token, that token narrowed further. */
   mint(
-    caller: { accountId: string; apiKeyId?: string; parentToken?: string },
+    caller: { accountId: string; apiKeyId?: string; parentToken?: string; requestId?: string },
     policy: z.output<typeof constraintInput>[] | undefined,
   ): Promise<MintedToken>;
-  revoke(accountId: string, target: { id: string } | { token: string }): Promise<{ id: string }>;
+  /** `by` names the caller for the audit log (Switchboard itself when left out). */
+  revoke(accountId: string, target: { id: string } | { token: string }, by?: { actor: AuditActor; requestId?: string }): Promise<{ id: string }>;
 };
 
 export function createTokenService(db: Db, keyring: Keyring, revocations: RevocationList, changes: ChangeFeed): TokenService {
@@ -121,11 +124,22 @@ export function createTokenService(db: Db, keyring: Keyring, revocations: Revoca
         if (error instanceof TokenTooLargeError) throw new AppError('validation_error', `${error.message}: narrow the policy`);
         throw error;
       }
-      await insertServiceToken(db, { id, accountId: caller.accountId, parentId, apiKeyId, expiresAt: new Date(exp * 1000) });
-      return { token, expiresAt: new Date(exp * 1000).toISOString() };
+      const expiresAt = new Date(exp * 1000).toISOString();
+      const actor: AuditActor = parentId ? { type: 'service_token', id: parentId } : apiKeyId ? { type: 'api_key', id: apiKeyId } : SYSTEM_ACTOR;
+      await db.transaction().execute(async (tx) => {
+        await insertServiceToken(tx, { id, accountId: caller.accountId, parentId, apiKeyId, expiresAt: new Date(exp * 1000) });
+        await recordAuditEvent(tx, {
+          type: 'token.minted',
+          accountId: caller.accountId,
+          actor,
+          requestId: caller.requestId,
+          details: { tokenId: id, parentTokenId: parentId, expiresAt, policy: constraints && constraints.map(summarizeConstraint) },
+        });
+      });
+      return { token, expiresAt };
     },
 
-    async revoke(accountId, target) {
+    async revoke(accountId, target, by = { actor: SYSTEM_ACTOR }) {
       let id: string;
       let expiresAt: Date;
       if ('token' in target) {
@@ -149,9 +163,19 @@ export function createTokenService(db: Db, keyring: Keyring, revocations: Revoca
         id = row.id;
         expiresAt = row.expires_at;
       }
-      if (!(await revokeServiceToken(db, { id, accountId, expiresAt }))) throw new AppError('not_found', 'No such token of this account');
+      const revokedId = id;
+      await db.transaction().execute(async (tx) => {
+        if (!(await revokeServiceToken(tx, { id: revokedId, accountId, expiresAt }))) throw new AppError('not_found', 'No such token of this account');
+        await recordAuditEvent(tx, { type: 'token.revoked', accountId, actor: by.actor, requestId: by.requestId, details: { tokenId: revokedId } });
+      });
       await changes.announce({ kind: 'token_revoked', id });
       return { id };
     },
   };
+}
+
+/** What the audit log keeps of a policy: its shape, with the paths of rpcReqMatch but not their patterns. */
+function summarizeConstraint(constraint: Constraint) {
+  const { rpcReqMatch, ...rest } = constraint;
+  return { ...rest, ...(rpcReqMatch ? { rpcReqMatchPaths: Object.keys(rpcReqMatch) } : {}) };
 }

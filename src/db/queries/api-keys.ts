@@ -28,12 +28,19 @@ export async function listApiKeys(db: Db, filter: { accountId?: string } = {}) {
   return query.execute();
 }
 
-/** Marks a key revoked; returns false when no key has that id. Revoking twice keeps the first time. */
-export async function revokeApiKey(db: Db, id: string): Promise<boolean> {
-  const result = await db
+/**
+ * Marks a key revoked; undefined when no key has that id. Revoking twice keeps the first time
+ * (`newlyRevoked` is false then).
+ */
+export async function revokeApiKey(db: Db, id: string): Promise<{ accountId: string; newlyRevoked: boolean } | undefined> {
+  const revoked = await db
     .updateTable('api_keys')
-    .set((eb) => ({ revoked_at: eb.fn.coalesce('revoked_at', eb.fn<Date>('now')) }))
+    .set((eb) => ({ revoked_at: eb.fn<Date>('now') }))
     .where('id', '=', id)
+    .where('revoked_at', 'is', null)
+    .returning('account_id')
     .executeTakeFirst();
-  return result.numUpdatedRows > 0n;
+  if (revoked) return { accountId: revoked.account_id, newlyRevoked: true };
+  const existing = await db.selectFrom('api_keys').select('account_id').where('id', '=', id).executeTakeFirst();
+  return existing && { accountId: existing.account_id, newlyRevoked: false };
 }
