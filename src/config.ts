@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { parseEgressAllowlist, type EgressAllowlist } from './core/network/egress-policy.ts';
 
 /**
  * Every setting Switchboard reads from the environment. `process.env` is read here and
@@ -31,6 +32,7 @@ const envSchema = z.object({
   CORS_ORIGINS: z.string().default('*'),
   UPSTREAM_TIMEOUT_MS: integer(100, 600_000, 'a number of milliseconds from 100 to 600000').default(30_000),
   OAUTH_RETURN_ORIGINS: z.string().default(''),
+  ALLOWED_UPSTREAM_HOSTS: z.string().default(''),
   SHUTDOWN_GRACE_MS: integer(0, 600_000, 'a number of milliseconds from 0 to 600000').default(25_000),
   // API keys belong to the app's trusted backend; tokens live in browsers and agents.
   RATE_LIMIT_API_KEY_PER_MINUTE: integer(0, 100_000_000, 'a whole number from 0 (unlimited) to 100000000').default(0),
@@ -57,6 +59,11 @@ export type Config = Readonly<{
   upstreamTimeoutMs: number;
   /** Origins an end user may be sent back to after authorizing an upstream. */
   oauthReturnOrigins: readonly string[];
+  /**
+   * Hosts, addresses and ranges that upstream and OAuth requests may reach although they are
+   * not public (loopback, private networks, …); empty: public addresses only.
+   */
+  allowedUpstreamHosts: EgressAllowlist;
   /** On SIGTERM, how long requests in flight may take to finish before they are cut. */
   shutdownGraceMs: number;
   /** Requests per window (one minute unless a test shortens it) per API key and per token; 0 = unlimited. */
@@ -81,6 +88,14 @@ function parseOrigins(list: string): string[] {
     }
   }
   return origins.map((origin) => origin.replace(/\/$/, ''));
+}
+
+function parseAllowedUpstreamHosts(list: string): EgressAllowlist {
+  try {
+    return parseEgressAllowlist(list);
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration:\n  ALLOWED_UPSTREAM_HOSTS: ${(error as Error).message}`);
+  }
 }
 
 /** Parses the environment once. A bad value throws a `ConfigError` naming the variable. */
@@ -121,6 +136,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBodyBytes: e.MAX_BODY_BYTES,
     upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS,
     oauthReturnOrigins: parseOrigins(e.OAUTH_RETURN_ORIGINS),
+    allowedUpstreamHosts: parseAllowedUpstreamHosts(e.ALLOWED_UPSTREAM_HOSTS),
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     rateLimits: Object.freeze({
       apiKeyPerWindow: e.RATE_LIMIT_API_KEY_PER_MINUTE,

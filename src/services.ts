@@ -6,6 +6,7 @@ import { createConnectionStore, type ConnectionStore } from './core/connections/
 import { createKeyring, type Keyring } from './core/crypto/keyring.ts';
 import { resolveMasterSecrets } from './core/crypto/master-secret.ts';
 import { createNamespaceDirectory, type NamespaceDirectory } from './core/namespaces/namespace-directory.ts';
+import { createEgress, type Egress } from './core/network/guarded-dispatcher.ts';
 import { createAuthorizationLinks, type AuthorizationLinks } from './core/oauth/authorization-links.ts';
 import { createOAuthTokenKeeper, type OAuthTokenKeeper } from './core/oauth/oauth-tokens.ts';
 import { createRateLimiter, type RateLimiter } from './core/rate-limits/rate-limiter.ts';
@@ -30,6 +31,8 @@ export type Services = {
   upstreams: UpstreamPool;
   oauth: OAuthTokenKeeper;
   links: AuthorizationLinks;
+  /** How every request to a user-supplied URL goes out: only to public or allowlisted addresses. */
+  egress: Egress;
   rateLimits: RateLimiter;
 };
 
@@ -44,12 +47,14 @@ export async function createServices(config: Config, logger: Logger, database: O
   const db = database.db;
   const tokens = createTokenService(db, keyring, await loadRevocationList(db, changes), changes);
   const connections = createConnectionStore(db, keyring, changes);
+  const egress = createEgress(config.allowedUpstreamHosts);
   const oauth = createOAuthTokenKeeper({
     db,
     keyring,
     changes,
     logger,
     config,
+    egress,
     // PGlite belongs to one process (the data directory is locked): a row lock would only hold
     // its single connection through the refresh's network round trip.
     crossProcessLocks: database.kind === 'postgres',
@@ -57,6 +62,7 @@ export async function createServices(config: Config, logger: Logger, database: O
   const upstreams = createUpstreamPool(changes, {
     timeoutMs: config.upstreamTimeoutMs,
     idleMs: UPSTREAM_SESSION_IDLE_MS,
+    egress,
     logger,
     oauth,
     latest: (connection) => connections.get(connection),
@@ -74,10 +80,12 @@ export async function createServices(config: Config, logger: Logger, database: O
     upstreams,
     oauth,
     links: createAuthorizationLinks(keyring, config.publicUrl),
+    egress,
     rateLimits: createRateLimiter(db, config.rateLimits, logger),
     async close() {
       await upstreams.close();
       await closeUpstreamPools();
+      await egress.close();
       await changes.close();
     },
   };

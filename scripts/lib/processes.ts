@@ -58,7 +58,8 @@ export function startServerProcess(env: Env): Promise<ServerProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BUILT_ENTRY], {
       cwd: projectRoot,
-      env: childEnv({ PORT: '0', ...env }),
+      // Test and bench upstreams listen on loopback, which production refuses (SSRF).
+      env: childEnv({ PORT: '0', ALLOWED_UPSTREAM_HOSTS: '127.0.0.1,localhost,::1', ...env }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

@@ -76,7 +76,15 @@ async function send(
     body = modern.body;
     Object.assign(headers, modern.headers);
   }
-  const response = await sendUpstream({ url: session.url, method: 'POST', headers, body, timeoutMs: options.timeoutMs, signal: options.signal });
+  const response = await sendUpstream({
+    url: session.url,
+    method: 'POST',
+    headers,
+    body,
+    timeoutMs: options.timeoutMs,
+    signal: options.signal,
+    connect: session.egress.connect,
+  });
   const status = response.statusCode;
   if (status === 401 || status === 403) {
     const challenge = challengeOf(new Response(null, { headers: { 'www-authenticate': String(response.headers['www-authenticate'] ?? '') } }));

@@ -1,4 +1,5 @@
 import { AppError } from '../../errors.ts';
+import { ALLOWLIST_VARIABLE, checkUrlTarget, normalizeHost, type EgressAllowlist } from '../network/egress-policy.ts';
 
 /**
  * Checks on what callers send about a connection: its id, its upstream URL and its
@@ -48,7 +49,12 @@ export function checkConnectionId(id: string): string {
   return id;
 }
 
-export function checkMcpUrl(raw: string): string {
+/**
+ * A valid http(s) URL without userinfo or fragment, whose host is not one Switchboard may not
+ * reach (an IP literal or `localhost` outside the allowlist). Names are checked again after
+ * DNS, on every connection (see core/network).
+ */
+export function checkMcpUrl(raw: string, allowlist: EgressAllowlist): string {
   if (raw.length > MAX_URL_LENGTH) throw new AppError('validation_error', `mcpUrl is longer than ${MAX_URL_LENGTH} characters`);
   let url: URL;
   try {
@@ -63,6 +69,13 @@ export function checkMcpUrl(raw: string): string {
     throw new AppError('validation_error', 'mcpUrl must not carry a user name or password: send credentials in headers');
   }
   if (url.hash) throw new AppError('validation_error', 'mcpUrl must not have a #fragment');
+  const target = checkUrlTarget(url, allowlist);
+  if (!target.allowed) {
+    throw new AppError(
+      'validation_error',
+      `mcpUrl points to ${normalizeHost(url.hostname)}, which is not allowed (${target.kind} address); an operator can allow it with ${ALLOWLIST_VARIABLE}`,
+    );
+  }
   return url.href;
 }
 

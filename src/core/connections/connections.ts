@@ -13,6 +13,8 @@ import {
 import { AppError } from '../../errors.ts';
 import type { ChangeFeed } from '../changes/change-feed.ts';
 import type { Keyring } from '../crypto/keyring.ts';
+import type { EgressAllowlist } from '../network/egress-policy.ts';
+import type { Egress } from '../network/guarded-dispatcher.ts';
 import { newConnectionId } from '../ids.ts';
 import { findUnstorableText, isStorableText } from '../text.ts';
 import type { NamespaceDirectory } from '../namespaces/namespace-directory.ts';
@@ -48,8 +50,10 @@ export type ConnectionServices = {
   db: Db;
   keyring: Keyring;
   logger: Logger;
-  config: { publicUrl: string; upstreamTimeoutMs: number; oauthReturnOrigins: readonly string[] };
+  config: { publicUrl: string; upstreamTimeoutMs: number; oauthReturnOrigins: readonly string[]; allowedUpstreamHosts: EgressAllowlist };
   links: AuthorizationLinks;
+  /** For the token revocation a deletion sends to the authorization server. */
+  egress: Pick<Egress, 'fetch'>;
   changes: ChangeFeed;
   namespaces: NamespaceDirectory;
   upstreams: UpstreamProber;
@@ -78,7 +82,7 @@ export async function createConnection(
 ): Promise<Connection> {
   await services.namespaces.requireOwned(access, namespace);
   if (input.mcpUrl === undefined) throw new AppError('validation_error', 'mcpUrl is required to create a connection');
-  const fields = checkFields(input, services.config.oauthReturnOrigins);
+  const fields = checkFields(input, services.config);
   requireAllowedMetadata(access, fields.metadata ?? null);
   for (let attempt = 0; attempt < 3; attempt++) {
     const id = newConnectionId();
@@ -106,7 +110,7 @@ export async function upsertConnection(
 ): Promise<{ connection: Connection; created: boolean }> {
   await services.namespaces.requireOwned(access, ref.namespace);
   checkConnectionId(ref.id);
-  const fields = checkFields(input, services.config.oauthReturnOrigins);
+  const fields = checkFields(input, services.config);
   // Two creates of one id race: the loser finds the row on its second pass and updates it.
   let outcome: { created: boolean; reprobe: boolean; revision: number } | undefined;
   for (let attempt = 0; attempt < 2 && !outcome; attempt++) {
@@ -274,8 +278,11 @@ export async function noteObservedStatus(
   connection: ConnectionRecord,
   observed: ProbeOutcome,
 ): Promise<void> {
+  // An error that changed its reason is news too (e.g. a DNS failure, later a refused address).
+  const messageOf = (status: StoredStatus) => (status.state === 'error' ? status.message : undefined);
   const unchanged =
     connection.status.state === observed.status.state &&
+    messageOf(connection.status) === messageOf(observed.status) &&
     (observed.serverInfo === undefined || JSON.stringify(connection.serverInfo) === JSON.stringify(observed.serverInfo));
   if (unchanged) return;
   const recorded = await recordConnectionStatus(services.db, connection, observed);
@@ -298,10 +305,10 @@ export function connectionNotFound(id: string): AppError {
   return new AppError('not_found', `Connection "${id}" not found`);
 }
 
-function checkFields(input: ConnectionInput, returnOrigins: readonly string[]): ConnectionInput {
+function checkFields(input: ConnectionInput, config: ConnectionServices['config']): ConnectionInput {
   const checked: ConnectionInput = {};
-  if (input.returnUrl !== undefined) checked.returnUrl = checkReturnUrl(input.returnUrl, returnOrigins);
-  if (input.mcpUrl !== undefined) checked.mcpUrl = checkMcpUrl(input.mcpUrl);
+  if (input.returnUrl !== undefined) checked.returnUrl = checkReturnUrl(input.returnUrl, config.oauthReturnOrigins);
+  if (input.mcpUrl !== undefined) checked.mcpUrl = checkMcpUrl(input.mcpUrl, config.allowedUpstreamHosts);
   if (input.headers !== undefined) checked.headers = checkCredentialHeaders(input.headers);
   if (input.name !== undefined) {
     const name = input.name.trim();

@@ -5,6 +5,7 @@ import { claimOAuthFlow, findConnectionOAuth, insertOAuthFlow, oauthFlowExists, 
 import { AppError } from '../../errors.ts';
 import type { ChangeFeed } from '../changes/change-feed.ts';
 import type { Keyring } from '../crypto/keyring.ts';
+import type { Egress } from '../network/guarded-dispatcher.ts';
 import type { ConnectionRef } from '../connections/credentials.ts';
 import type { AuthorizationLinks } from './authorization-links.ts';
 import { createFlowProvider, type FlowState } from './flow-provider.ts';
@@ -20,6 +21,8 @@ export type OAuthFlowServices = {
   changes: ChangeFeed;
   links: AuthorizationLinks;
   config: { publicUrl: string; oauthReturnOrigins: readonly string[] };
+  /** Discovery, registration and token requests go out through it: only to allowed addresses. */
+  egress: Pick<Egress, 'fetch'>;
   /** Connects to the upstream anew and records its status (after tokens arrive). */
   reprobe(ref: ConnectionRef): Promise<unknown>;
   /** The request being served, for the audit log. */
@@ -28,7 +31,7 @@ export type OAuthFlowServices = {
 
 /** How long a started authorization may take before its state is refused. */
 const FLOW_TTL_MS = 10 * 60_000;
-const FLOW_CONTEXT = 'oauth-flow';
+export const FLOW_CONTEXT = 'oauth-flow';
 
 type StoredFlow = { verifier: string; discovery: FlowState['discovery']; scope?: string; returnUrl?: string; clientId?: string };
 
@@ -69,6 +72,7 @@ export async function startAuthorization(services: OAuthFlowServices, link: stri
       ...(challenge.resourceMetadataUrl ? { resourceMetadataUrl: new URL(challenge.resourceMetadataUrl) } : {}),
       ...(flow.scope ? { scope: flow.scope } : {}),
       forceReauthorization: true,
+      fetchFn: services.egress.fetch,
     });
   } catch (error) {
     throw new AppError('bad_gateway', `Could not start the authorization with ${new URL(row.mcp_url).host}: ${describeOAuthError(error)}`);
@@ -146,7 +150,12 @@ export async function completeAuthorization(services: OAuthFlowServices, params:
   const flow: FlowState = { state, verifier: stored.verifier, discovery: stored.discovery, scope: stored.scope, clientId: stored.clientId };
   const provider = createFlowProvider(providerDeps(services, row.account_id), flow);
   try {
-    await auth(provider, { serverUrl: row.mcp_url, authorizationCode: code, iss: params.get('iss') ?? undefined });
+    await auth(provider, {
+      serverUrl: row.mcp_url,
+      authorizationCode: code,
+      iss: params.get('iss') ?? undefined,
+      fetchFn: services.egress.fetch,
+    });
   } catch (caught) {
     if (caught instanceof IssuerMismatchError) {
       await failed('issuer_mismatch');

@@ -8,6 +8,7 @@ import type { ChangeFeed } from '../changes/change-feed.ts';
 import { connectionKey, type ConnectionRecord } from '../connections/connection-store.ts';
 import type { ConnectionRef } from '../connections/credentials.ts';
 import type { Keyring } from '../crypto/keyring.ts';
+import type { Egress } from '../network/guarded-dispatcher.ts';
 import { callbackUrl, describeOAuthError } from './authorization-flow.ts';
 import { findClientForIssuer } from './oauth-clients.ts';
 import { recordAuditEventInBackground } from '../audit/record-audit-event.ts';
@@ -26,6 +27,8 @@ export type OAuthTokenServices = {
   changes: ChangeFeed;
   logger: Logger;
   config: { publicUrl: string };
+  /** Refreshes go out through it: only to allowed addresses. */
+  egress: Pick<Egress, 'fetch'>;
   /**
    * PostgreSQL: refreshes take a row lock, so that across every process exactly one refresh
    * per connection runs at a time. PGlite serves one process, where an in-process lock suffices.
@@ -130,6 +133,7 @@ async function refreshLocked(services: OAuthTokenServices, connection: Connectio
         clientInformation: client,
         refreshToken: tokens.refreshToken,
         resource: new URL(state.discovery.resourceMetadata?.resource ?? row.mcp_url),
+        fetchFn: services.egress.fetch,
       });
     } catch (error) {
       if (error instanceof OAuthError && PERMANENT_REFRESH_ERRORS.has(error.code)) {

@@ -3,6 +3,7 @@ import type { Db } from '../../db/open.ts';
 import type { Logger } from '../../logger.ts';
 import type { ConnectionRef } from '../connections/credentials.ts';
 import type { Keyring } from '../crypto/keyring.ts';
+import type { Egress } from '../network/guarded-dispatcher.ts';
 import { callbackUrl } from './authorization-flow.ts';
 import { findClientForIssuer } from './oauth-clients.ts';
 import { openOAuthState, type OAuthState } from './oauth-state.ts';
@@ -12,7 +13,11 @@ import { openOAuthState, type OAuthState } from './oauth-state.ts';
  * if it offers revocation, the refresh token first (which ends the grant on most servers).
  * Best effort: the deletion never waits on it or fails because of it.
  */
-export async function revokeAtIssuer(state: OAuthState, client: StoredOAuthClientInformation | undefined, timeoutMs: number): Promise<number> {
+export async function revokeAtIssuer(
+  state: OAuthState,
+  client: StoredOAuthClientInformation | undefined,
+  options: { timeoutMs: number; fetch: Egress['fetch'] },
+): Promise<number> {
   const endpoint = (state.discovery?.authorizationServerMetadata as { revocation_endpoint?: string } | undefined)?.revocation_endpoint;
   if (!endpoint || !client || !state.tokens) return 0;
   const tokens: [string, string][] = [];
@@ -29,7 +34,7 @@ export async function revokeAtIssuer(state: OAuthState, client: StoredOAuthClien
       body.set('client_id', client.client_id);
       if (client.client_secret) body.set('client_secret', client.client_secret);
     }
-    const response = await fetch(endpoint, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeoutMs), redirect: 'error' });
+    const response = await options.fetch(endpoint, { method: 'POST', headers, body, signal: AbortSignal.timeout(options.timeoutMs), redirect: 'error' });
     await response.body?.cancel();
     if (response.ok) revoked++;
   }
@@ -38,7 +43,7 @@ export async function revokeAtIssuer(state: OAuthState, client: StoredOAuthClien
 
 /** After a connection is deleted: revoke what it held, in the background, logging the outcome (never a token). */
 export function revokeDeletedConnectionTokens(
-  deps: { db: Db; keyring: Keyring; logger: Logger; config: { publicUrl: string; upstreamTimeoutMs: number } },
+  deps: { db: Db; keyring: Keyring; logger: Logger; egress: Pick<Egress, 'fetch'>; config: { publicUrl: string; upstreamTimeoutMs: number } },
   ref: ConnectionRef,
   held: { oauth: string | null; account_id: string },
 ): void {
@@ -51,7 +56,7 @@ export function revokeDeletedConnectionTokens(
     redirectUri: callbackUrl(deps.config.publicUrl),
     clientId: state.clientId,
   })
-    .then((client) => revokeAtIssuer(state, client, deps.config.upstreamTimeoutMs))
+    .then((client) => revokeAtIssuer(state, client, { timeoutMs: deps.config.upstreamTimeoutMs, fetch: deps.egress.fetch }))
     .then(
       (revoked) => deps.logger.info({ connection: `${ref.namespace}/${ref.id}`, issuer, revoked }, 'revoked the deleted connection’s tokens'),
       (error: unknown) => deps.logger.warn({ connection: `${ref.namespace}/${ref.id}`, issuer, err: { message: (error as Error).message } }, 'could not revoke tokens'),

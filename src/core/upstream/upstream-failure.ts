@@ -1,5 +1,6 @@
 import { InsufficientScopeError, SdkError, SdkErrorCode, SdkHttpError, extractWWWAuthenticateParams } from '@modelcontextprotocol/client';
 import { ZodError } from 'zod';
+import { blockedCause } from '../network/guarded-dispatcher.ts';
 import { AuthorizationRequiredError, type OAuthChallenge } from '../oauth/oauth-state.ts';
 
 /**
@@ -25,6 +26,9 @@ export function describeUpstreamFailure(error: unknown, url: URL, timeoutMs: num
       challenge: { scope: scope.requiredScope, ...(scope.resourceMetadataUrl ? { resourceMetadataUrl: scope.resourceMetadataUrl.href } : {}) },
     };
   }
+  // The egress guard refused the address: its message names the host and the allowlist.
+  const blocked = blockedCause(error);
+  if (blocked) return failed(blocked.message);
   const http = findCause(error, (e): e is SdkHttpError => e instanceof SdkHttpError);
   if (http) {
     if (http.status === 401) return { kind: 'auth_required' };

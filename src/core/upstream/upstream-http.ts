@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
+import type { EgressConnector } from '../network/guarded-dispatcher.ts';
 
 /**
  * The forwarding hot path's HTTP client: undici connection pools, one per upstream origin,
@@ -9,17 +10,23 @@ import { Pool } from 'undici';
  */
 const pools = new Map<string, Pool>();
 const MAX_POOLS = 10_000;
+// Pools are per egress policy too: a socket opened under one policy never serves another's request.
+const connectorIds = new WeakMap<EgressConnector, number>();
+let connectorCount = 0;
 
-function poolFor(origin: string): Pool {
-  let pool = pools.get(origin);
+function poolFor(origin: string, connect: EgressConnector): Pool {
+  let id = connectorIds.get(connect);
+  if (id === undefined) connectorIds.set(connect, (id = connectorCount++));
+  const key = `${id} ${origin}`;
+  let pool = pools.get(key);
   if (!pool) {
     if (pools.size >= MAX_POOLS) {
       const [oldest, stale] = pools.entries().next().value as [string, Pool];
       pools.delete(oldest);
       void stale.close();
     }
-    pool = new Pool(origin, { connections: 256, keepAliveTimeout: 60_000, pipelining: 1 });
-    pools.set(origin, pool);
+    pool = new Pool(origin, { connections: 256, keepAliveTimeout: 60_000, pipelining: 1, connect });
+    pools.set(key, pool);
   }
   return pool;
 }
@@ -39,6 +46,8 @@ export type UpstreamRequest = {
   timeoutMs: number;
   /** Aborts the request, e.g. when the client went away. */
   signal?: AbortSource;
+  /** Opens the connections: the egress guard, which refuses addresses Switchboard may not reach. */
+  connect: EgressConnector;
 };
 
 export type UpstreamResponse = {
@@ -48,7 +57,7 @@ export type UpstreamResponse = {
 };
 
 export async function sendUpstream(request: UpstreamRequest): Promise<UpstreamResponse> {
-  const { statusCode, headers, body } = await poolFor(request.url.origin).request({
+  const { statusCode, headers, body } = await poolFor(request.url.origin, request.connect).request({
     path: `${request.url.pathname}${request.url.search}`,
     method: request.method,
     headers: request.headers,

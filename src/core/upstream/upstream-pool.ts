@@ -8,12 +8,14 @@ import type { AuthProvider } from '@modelcontextprotocol/client';
 import { AuthorizationRequiredError, type OAuthChallenge } from '../oauth/oauth-state.ts';
 import type { OAuthTokenKeeper } from '../oauth/oauth-tokens.ts';
 import { challengeOf, describeUpstreamFailure } from './upstream-failure.ts';
-import { openUpstreamSession, type OpenSessionOptions, type UpstreamSession } from './upstream-session.ts';
+import { openUpstreamSession, type OpenSessionOptions, type SessionEgress, type UpstreamSession } from './upstream-session.ts';
 
 export type UpstreamPoolOptions = {
   timeoutMs: number;
   /** Sessions unused for this long are ended. */
   idleMs: number;
+  /** Every upstream request goes out through it: only to allowed addresses. */
+  egress: SessionEgress;
   logger: Logger;
   /** Bearer tokens of OAuth-protected upstreams. */
   oauth: Pick<OAuthTokenKeeper, 'bearerFor' | 'refreshAfterRejection'>;
@@ -106,6 +108,7 @@ export function createUpstreamPool(changes: ChangeFeed, options: UpstreamPoolOpt
       authProvider: authFor(connection),
       onChallenge: (response) => (entry.challenge = challengeOf(response)),
       timeoutMs: options.timeoutMs,
+      egress: options.egress,
       prior,
       onError: (error) => options.logger.debug({ connection: key, err: { name: error.name } }, 'upstream session error'),
     });
@@ -152,7 +155,7 @@ export function createUpstreamPool(changes: ChangeFeed, options: UpstreamPoolOpt
     },
     async probe(connection) {
       const url = new URL(connection.mcpUrl);
-      const schema = await fetchConfigSchema(connection.mcpUrl, fetch, options.timeoutMs);
+      const schema = await fetchConfigSchema(connection.mcpUrl, options.egress.fetch, options.timeoutMs);
       if (schema) {
         const needs = evaluateConfig(schema, { headers: connection.credentials, mcpUrl: connection.mcpUrl });
         if (needs.missing.headers.length > 0 || needs.missing.query.length > 0) {

@@ -9,8 +9,11 @@ import {
 } from '@modelcontextprotocol/client';
 import { SWITCHBOARD_VERSION } from '../../version.ts';
 import type { ServerInfo } from '../connections/connection-status.ts';
+import type { Egress } from '../network/guarded-dispatcher.ts';
 
 export type ProtocolEra = 'legacy' | 'modern';
+
+export type SessionEgress = Pick<Egress, 'fetch' | 'connect'>;
 
 /**
  * Switchboard relays what upstream tools return; judging their output against their own
@@ -44,6 +47,8 @@ export type UpstreamSession = {
   readonly discover: DiscoverResult | undefined;
   /** The SDK client on this session, for calls Switchboard makes itself (REST tools). */
   readonly client: Client;
+  /** How the raw forwarder reaches this upstream: through the same egress guard. */
+  readonly egress: SessionEgress;
   lastUsedAt: number;
   /** Ends the session: `terminate` also tells the upstream (DELETE) so it frees its side. */
   close(options: { terminate: boolean }): Promise<void>;
@@ -57,6 +62,8 @@ export type OpenSessionOptions = {
   /** Hears every 401/403 challenge the upstream sends (where its OAuth metadata is, what scope it wants). */
   onChallenge?: (response: Response) => void;
   timeoutMs: number;
+  /** Every request of the session goes out through it (see core/network: no private addresses). */
+  egress: SessionEgress;
   /** What an earlier session with this upstream found, to skip the era probe. */
   prior?: { kind: 'legacy' } | { kind: 'modern'; discover: DiscoverResult };
   onError?: (error: Error) => void;
@@ -67,15 +74,13 @@ export async function openUpstreamSession(options: OpenSessionOptions): Promise<
   const transport = new StreamableHTTPClientTransport(options.url, {
     requestInit: { headers: { ...options.credentials } },
     ...(options.authProvider ? { authProvider: options.authProvider } : {}),
-    ...(onChallenge
-      ? {
-          fetch: async (input: string | URL, init?: RequestInit) => {
-            const response = await fetch(input, init);
-            if (response.status === 401 || response.status === 403) onChallenge(response);
-            return response;
-          },
+    fetch: onChallenge
+      ? async (input: string | URL, init?: RequestInit) => {
+          const response = await options.egress.fetch(input, init);
+          if (response.status === 401 || response.status === 403) onChallenge(response);
+          return response;
         }
-      : {}),
+      : options.egress.fetch,
   });
   const client = new Client(
     { name: 'switchboard', version: SWITCHBOARD_VERSION },
@@ -109,6 +114,7 @@ export async function openUpstreamSession(options: OpenSessionOptions): Promise<
     serverInfo: toServerInfo(identity.serverInfo),
     discover: client.getDiscoverResult(),
     client,
+    egress: options.egress,
     lastUsedAt: Date.now(),
     async close({ terminate }) {
       if (closed) return;

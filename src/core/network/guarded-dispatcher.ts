@@ -1,0 +1,103 @@
+import dns, { type LookupAddress } from 'node:dns';
+import { isIP, type LookupFunction } from 'node:net';
+import { Agent, buildConnector, fetch as undiciFetch } from 'undici';
+import { checkAddress, checkResolvedHost, EgressBlockedError, type EgressAllowlist } from './egress-policy.ts';
+
+/** undici's connector: how a Pool or Agent opens its sockets. */
+export type EgressConnector = buildConnector.connector;
+
+/**
+ * Every outbound request to a user-supplied URL goes through here. The check runs at the
+ * moment of connecting, on the addresses actually connected to — so a DNS answer that changes
+ * between a check and the connection (rebinding), or a redirect to another host, cannot slip
+ * past it: each new connection, whatever led to it, is judged anew.
+ */
+export type Egress = {
+  readonly allowlist: EgressAllowlist;
+  /** For undici Pools and Clients (`connect` option). */
+  readonly connect: EgressConnector;
+  /** undici's fetch over the guarded connector; every redirect hop connects through it too. */
+  readonly fetch: typeof globalThis.fetch;
+  close(): Promise<void>;
+};
+
+/**
+ * A DNS lookup that resolves every address of the name and refuses them all if any is
+ * refused; otherwise answers as net.connect asked (one address, or all for happy eyeballs).
+ */
+function guardedLookup(allowlist: EgressAllowlist): LookupFunction {
+  return (hostname, options, callback) => {
+    dns.lookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
+      if (error) return callback(error, '', 0);
+      const verdict = checkResolvedHost(hostname, addresses.map((a) => a.address), allowlist);
+      if (!verdict.allowed) return callback(new EgressBlockedError(hostname, verdict.kind), '', 0);
+      if (options.all) return (callback as unknown as (e: null, all: LookupAddress[]) => void)(null, addresses);
+      const first = addresses[0];
+      if (!first) return callback(Object.assign(new Error(`No address for ${hostname}`), { code: 'ENOTFOUND' }), '', 0);
+      callback(null, first.address, first.family);
+    });
+  };
+}
+
+export function createGuardedConnector(allowlist: EgressAllowlist, options: { timeoutMs?: number } = {}): EgressConnector {
+  const base = buildConnector({ lookup: guardedLookup(allowlist), ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}) });
+  return (target, callback) => {
+    // net.connect never looks up an IP literal: judge it here.
+    if (isIP(target.hostname)) {
+      const verdict = checkAddress(target.hostname, allowlist);
+      if (!verdict.allowed) {
+        process.nextTick(callback, new EgressBlockedError(target.hostname, verdict.kind), null);
+        return;
+      }
+    }
+    return base(target, callback);
+  };
+}
+
+export function createEgress(allowlist: EgressAllowlist): Egress {
+  const connect = createGuardedConnector(allowlist);
+  const dispatcher = new Agent({ connect });
+  const guardedFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    try {
+      const response = await undiciFetch(input as Parameters<typeof undiciFetch>[0], { ...(init as object), dispatcher });
+      return asGlobalResponse(response);
+    } catch (error) {
+      // fetch wraps connection errors in TypeError("fetch failed"); the MCP SDK reads a
+      // TypeError during discovery as a CORS failure and moves on, so a refusal is rethrown as itself.
+      throw blockedCause(error) ?? error;
+    }
+  };
+  return {
+    allowlist,
+    connect,
+    fetch: guardedFetch as typeof globalThis.fetch,
+    async close() {
+      await dispatcher.destroy();
+    },
+  };
+}
+
+/**
+ * undici's Response is not Node's global one (Node bundles another undici), and the MCP SDK
+ * tells a Response from a string with `instanceof Response`: hand it a global Response over
+ * the same body stream, keeping where the response came from.
+ */
+function asGlobalResponse(response: Awaited<ReturnType<typeof undiciFetch>>): Response {
+  const wrapped = new Response(response.body as ReadableStream<Uint8Array> | null, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers as unknown as Headers,
+  });
+  Object.defineProperties(wrapped, { url: { value: response.url }, redirected: { value: response.redirected } });
+  return wrapped;
+}
+
+/** The egress refusal behind an error, if that is what it is. */
+export function blockedCause(error: unknown): EgressBlockedError | undefined {
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 6; depth++) {
+    if (current instanceof EgressBlockedError) return current;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}

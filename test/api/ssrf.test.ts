@@ -1,0 +1,290 @@
+import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { startFixtureUpstream, type Upstream } from '../helpers/upstreams.ts';
+
+/**
+ * SSRF: a connection's mcpUrl, and the OAuth discovery it leads to, may not reach loopback,
+ * link-local (cloud metadata), private or reserved addresses, nor other schemes — checked on
+ * the URL at create/update, again after DNS resolution, and on every redirect hop — unless the
+ * operator's ALLOWED_UPSTREAM_HOSTS opens them. Every loopback target here counts what reaches
+ * it, so a refusal is shown to happen before any connection, and each refusal has a positive
+ * control: the same target with the allowlist set is reached.
+ */
+
+type Status = { state: string; message?: string; authorizationUrl?: string };
+type Connection = { connectionId: string; mcpUrl: string; status: Status };
+
+/** A TCP relay in front of a real upstream: counts every connection that reaches it. */
+async function countingRelay(upstream: Upstream): Promise<{ port: number; connections: () => number; close(): Promise<void> }> {
+  let connections = 0;
+  const sockets = new Set<net.Socket>();
+  const relay = net.createServer((client) => {
+    connections++;
+    const onward = net.connect(upstream.port, '127.0.0.1');
+    for (const socket of [client, onward]) {
+      sockets.add(socket);
+      socket.on('error', () => {});
+      socket.on('close', () => sockets.delete(socket));
+    }
+    client.pipe(onward).pipe(client);
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (relay.address() as AddressInfo).port,
+    connections: () => connections,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise((resolve) => relay.close(() => resolve()));
+    },
+  };
+}
+
+/**
+ * An OAuth-protected MCP server as seen through `localhost`, whose discovery leads to
+ * 127.0.0.1 — the same process, reached by another name. Under /redirect/ its protected
+ * resource metadata 302s to 127.0.0.1; under /as-blocked/ it names an authorization server
+ * on 127.0.0.1. Its config schema 302s to 127.0.0.1 too. Requests addressed to 127.0.0.1 are counted.
+ */
+async function discoveryFixture(): Promise<{ port: number; loopbackHits: () => string[]; close(): Promise<void> }> {
+  const loopbackHits: string[] = [];
+  let port = 0;
+  const server = http.createServer((req, res) => {
+    const url = req.url ?? '/';
+    if (req.headers.host?.startsWith('127.0.0.1')) {
+      loopbackHits.push(url);
+      res.writeHead(404).end();
+      return;
+    }
+    const prm = /^\/\.well-known\/oauth-protected-resource(\/(redirect|as-blocked)\/mcp)$/.exec(url);
+    if (req.method === 'POST' && /^\/(redirect|as-blocked)\/mcp$/.test(url)) {
+      req.resume();
+      res.writeHead(401, {
+        'www-authenticate': `Bearer resource_metadata="http://localhost:${port}/.well-known/oauth-protected-resource${url}"`,
+        'content-type': 'application/json',
+      });
+      res.end(JSON.stringify({ error: 'invalid_token' }));
+    } else if (prm?.[2] === 'redirect') {
+      res.writeHead(302, { location: `http://127.0.0.1:${port}/prm` }).end();
+    } else if (prm?.[2] === 'as-blocked') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ resource: `http://localhost:${port}${prm[1]}`, authorization_servers: [`http://127.0.0.1:${port}/as`] }));
+    } else if (url === '/.well-known/mcp-config') {
+      res.writeHead(302, { location: `http://127.0.0.1:${port}/config` }).end();
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  port = (server.address() as AddressInfo).port;
+  return {
+    port,
+    loopbackHits: () => [...loopbackHits],
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+let upstream: Upstream;
+let relay: Awaited<ReturnType<typeof countingRelay>>;
+let discovery: Awaited<ReturnType<typeof discoveryFixture>>;
+
+/** A server as deployed by default: no allowlist. */
+const guarded = { server: undefined as unknown as TestServer, key: '', ns: '' };
+/** Only the name `localhost` allowed: 127.0.0.1 spelt as an address is not. */
+const localhostOnly = { server: undefined as unknown as TestServer, key: '', ns: '' };
+/** The test default: 127.0.0.1, localhost and ::1 allowed. */
+const allowed = { server: undefined as unknown as TestServer, key: '', ns: '' };
+
+async function setUp(target: typeof guarded, env: Record<string, string>) {
+  target.server = await startTestServer(env);
+  target.key = (await target.server.newAccount()).key;
+  const created = await target.server.request('/namespaces', { method: 'POST', bearer: target.key });
+  target.ns = ((await created.json()) as { name: string }).name;
+}
+
+beforeAll(async () => {
+  let started: Upstream;
+  [started] = await Promise.all([
+    startFixtureUpstream('sessions'),
+    setUp(guarded, { ALLOWED_UPSTREAM_HOSTS: '' }),
+    setUp(localhostOnly, { ALLOWED_UPSTREAM_HOSTS: 'localhost' }),
+    setUp(allowed, {}),
+  ]);
+  upstream = started;
+  relay = await countingRelay(upstream);
+  discovery = await discoveryFixture();
+});
+
+afterAll(async () => {
+  await Promise.all([guarded.server?.close(), localhostOnly.server?.close(), allowed.server?.close()]);
+  await Promise.all([relay?.close(), discovery?.close(), upstream?.stop()]);
+});
+
+async function create(target: typeof guarded, mcpUrl: string): Promise<Response> {
+  return target.server.request(`/${target.ns}`, {
+    method: 'POST',
+    bearer: target.key,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ mcpUrl }),
+  });
+}
+
+async function created(target: typeof guarded, mcpUrl: string): Promise<Connection> {
+  const response = await create(target, mcpUrl);
+  expect(response.status).toBe(201);
+  return (await response.json()) as Connection;
+}
+
+async function connection(target: typeof guarded, id: string): Promise<Connection> {
+  return (await (await target.server.request(`/${target.ns}/${id}`, { bearer: target.key })).json()) as Connection;
+}
+
+function mcpPost(target: typeof guarded, id: string, message: unknown): Promise<Response> {
+  return target.server.request(`/connect/${target.ns}/${id}/mcp`, {
+    method: 'POST',
+    bearer: target.key,
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    body: JSON.stringify(message),
+  });
+}
+
+describe('with no allowlist (the default)', () => {
+  it.each([
+    ['loopback IPv4', () => `http://127.0.0.1:${relay.port}/mcp`],
+    ['loopback IPv6', () => `http://[::1]:${relay.port}/mcp`],
+    ['IPv4-mapped loopback', () => `http://[::ffff:127.0.0.1]:${relay.port}/mcp`],
+    ['loopback by name', () => `http://localhost:${relay.port}/mcp`],
+    ['loopback by name, upper case', () => `http://LOCALHOST:${relay.port}/mcp`],
+    ['a .localhost name', () => `http://mcp.localhost:${relay.port}/mcp`],
+    ['cloud metadata', () => 'http://169.254.169.254/latest/meta-data'],
+    ['the unspecified address', () => `http://0.0.0.0:${relay.port}/mcp`],
+    ['decimal IPv4', () => `http://2130706433:${relay.port}/mcp`],
+    ['hex IPv4', () => `http://0x7f000001:${relay.port}/mcp`],
+    ['octal IPv4', () => `http://017700000001:${relay.port}/mcp`],
+    ['short IPv4', () => `http://127.1:${relay.port}/mcp`],
+    ['private IPv4', () => 'http://10.0.0.1/mcp'],
+    ['private IPv4 (192.168)', () => 'https://192.168.1.1/mcp'],
+    ['carrier-grade NAT', () => 'http://100.64.0.1/mcp'],
+    ['unique-local IPv6', () => 'http://[fd00::1]/mcp'],
+    ['link-local IPv6', () => 'http://[fe80::1]/mcp'],
+    ['NAT64 of loopback', () => 'http://[64:ff9b::7f00:1]/mcp'],
+    ['6to4 of loopback', () => 'http://[2002:7f00:1::]/mcp'],
+  ])('refuses %s at create with 400 naming ALLOWED_UPSTREAM_HOSTS', async (_, url) => {
+    const response = await create(guarded, url());
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { error: string; message: string };
+    expect(body.error).toBe('validation_error');
+    expect(body.message).toMatch(/^mcpUrl points to \S+, which is not allowed \([\w -]+ address\); an operator can allow it with ALLOWED_UPSTREAM_HOSTS$/);
+    expect(body.message).not.toContain('/mcp');
+  });
+
+  it.each(['file:///etc/passwd', 'gopher://127.0.0.1:70/_GET', 'ftp://example.com/', 'data:text/plain,hello'])('refuses the scheme of %s with 400', async (url) => {
+    const response = await create(guarded, url);
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: string; message: string }).message).toMatch(/must use http or https/);
+  });
+
+  it('refuses a loopback URL on update (PUT) as well', async () => {
+    const response = await guarded.server.request(`/${guarded.ns}/put-loopback`, {
+      method: 'PUT',
+      bearer: guarded.key,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ mcpUrl: `http://127.0.0.1:${relay.port}/mcp` }),
+    });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { message: string }).message).toContain('ALLOWED_UPSTREAM_HOSTS');
+  });
+
+  it('refuses after DNS a stored URL whose name resolves to loopback: status error, REST 502, MCP -32603, and the upstream is never reached', async () => {
+    // A connection stored before the guard (or under a wider allowlist): its URL is a name,
+    // so only the resolved address can tell.
+    const stored = await created(guarded, 'http://stored-before-the-guard.invalid/mcp');
+    await guarded.server.db
+      .updateTable('connections')
+      .set({ mcp_url: `http://localhost:${relay.port}/mcp?config=secret-value` })
+      .where('namespace', '=', guarded.ns)
+      .where('id', '=', stored.connectionId)
+      .execute();
+    const expected = 'upstream host localhost resolves to a blocked (loopback) address; set ALLOWED_UPSTREAM_HOSTS to allow it';
+
+    const tools = await guarded.server.request(`/${guarded.ns}/${stored.connectionId}/.tools`, { bearer: guarded.key });
+    expect(tools.status).toBe(502);
+    expect(await tools.json()).toEqual({ error: 'bad_gateway', message: expected });
+
+    const mcp = await mcpPost(guarded, stored.connectionId, { jsonrpc: '2.0', id: 7, method: 'tools/list' });
+    expect(mcp.status).toBe(502);
+    const answer = (await mcp.json()) as { id: number; error: { code: number; message: string } };
+    expect(answer.id).toBe(7);
+    expect(answer.error.code).toBe(-32603);
+    expect(answer.error.message).toContain(expected);
+    expect(answer.error.message).not.toContain('secret-value');
+
+    // The status is recorded in the background after the call.
+    let status: Status | undefined;
+    for (let attempt = 0; attempt < 100; attempt++) {
+      status = (await connection(guarded, stored.connectionId)).status;
+      if (status.message === expected) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(status).toEqual({ state: 'error', message: expected });
+    expect(relay.connections()).toBe(0);
+  });
+});
+
+describe('with only the name localhost allowed', () => {
+  it('neither OAuth discovery nor the config schema follows a redirect to 127.0.0.1', async () => {
+    const before = discovery.loopbackHits().length;
+    const made = await created(localhostOnly, `http://localhost:${discovery.port}/redirect/mcp`);
+    expect(made.status.state).toBe('auth_required');
+    const page = await fetch(made.status.authorizationUrl!, { redirect: 'manual' });
+    const html = await page.text();
+    expect(page.status).toBeGreaterThanOrEqual(400);
+    expect(page.headers.get('location')).toBeNull();
+    expect(html).not.toContain('127.0.0.1:');
+    expect(discovery.loopbackHits().slice(before)).toEqual([]);
+  });
+
+  it('an authorization server on a refused address is never fetched; the page says why', async () => {
+    const before = discovery.loopbackHits().length;
+    const made = await created(localhostOnly, `http://localhost:${discovery.port}/as-blocked/mcp`);
+    expect(made.status.state).toBe('auth_required');
+    const page = await fetch(made.status.authorizationUrl!, { redirect: 'manual' });
+    expect(page.status).toBe(502);
+    expect(await page.text()).toContain('upstream address 127.0.0.1 is a blocked (loopback) address; set ALLOWED_UPSTREAM_HOSTS to allow it');
+    expect(discovery.loopbackHits().slice(before)).toEqual([]);
+  });
+});
+
+describe('with loopback allowed (positive controls: the same targets are reached)', () => {
+  it('connects to the loopback upstream and calls a tool, over REST and MCP', async () => {
+    const before = relay.connections();
+    const made = await created(allowed, `http://127.0.0.1:${relay.port}/mcp`);
+    expect(made.status).toEqual({ state: 'connected' });
+    const call = await allowed.server.request(`/${allowed.ns}/${made.connectionId}/.tools/echo`, {
+      method: 'POST',
+      bearer: allowed.key,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ message: 'through the guard' }),
+    });
+    expect(call.status).toBe(200);
+    expect(((await call.json()) as { content: { text: string }[] }).content[0]!.text).toContain('through the guard');
+    const mcp = await mcpPost(allowed, made.connectionId, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { message: 'raw' } } });
+    expect(mcp.status).toBe(200);
+    expect(await mcp.text()).toContain('raw');
+    expect(relay.connections()).toBeGreaterThan(before);
+  });
+
+  // (No such control for the redirect: the MCP SDK itself follows redirects within one origin
+  // only. That the guard judges every hop is shown in test/core/egress-policy.test.ts.)
+  it('OAuth discovery does reach the authorization server on 127.0.0.1', async () => {
+    const before = discovery.loopbackHits().length;
+    const made = await created(allowed, `http://localhost:${discovery.port}/as-blocked/mcp`);
+    expect(made.status.state).toBe('auth_required');
+    await (await fetch(made.status.authorizationUrl!, { redirect: 'manual' })).text();
+    expect(discovery.loopbackHits().length).toBeGreaterThan(before);
+  });
+});
