@@ -3,7 +3,18 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { invalidRequest, operationsOf, validShapedRequest, type FuzzRequest, type KnownValues, type Operation } from '../helpers/openapi-arbitraries.ts';
+import {
+  invalidRequest,
+  minimalValue,
+  operationsOf,
+  percentEncode,
+  textFieldPaths,
+  validShapedRequest,
+  withValueAt,
+  type FuzzRequest,
+  type KnownValues,
+  type Operation,
+} from '../helpers/openapi-arbitraries.ts';
 import { rawRequest, type RawResponse } from '../helpers/raw-http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { freePort, startFixtureUpstream, type Upstream } from '../helpers/upstreams.ts';
@@ -45,6 +56,8 @@ let otherKey: string;
 let known: KnownValues;
 
 type Auth = 'key' | 'token' | 'none' | 'bad';
+/** Text PostgreSQL cannot store (NUL) or JSON cannot carry faithfully (a lone surrogate). */
+const UNSTORABLE = ['a\u0000b', '\ud800x'];
 const tally = { requests: 0, byStatus: new Map<number, number>(), byShape: { valid: 0, invalid: 0 }, badGateway: 0 };
 const reachedProcedure = new Map<string, number>();
 
@@ -161,6 +174,36 @@ function opName(op: Operation): string {
 }
 
 const auths = fc.constantFrom<Auth>('key', 'key', 'key', 'key', 'token', 'token', 'none', 'bad');
+
+// Before the fuzzing below, which may delete the namespace these use.
+describe('text the database cannot hold, in every field the spec names', () => {
+  it.each(operations.map((op) => [opName(op), op] as const))(
+    '%s: NUL and unpaired surrogates in each field, parameter and map key, one at a time, never reach the database',
+    async (_name, op) => {
+      const requests: FuzzRequest[] = [];
+      const pathValues = Object.fromEntries(op.pathParams.map((p) => [p.name, String(minimalValue(p.schema ?? {}, components, known, p.name))]));
+      const target = (values: Record<string, string>, query = '') =>
+        op.path.replace(/\{([^}]+)\}/g, (_whole, name: string) => percentEncode(values[name]!)) + query;
+      const base = op.body ? minimalValue(op.body.schema, components, known) : undefined;
+      const body = (value: unknown) => (value === undefined ? undefined : JSON.stringify(value));
+      const headers: [string, string][] = op.body ? [['content-type', 'application/json']] : [];
+      for (const bad of UNSTORABLE) {
+        for (const param of op.pathParams) {
+          requests.push({ method: op.method, target: target({ ...pathValues, [param.name]: bad }), headers, body: body(base), shape: 'invalid', params: pathValues });
+        }
+        for (const param of op.queryParams) {
+          const name = param.style === 'deepObject' ? `${param.name}[${bad}]` : param.name;
+          requests.push({ method: op.method, target: target(pathValues, `?${percentEncode(name)}=${percentEncode(bad)}`), headers, body: body(base), shape: 'invalid', params: pathValues });
+        }
+        for (const field of op.body ? textFieldPaths(op.body.schema, components) : []) {
+          requests.push({ method: op.method, target: target(pathValues), headers, body: body(withValueAt(base, field, bad)), shape: 'invalid', params: pathValues });
+        }
+      }
+      const answers = await Promise.all(requests.map((request) => send(request, 'key')));
+      answers.forEach((answer, i) => checkAnswer(op, requests[i]!, 'key', answer));
+    },
+  );
+});
 
 describe('fuzzing every route in openapi.json', () => {
   it('finds the routes to fuzz in the document', () => {

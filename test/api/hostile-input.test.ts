@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { attenuateToken } from '../../src/core/tokens/token-format.ts';
 import { exchange, rawRequest, type RawResponse } from '../helpers/raw-http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { startFixtureUpstream, type Upstream } from '../helpers/upstreams.ts';
@@ -184,6 +185,32 @@ describe('traversal and odd encodings in names', () => {
       expect({} as Record<string, unknown>).not.toHaveProperty('polluted');
     },
   );
+});
+
+// ------------------------------------------------------------------ tokens
+
+describe('service tokens attenuated offline with hostile block ids', () => {
+  // The holder of a token chooses the ids of the blocks it appends: they reach lookups and rows.
+  it.each([
+    ['NUL', 'tok_\u0000'],
+    ['an unpaired surrogate', 'tok_\ud800'],
+    ['a very long id', `tok_${'a'.repeat(3000)}`],
+    ['SQL', "tok_' or 1=1 --"],
+  ])('%s: minting from it, revoking it and using it never answer 5xx', async (_label, blockId) => {
+    const minted = await send('POST', '/tokens', { headers: [json], body: '{}' });
+    const parent = (JSON.parse(minted.body) as { token: string }).token;
+    const hostile = attenuateToken(parent, { id: blockId, exp: Math.floor(Date.now() / 1000) + 600, policy: [{ operations: ['read'] }] });
+    const answers = await Promise.all([
+      rawRequest(server.port, { method: 'POST', target: '/tokens', headers: [auth(hostile), json], body: '{}' }),
+      rawRequest(server.port, { method: 'GET', target: `/${HOME}`, headers: [auth(hostile)] }),
+      send('POST', '/tokens/revoke', { headers: [json], body: JSON.stringify({ token: hostile }) }),
+      send('POST', '/tokens/revoke', { headers: [json], body: JSON.stringify({ id: blockId }) }),
+    ]);
+    for (const answer of answers) {
+      expect(answer.status, answer.body.slice(0, 200)).toBeLessThan(500);
+      if (answer.status >= 400) expectJsonRefusal(answer, [400, 401, 403, 404], blockId.slice(0, 20));
+    }
+  });
 });
 
 // ------------------------------------------------------------------ headers

@@ -426,3 +426,72 @@ export function invalidRequest(op: Operation, components: Record<string, Schema>
       };
     });
 }
+
+// ---------------------------------------------------------------- every field, one at a time
+
+type FieldPath = (string | number)[];
+
+/** A small value the schema accepts, from the known values where a field has some. */
+export function minimalValue(schema: Schema, components: Record<string, Schema>, known: KnownValues, name = ''): unknown {
+  const s = resolve(schema, components);
+  const alternatives = s.anyOf ?? s.oneOf;
+  if (alternatives) return minimalValue(alternatives[0]!, components, known, name);
+  if (s.const !== undefined) return s.const;
+  if (s.enum) return s.enum[0];
+  const type = typesOf(s)[0];
+  if (type === 'string') return known.byName[name]?.[0] ?? (s.pattern ? fc.sample(fc.stringMatching(new RegExp(s.pattern)), { numRuns: 1, seed: 1 })[0] : 'x');
+  if (type === 'integer' || type === 'number') return s.minimum ?? 1;
+  if (type === 'boolean') return true;
+  if (type === 'array') return Array.from({ length: Math.max(1, s.minItems ?? 0) }, () => minimalValue(s.items ?? {}, components, known, name));
+  if (type === 'object') {
+    return Object.fromEntries((s.required ?? []).map((key) => [key, minimalValue(s.properties?.[key] ?? {}, components, known, key)]));
+  }
+  return null;
+}
+
+/**
+ * Every place in a body where the schema takes text: named properties, array items, and the
+ * keys and values of free-form maps (`[]` stands for "a key of this map").
+ */
+export function textFieldPaths(schema: Schema, components: Record<string, Schema>, path: FieldPath = [], depth = 0): FieldPath[] {
+  const s = resolve(schema, components);
+  if (depth > 4) return [];
+  const alternatives = s.anyOf ?? s.oneOf;
+  if (alternatives) return alternatives.flatMap((alt) => textFieldPaths(alt, components, path, depth + 1)).filter(unique());
+  const types = typesOf(s);
+  const found: FieldPath[] = [];
+  if (types.includes('string') && path.length > 0) found.push(path);
+  if (types.includes('array')) found.push(...textFieldPaths(s.items ?? {}, components, [...path, 0], depth + 1));
+  if (types.includes('object')) {
+    for (const [key, sub] of Object.entries(s.properties ?? {})) found.push(...textFieldPaths(sub, components, [...path, key], depth + 1));
+    if (s.additionalProperties !== false && s.additionalProperties !== undefined) {
+      found.push([...path, '[]']);
+      if (typeof s.additionalProperties === 'object') found.push(...textFieldPaths(s.additionalProperties, components, [...path, 'field'], depth + 1));
+    }
+  }
+  return found;
+}
+
+function unique() {
+  const seen = new Set<string>();
+  return (path: FieldPath) => {
+    const key = JSON.stringify(path);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  };
+}
+
+/** `base` with `value` placed at `path`, building the objects and arrays on the way. */
+export function withValueAt(base: unknown, path: FieldPath, value: string): unknown {
+  if (path.length === 0) return value;
+  const [head, ...rest] = path;
+  if (head === '[]') return { ...(base as object), [value]: 'v' };
+  if (typeof head === 'number') {
+    const list = Array.isArray(base) && base.length > 0 ? [...base] : [{}];
+    list[0] = withValueAt(list[0], rest, value);
+    return list;
+  }
+  const object = base !== null && typeof base === 'object' && !Array.isArray(base) ? (base as Record<string, unknown>) : {};
+  return { ...object, [head!]: withValueAt(object[head!], rest, value) };
+}

@@ -10,6 +10,7 @@ import {
 import { AppError } from '../../errors.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import { randomBase32 } from '../ids.ts';
+import { isStorableText } from '../text.ts';
 
 /**
  * The OAuth clients Switchboard presents to authorization servers. For an issuer, in order:
@@ -103,6 +104,8 @@ export async function configureOAuthClient(
   config: OAuthClientConfig,
 ): Promise<OAuthClientSummary> {
   const issuer = checkIssuer(config.issuer);
+  // The client id is a column of its own (PostgreSQL text holds no NUL).
+  if (!isStorableText(config.clientId)) throw new AppError('validation_error', 'clientId must not contain NUL characters or unpaired surrogates');
   const method = config.tokenEndpointAuthMethod ?? (config.clientSecret ? 'client_secret_basic' : 'none');
   if (method !== 'none' && !config.clientSecret) {
     throw new AppError('validation_error', `tokenEndpointAuthMethod ${method} needs a clientSecret`);

@@ -12,6 +12,7 @@ import type { Blocks } from './policy.ts';
 import type { RevocationList } from './revocations.ts';
 import { attenuateToken, claimedKeyId, mintToken, openToken, TOKEN_PREFIX, TokenTooLargeError, type ParsedToken } from './token-format.ts';
 import type { z } from 'zod';
+import { isStorableText } from '../text.ts';
 
 export type TokenPrincipal = {
   kind: 'token';
@@ -158,6 +159,8 @@ export function createTokenService(db: Db, keyring: Keyring, revocations: Revoca
           id = known?.account_id === accountId ? last.id : chainScopedId(root.id, last.id);
         }
       } else {
+        // Text the database cannot take (NUL) names no token.
+        if (!isStorableText(target.id)) throw new AppError('not_found', 'No token with this id');
         const row = await findServiceToken(db, target.id);
         if (!row || row.account_id !== accountId) throw new AppError('not_found', `No token with id ${target.id}`);
         id = row.id;

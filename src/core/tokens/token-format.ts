@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { countPatterns, MAX_PATTERNS_PER_TOKEN, storedConstraint, type Constraint } from './constraints.ts';
+import { isStorableText } from '../text.ts';
 
 /**
  * Service tokens are macaroon-style chains: `sbt_<block0>.<block1>…<blockN>.<signature>`,
@@ -29,17 +30,23 @@ export type RootBlock = {
 
 export type AttenuationBlock = { id: string; exp: number; policy: Constraint[] };
 
+/**
+ * A block id reaches database lookups and rows (revocations, parents): whoever appends a block
+ * offline chooses it, so it must be text PostgreSQL can hold.
+ */
+const blockId = z.string().refine(isStorableText);
+
 const rootBlock = z
   .object({
     kid: z.string(),
-    id: z.string(),
+    id: blockId,
     acc: z.string(),
     iat: z.number(),
     exp: z.number(),
     policy: z.array(storedConstraint).min(1).nullable(),
   })
   .strict();
-const attenuationBlock = z.object({ id: z.string(), exp: z.number(), policy: z.array(storedConstraint).min(1) }).strict();
+const attenuationBlock = z.object({ id: blockId, exp: z.number(), policy: z.array(storedConstraint).min(1) }).strict();
 
 export type ParsedToken = { root: RootBlock; attenuations: AttenuationBlock[] };
 
