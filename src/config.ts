@@ -31,6 +31,7 @@ const envSchema = z.object({
   MAX_BODY_BYTES: integer(1024, 64 * 1024 * 1024, 'a byte count from 1024 to 67108864').default(1024 * 1024),
   CORS_ORIGINS: z.string().default('*'),
   UPSTREAM_TIMEOUT_MS: integer(100, 600_000, 'a number of milliseconds from 100 to 600000').default(30_000),
+  MAX_UPSTREAM_RESPONSE_BYTES: integer(64 * 1024, 1024 * 1024 * 1024, 'a byte count from 65536 to 1073741824').default(16 * 1024 * 1024),
   OAUTH_RETURN_ORIGINS: z.string().default(''),
   ALLOWED_UPSTREAM_HOSTS: z.string().default(''),
   SHUTDOWN_GRACE_MS: integer(0, 600_000, 'a number of milliseconds from 0 to 600000').default(25_000),
@@ -55,8 +56,13 @@ export type Config = Readonly<{
   maxBodyBytes: number;
   /** `'*'` or an explicit list of allowed browser origins. */
   corsOrigins: '*' | readonly string[];
-  /** How long an upstream may take to connect or to start answering a request. */
+  /** How long an upstream may stay silent: to connect, to start answering, between events of a stream. */
   upstreamTimeoutMs: number;
+  /**
+   * The largest upstream reply Switchboard reads whole (the calls it makes itself: REST tools,
+   * listings). The MCP endpoint streams replies through, so they are not limited by it.
+   */
+  maxUpstreamResponseBytes: number;
   /** Origins an end user may be sent back to after authorizing an upstream. */
   oauthReturnOrigins: readonly string[];
   /**
@@ -135,6 +141,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     maxBodyBytes: e.MAX_BODY_BYTES,
     upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS,
+    maxUpstreamResponseBytes: e.MAX_UPSTREAM_RESPONSE_BYTES,
     oauthReturnOrigins: parseOrigins(e.OAUTH_RETURN_ORIGINS),
     allowedUpstreamHosts: parseAllowedUpstreamHosts(e.ALLOWED_UPSTREAM_HOSTS),
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,

@@ -11,8 +11,8 @@ import { describeUpstreamFailure } from '../core/upstream/upstream-failure.ts';
 import type { UpstreamSession } from '../core/upstream/upstream-session.ts';
 import { AppError } from '../errors.ts';
 import { isJsonContentType, readBody } from '../http/body.ts';
-import { classifyMessage, JsonRpcCode, sendJsonRpcError, sendJsonRpcResult, sseFrame, type JsonRpcId } from './json-rpc.ts';
-import type { UpstreamResponse } from '../core/upstream/upstream-http.ts';
+import { classifyMessage, JsonRpcCode, sendJsonRpcError, sendJsonRpcResult, type JsonRpcId } from './json-rpc.ts';
+import { streamThrough } from './stream-through.ts';
 import { forwardMessage, type OutgoingMessage, type UpstreamAnswer } from './forward.ts';
 
 export type McpTarget = { namespace: string; connectionId: string };
@@ -205,52 +205,13 @@ async function relay(
     res.end(answer.body);
     return;
   }
-  await streamThrough(res, answer.response, id);
-}
-
-/**
- * Pipes the upstream's answer to the client chunk by chunk, so SSE events (progress
- * included) arrive as they are sent. If the upstream breaks off an event stream before it
- * ended, the client still gets a JSON-RPC error for its request rather than a silent hang-up.
- */
-const SMALL_ANSWER_BYTES = 64 * 1024;
-
-function streamThrough(res: ServerResponse, response: UpstreamResponse, id: JsonRpcId): Promise<void> {
-  const contentType = response.headers['content-type'];
-  const isEventStream = typeof contentType === 'string' && contentType.startsWith('text/event-stream');
-  res.statusCode = response.statusCode;
-  if (contentType) res.setHeader('content-type', contentType);
-  // The body passes through unchanged, so a known length saves chunked framing.
-  const contentLength = response.headers['content-length'];
-  if (!isEventStream && contentLength !== undefined) res.setHeader('content-length', contentLength);
-  if (isEventStream) {
-    res.setHeader('cache-control', 'no-cache, no-transform');
-    res.setHeader('x-accel-buffering', 'no');
-    res.flushHeaders();
-  }
-  // A small JSON answer of known length goes out in one write, not one per chunk.
-  const small = !isEventStream && contentLength !== undefined && Number(contentLength) <= SMALL_ANSWER_BYTES;
-  return new Promise((resolve) => {
-    let ended = false;
-    const body = response.body;
-    const held: Buffer[] = [];
-    body.on('data', (chunk: Buffer) => (small ? held.push(chunk) : res.write(chunk)));
-    body.once('end', () => {
-      ended = true;
-      res.end(held.length === 1 ? held[0] : held.length > 0 ? Buffer.concat(held) : undefined);
-      resolve();
-    });
-    // An upstream that breaks off mid-body errors the stream; 'close' follows and answers it.
-    body.once('error', () => {});
-    body.once('close', () => {
-      if (ended) return;
-      if (isEventStream && id !== null && res.writable) {
-        res.end(`\n\n${sseFrame({ jsonrpc: '2.0', id, error: { code: JsonRpcCode.internalError, message: 'The upstream MCP server closed the stream before answering' } })}`);
-      } else {
-        res.destroy();
-      }
-      resolve();
-    });
+  const url = new URL(connection.mcpUrl);
+  await streamThrough(res, answer.response, id, {
+    host: url.host,
+    describe: (error) => {
+      const failure = describeUpstreamFailure(error, url, ctx.config.upstreamTimeoutMs);
+      return failure.kind === 'failed' ? failure.message : `${url.host} closed the connection before answering`;
+    },
   });
 }
 

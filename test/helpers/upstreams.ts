@@ -24,9 +24,10 @@ export type FixtureMode = 'sessions' | 'modern' | 'html' | 'hang';
 /** Our fixture server (test/fixtures/upstream-server.ts) in one of its modes. */
 export function startFixtureUpstream(
   mode: FixtureMode,
-  options: { requireApiKey?: string; configSchema?: boolean } = {},
+  options: { requireApiKey?: string; configSchema?: boolean; misbehave?: boolean } = {},
 ): Promise<Upstream> {
   const env: Record<string, string> = {};
+  if (options.misbehave) env.MISBEHAVE = '1';
   if (options.requireApiKey) env.REQUIRE_API_KEY = options.requireApiKey;
   if (options.configSchema) env.CONFIG_SCHEMA = '1';
   return startUpstream((port) => ({

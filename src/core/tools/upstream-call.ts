@@ -5,6 +5,7 @@ import type { ConnectionServices } from '../connections/connections.ts';
 import { noteObservedStatus } from '../connections/connections.ts';
 import type { ConnectionRecord } from '../connections/connection-store.ts';
 import { describeUpstreamFailure } from '../upstream/upstream-failure.ts';
+import { replyFailureOf } from '../upstream/reply-guards.ts';
 import type { OAuthTokenKeeper } from '../oauth/oauth-tokens.ts';
 import type { UpstreamPool } from '../upstream/upstream-pool.ts';
 import type { UpstreamSession } from '../upstream/upstream-session.ts';
@@ -43,7 +44,7 @@ export async function withUpstreamSession<T>(
     return result;
   } catch (error) {
     if (error instanceof AppError) throw error;
-    if (error instanceof ProtocolError) {
+    if (error instanceof ProtocolError && !replyFailureOf(error)) {
       // The upstream answered, with a JSON-RPC error: the connection itself works.
       if (session) observe(services, connection, { status: { state: 'connected' }, serverInfo: session.serverInfo });
       throw new AppError(error.code === -32602 ? 'validation_error' : 'bad_gateway', `The MCP server answered: ${error.message}`);

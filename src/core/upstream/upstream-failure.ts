@@ -2,6 +2,7 @@ import { InsufficientScopeError, SdkError, SdkErrorCode, SdkHttpError, extractWW
 import { ZodError } from 'zod';
 import { blockedCause } from '../network/guarded-dispatcher.ts';
 import { AuthorizationRequiredError, type OAuthChallenge } from '../oauth/oauth-state.ts';
+import { UpstreamReplyTooLargeError, replyFailureOf } from './reply-guards.ts';
 
 /**
  * Why an upstream could not be reached or used, in words a developer can act on. Messages
@@ -29,6 +30,10 @@ export function describeUpstreamFailure(error: unknown, url: URL, timeoutMs: num
   // The egress guard refused the address: its message names the host and the allowlist.
   const blocked = blockedCause(error);
   if (blocked) return failed(blocked.message);
+  const replyFailure = replyFailureOf(error);
+  if (replyFailure?.kind === 'too_large') return failed(`${host} sent a reply larger than this server accepts (${formatBytes(replyFailure.limitBytes)})`);
+  if (replyFailure?.kind === 'broken') return failed(`${host} closed the connection before answering`);
+  if (replyFailure?.kind === 'unanswered') return failed(`${host} ended its event stream without answering`);
   const http = findCause(error, (e): e is SdkHttpError => e instanceof SdkHttpError);
   if (http) {
     if (http.status === 401) return { kind: 'auth_required' };
@@ -41,10 +46,15 @@ export function describeUpstreamFailure(error: unknown, url: URL, timeoutMs: num
   if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return failed(`The host ${host} is unreachable from this server`);
   if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE') return failed(`${host} closed the connection unexpectedly`);
   if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT') return failed(`Could not connect to ${host} in time`);
-  if (code === 'UND_ERR_HEADERS_TIMEOUT') return failed(`${host} did not answer within ${Math.round(timeoutMs / 100) / 10} s`);
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return failed(`${host} did not answer within ${Math.round(timeoutMs / 100) / 10} s`);
   if (code && TLS_CODES.test(code)) return failed(`TLS error talking to ${host}: ${code}`);
-  if (code === 'UPSTREAM_TOO_LARGE') return failed(`${host} sent a reply larger than this server accepts`);
+  if (code === 'UPSTREAM_TOO_LARGE') {
+    const limit = findCause(error, (e): e is UpstreamReplyTooLargeError => e instanceof UpstreamReplyTooLargeError)?.limitBytes;
+    return failed(`${host} sent a reply larger than this server accepts${limit ? ` (${formatBytes(limit)})` : ''}`);
+  }
   const sdk = findCause(error, (e): e is SdkError => e instanceof SdkError && e.code !== SdkErrorCode.EraNegotiationFailed);
+  // The session was closed under a call in flight (another caller renewed it): a fresh one may serve.
+  if (sdk?.code === SdkErrorCode.ConnectionClosed) return { kind: 'session_lost' };
   if (sdk?.code === SdkErrorCode.RequestTimeout || isAbortTimeout(error)) {
     return failed(`${host} did not answer within ${Math.round(timeoutMs / 100) / 10} s`);
   }
@@ -80,6 +90,10 @@ function describeHttpStatus(status: number, host: string): string {
   if (status === 404 || status === 405) return `${host} did not answer as an MCP server (HTTP ${status}): check the URL`;
   if (status >= 500) return `${host} failed with HTTP ${status}`;
   return `${host} answered HTTP ${status}`;
+}
+
+function formatBytes(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MB` : `${Math.round(bytes / 1024)} KB`;
 }
 
 function failed(message: string): UpstreamFailure {

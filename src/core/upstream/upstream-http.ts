@@ -42,7 +42,10 @@ export type UpstreamRequest = {
   method: 'POST' | 'DELETE';
   headers: Record<string, string>;
   body?: Buffer;
-  /** Until the response headers arrive; a stream may then take as long as it takes. */
+  /**
+   * The longest the upstream may stay silent: until the response headers arrive, and then
+   * between chunks of the body (a tool may stream progress for as long as it runs).
+   */
   timeoutMs: number;
   /** Aborts the request, e.g. when the client went away. */
   signal?: AbortSource;
@@ -64,8 +67,7 @@ export async function sendUpstream(request: UpstreamRequest): Promise<UpstreamRe
     body: request.body,
     signal: request.signal,
     headersTimeout: request.timeoutMs,
-    // A tool may stream progress for as long as it runs.
-    bodyTimeout: 0,
+    bodyTimeout: request.timeoutMs,
   });
   return { statusCode, headers, body };
 }
@@ -77,6 +79,8 @@ export async function readSmallBody(body: Readable, limit = 64 * 1024): Promise<
   for await (const chunk of body as AsyncIterable<Buffer>) {
     size += chunk.length;
     if (size > limit) {
+      // undici errors a body destroyed before its end: heard here, so it cannot go unhandled.
+      body.on('error', () => {});
       body.destroy();
       throw Object.assign(new Error('Upstream reply too large'), { code: 'UPSTREAM_TOO_LARGE' });
     }

@@ -12,6 +12,7 @@ import { openUpstreamSession, type OpenSessionOptions, type SessionEgress, type 
 
 export type UpstreamPoolOptions = {
   timeoutMs: number;
+  maxReplyBytes: number;
   /** Sessions unused for this long are ended. */
   idleMs: number;
   /** Every upstream request goes out through it: only to allowed addresses. */
@@ -109,6 +110,7 @@ export function createUpstreamPool(changes: ChangeFeed, options: UpstreamPoolOpt
       onChallenge: (response) => (entry.challenge = challengeOf(response)),
       timeoutMs: options.timeoutMs,
       egress: options.egress,
+      maxReplyBytes: options.maxReplyBytes,
       prior,
       onError: (error) => options.logger.debug({ connection: key, err: { name: error.name } }, 'upstream session error'),
     });

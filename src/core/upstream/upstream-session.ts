@@ -10,6 +10,7 @@ import {
 import { SWITCHBOARD_VERSION } from '../../version.ts';
 import type { ServerInfo } from '../connections/connection-status.ts';
 import type { Egress } from '../network/guarded-dispatcher.ts';
+import { createReplyGuards } from './reply-guards.ts';
 
 export type ProtocolEra = 'legacy' | 'modern';
 
@@ -64,6 +65,8 @@ export type OpenSessionOptions = {
   timeoutMs: number;
   /** Every request of the session goes out through it (see core/network: no private addresses). */
   egress: SessionEgress;
+  /** The largest reply read whole; a larger one fails the call (see reply-guards.ts). */
+  maxReplyBytes: number;
   /** What an earlier session with this upstream found, to skip the era probe. */
   prior?: { kind: 'legacy' } | { kind: 'modern'; discover: DiscoverResult };
   onError?: (error: Error) => void;
@@ -71,17 +74,21 @@ export type OpenSessionOptions = {
 
 export async function openUpstreamSession(options: OpenSessionOptions): Promise<UpstreamSession> {
   const onChallenge = options.onChallenge;
+  const guards = createReplyGuards(options.maxReplyBytes);
   const transport = new StreamableHTTPClientTransport(options.url, {
     requestInit: { headers: { ...options.credentials } },
     ...(options.authProvider ? { authProvider: options.authProvider } : {}),
-    fetch: onChallenge
-      ? async (input: string | URL, init?: RequestInit) => {
-          const response = await options.egress.fetch(input, init);
-          if (response.status === 401 || response.status === 403) onChallenge(response);
-          return response;
-        }
-      : options.egress.fetch,
+    fetch: guards.fetch(
+      onChallenge
+        ? async (input: string | URL, init?: RequestInit) => {
+            const response = await options.egress.fetch(input, init);
+            if (response.status === 401 || response.status === 403) onChallenge(response);
+            return response;
+          }
+        : options.egress.fetch,
+    ),
   });
+  guards.install(transport);
   const client = new Client(
     { name: 'switchboard', version: SWITCHBOARD_VERSION },
     {
