@@ -45,10 +45,12 @@ async function countingRelay(upstream: Upstream): Promise<{ port: number; connec
  * An OAuth-protected MCP server as seen through `localhost`, whose discovery leads to
  * 127.0.0.1 — the same process, reached by another name. Under /redirect/ its protected
  * resource metadata 302s to 127.0.0.1; under /as-blocked/ it names an authorization server
- * on 127.0.0.1. Its config schema 302s to 127.0.0.1 too. Requests addressed to 127.0.0.1 are counted.
+ * on 127.0.0.1, under /as-allowed/ the same one by the name localhost. Its config schema 302s
+ * to 127.0.0.1 too. Requests addressed to 127.0.0.1, and those for the authorization server, are counted.
  */
-async function discoveryFixture(): Promise<{ port: number; loopbackHits: () => string[]; close(): Promise<void> }> {
+async function discoveryFixture(): Promise<{ port: number; loopbackHits: () => string[]; authorizationServerHits: () => string[]; close(): Promise<void> }> {
   const loopbackHits: string[] = [];
+  const authorizationServerHits: string[] = [];
   let port = 0;
   const server = http.createServer((req, res) => {
     const url = req.url ?? '/';
@@ -57,8 +59,11 @@ async function discoveryFixture(): Promise<{ port: number; loopbackHits: () => s
       res.writeHead(404).end();
       return;
     }
-    const prm = /^\/\.well-known\/oauth-protected-resource(\/(redirect|as-blocked)\/mcp)$/.exec(url);
-    if (req.method === 'POST' && /^\/(redirect|as-blocked)\/mcp$/.test(url)) {
+    if (url.includes('/.well-known/oauth-authorization-server') || url.includes('/.well-known/openid-configuration')) {
+      authorizationServerHits.push(url);
+    }
+    const prm = /^\/\.well-known\/oauth-protected-resource(\/(redirect|as-blocked|as-allowed)\/mcp)$/.exec(url);
+    if (req.method === 'POST' && /^\/(redirect|as-blocked|as-allowed)\/mcp$/.test(url)) {
       req.resume();
       res.writeHead(401, {
         'www-authenticate': `Bearer resource_metadata="http://localhost:${port}/.well-known/oauth-protected-resource${url}"`,
@@ -67,9 +72,10 @@ async function discoveryFixture(): Promise<{ port: number; loopbackHits: () => s
       res.end(JSON.stringify({ error: 'invalid_token' }));
     } else if (prm?.[2] === 'redirect') {
       res.writeHead(302, { location: `http://127.0.0.1:${port}/prm` }).end();
-    } else if (prm?.[2] === 'as-blocked') {
+    } else if (prm) {
+      const issuer = prm[2] === 'as-blocked' ? `http://127.0.0.1:${port}/as` : `http://localhost:${port}/as`;
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ resource: `http://localhost:${port}${prm[1]}`, authorization_servers: [`http://127.0.0.1:${port}/as`] }));
+      res.end(JSON.stringify({ resource: `http://localhost:${port}${prm[1]}`, authorization_servers: [issuer] }));
     } else if (url === '/.well-known/mcp-config') {
       res.writeHead(302, { location: `http://127.0.0.1:${port}/config` }).end();
     } else {
@@ -81,6 +87,7 @@ async function discoveryFixture(): Promise<{ port: number; loopbackHits: () => s
   return {
     port,
     loopbackHits: () => [...loopbackHits],
+    authorizationServerHits: () => [...authorizationServerHits],
     close: () => {
       server.closeAllConnections();
       return new Promise((resolve) => server.close(() => resolve()));
@@ -96,8 +103,6 @@ let discovery: Awaited<ReturnType<typeof discoveryFixture>>;
 const guarded = { server: undefined as unknown as TestServer, key: '', ns: '' };
 /** Only the name `localhost` allowed: 127.0.0.1 spelt as an address is not. */
 const localhostOnly = { server: undefined as unknown as TestServer, key: '', ns: '' };
-/** The test default: 127.0.0.1, localhost and ::1 allowed. */
-const allowed = { server: undefined as unknown as TestServer, key: '', ns: '' };
 
 async function setUp(target: typeof guarded, env: Record<string, string>) {
   target.server = await startTestServer(env);
@@ -112,7 +117,6 @@ beforeAll(async () => {
     startFixtureUpstream('sessions'),
     setUp(guarded, { ALLOWED_UPSTREAM_HOSTS: '' }),
     setUp(localhostOnly, { ALLOWED_UPSTREAM_HOSTS: 'localhost' }),
-    setUp(allowed, {}),
   ]);
   upstream = started;
   relay = await countingRelay(upstream);
@@ -120,7 +124,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([guarded.server?.close(), localhostOnly.server?.close(), allowed.server?.close()]);
+  await Promise.all([guarded.server?.close(), localhostOnly.server?.close()]);
   await Promise.all([relay?.close(), discovery?.close(), upstream?.stop()]);
 });
 
@@ -259,32 +263,39 @@ describe('with only the name localhost allowed', () => {
   });
 });
 
-describe('with loopback allowed (positive controls: the same targets are reached)', () => {
-  it('connects to the loopback upstream and calls a tool, over REST and MCP', async () => {
+describe('with localhost allowed (positive controls: the same targets are reached)', () => {
+  it('connects to the loopback upstream by that name and calls a tool, over REST and MCP', async () => {
     const before = relay.connections();
-    const made = await created(allowed, `http://127.0.0.1:${relay.port}/mcp`);
+    const made = await created(localhostOnly, `http://localhost:${relay.port}/mcp`);
     expect(made.status).toEqual({ state: 'connected' });
-    const call = await allowed.server.request(`/${allowed.ns}/${made.connectionId}/.tools/echo`, {
+    const call = await localhostOnly.server.request(`/${localhostOnly.ns}/${made.connectionId}/.tools/echo`, {
       method: 'POST',
-      bearer: allowed.key,
+      bearer: localhostOnly.key,
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ message: 'through the guard' }),
     });
     expect(call.status).toBe(200);
     expect(((await call.json()) as { content: { text: string }[] }).content[0]!.text).toContain('through the guard');
-    const mcp = await mcpPost(allowed, made.connectionId, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { message: 'raw' } } });
+    const mcp = await mcpPost(localhostOnly, made.connectionId, {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'echo', arguments: { message: 'raw' } },
+    });
     expect(mcp.status).toBe(200);
     expect(await mcp.text()).toContain('raw');
     expect(relay.connections()).toBeGreaterThan(before);
   });
 
-  // (No such control for the redirect: the MCP SDK itself follows redirects within one origin
-  // only. That the guard judges every hop is shown in test/core/egress-policy.test.ts.)
-  it('OAuth discovery does reach the authorization server on 127.0.0.1', async () => {
-    const before = discovery.loopbackHits().length;
-    const made = await created(allowed, `http://localhost:${discovery.port}/as-blocked/mcp`);
+  // The same flow as /as-blocked/ with the authorization server named localhost: discovery
+  // does fetch it, so what spared 127.0.0.1 above was the guard. (No such control for the
+  // redirect: the MCP SDK itself follows redirects within one origin only; that the guard
+  // judges every hop is shown in test/core/egress-policy.test.ts.)
+  it('OAuth discovery fetches an authorization server the allowlist opens', async () => {
+    const before = discovery.authorizationServerHits().length;
+    const made = await created(localhostOnly, `http://localhost:${discovery.port}/as-allowed/mcp`);
     expect(made.status.state).toBe('auth_required');
     await (await fetch(made.status.authorizationUrl!, { redirect: 'manual' })).text();
-    expect(discovery.loopbackHits().length).toBeGreaterThan(before);
+    expect(discovery.authorizationServerHits().slice(before)).toContain('/.well-known/oauth-authorization-server/as');
   });
 });
