@@ -2,6 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig } from '../config.ts';
 import { SWITCHBOARD_VERSION } from '../version.ts';
 import { runApiKeysCommand } from './api-keys.ts';
+import { runKeysCommand } from './keys.ts';
 import { runOAuthClientsCommand } from './oauth-clients.ts';
 
 const USAGE = `Usage: switchboard <command>
@@ -19,6 +20,9 @@ Commands:
                                           server (for every account, unless --account)
   oauth-clients list [--account ACCOUNT_ID] [--json]
   oauth-clients remove CLIENT_ID [--account ACCOUNT_ID]
+  keys rotate [--batch-size N] [--json]   Re-encrypt every stored secret under SWITCHBOARD_SECRET
+                                          (old values opened with SWITCHBOARD_PREVIOUS_SECRETS);
+                                          safe while servers run, safe to repeat
   migrate                                 Bring the database schema up to date
 
 The CLI reads the same environment as the service (DATA_DIR or DATABASE_URL, ...).
@@ -43,6 +47,7 @@ export async function runCli(argv: string[]): Promise<number> {
     const config = loadConfig();
     if (command === 'api-keys') return await runApiKeysCommand(config, rest);
     if (command === 'oauth-clients') return await runOAuthClientsCommand(config, rest);
+    if (command === 'keys') return await runKeysCommand(config, rest);
     if (command === 'migrate') {
       const { withDatabase } = await import('./database.ts');
       await withDatabase(config, async () => {});

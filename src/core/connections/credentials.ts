@@ -8,7 +8,7 @@ export type SealedCredentials = { sealed: string; keyId: string };
  * Credential headers at rest: AES-256-GCM through the keyring, bound to the connection they
  * belong to (a sealed value copied onto another row does not open there).
  */
-function contextOf(ref: ConnectionRef): string {
+export function contextOf(ref: ConnectionRef): string {
   return `connection-credentials:${ref.namespace}/${ref.id}`;
 }
 

@@ -17,7 +17,7 @@ import { isStorableText } from '../text.ts';
  * one the account configured, one the operator configured (for every account), one
  * registered dynamically before and reused. Secrets are sealed and never shown again.
  */
-const CONTEXT = 'oauth-client';
+export const CONTEXT = 'oauth-client';
 
 export type OAuthClientSummary = {
   id: string;

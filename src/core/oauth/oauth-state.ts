@@ -37,7 +37,7 @@ export class AuthorizationRequiredError extends Error {
 /** The last `WWW-Authenticate` challenge of the upstream: where its metadata is, which scope it wants. Not secret. */
 export type OAuthChallenge = { resourceMetadataUrl?: string; scope?: string };
 
-function contextOf(ref: ConnectionRef): string {
+export function contextOf(ref: ConnectionRef): string {
   return `connection-oauth:${ref.namespace}/${ref.id}`;
 }
 

@@ -1,0 +1,264 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
+import { sealCredentials, openCredentials } from '../../src/core/connections/credentials.ts';
+import { createKeyring } from '../../src/core/crypto/keyring.ts';
+import { rotateSealedValues, sealedFields } from '../../src/core/crypto/rotation.ts';
+import { CONTEXT as OAUTH_CLIENT_CONTEXT } from '../../src/core/oauth/oauth-clients.ts';
+import { sealOAuthState } from '../../src/core/oauth/oauth-state.ts';
+import { migrateToLatest, openDb, type OpenDatabase } from '../../src/db/open.ts';
+import { runCli, startServerProcess, type ServerProcess } from '../../scripts/lib/processes.ts';
+import { canary } from '../helpers/canary.ts';
+import { createTestDatabase, testDatabaseKind, type TestDatabase } from '../helpers/database.ts';
+import { startFixtureUpstream, type Upstream } from '../helpers/upstreams.ts';
+
+/**
+ * Master-secret rotation: `switchboard keys rotate` re-seals every stored secret under the new
+ * secret while servers holding both keep serving, never overwriting what a server wrote
+ * meanwhile; afterwards the old secret opens nothing, the new one alone opens everything.
+ */
+const secretA = randomBytes(36).toString('base64url');
+const secretB = randomBytes(36).toString('base64url');
+const keyIdOf = (secret: string) => createKeyring([secret]).currentKeyId;
+
+/** Every sealed value of the database, by field: what a rotation must have rewritten. */
+async function sealedValuesIn(db: OpenDatabase['db']): Promise<{ field: string; value: string }[]> {
+  const found: { field: string; value: string }[] = [];
+  for (const field of sealedFields) {
+    const { rows } = await sql<{ value: string }>`select ${sql.ref(field.column)} as value from ${sql.table(field.table)} where ${sql.ref(field.column)} is not null`.execute(db);
+    for (const row of rows) found.push({ field: `${field.table}.${field.column}`, value: row.value });
+  }
+  return found;
+}
+
+describe('rotateSealedValues (compare-and-set against a concurrent writer)', () => {
+  let database: TestDatabase;
+  let opened: OpenDatabase;
+  const refs = Array.from({ length: 5 }, (_, i) => ({ namespace: 'rotating', id: `conn${i}` }));
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    opened = await openDb(database.target);
+    await migrateToLatest(opened.db);
+    const old = createKeyring([secretA]);
+    await opened.db.insertInto('accounts').values({ id: 'acc_rotation', name: 'rotation' }).execute();
+    await opened.db.insertInto('namespaces').values({ name: 'rotating', account_id: 'acc_rotation' }).execute();
+    for (const ref of refs) {
+      const credentials = sealCredentials(old, ref, { 'x-api-key': canary('rotated-credential') })!;
+      await opened.db
+        .insertInto('connections')
+        .values({ ...ref, name: ref.id, mcp_url: 'http://127.0.0.1:9/mcp', metadata: null, credentials: credentials.sealed, credentials_key_id: credentials.keyId })
+        .execute();
+    }
+    await opened.db
+      .updateTable('connections')
+      .set({ oauth: sealOAuthState(old, refs[0]!, { tokens: { accessToken: canary('access'), tokenType: 'Bearer', refreshToken: canary('refresh') } }) })
+      .where('id', '=', refs[0]!.id)
+      .execute();
+    await opened.db
+      .insertInto('oauth_clients')
+      .values({ id: 'oac_rotation', account_id: null, issuer: 'http://127.0.0.1:9', kind: 'configured', client_id: 'c', client: old.seal(JSON.stringify({ client_secret: canary('client-secret') }), OAUTH_CLIENT_CONTEXT) })
+      .execute();
+  });
+  afterAll(async () => {
+    await opened?.close();
+    await database?.drop();
+  });
+
+  it('re-seals everything but the row a server rewrote between read and write, and leaves unknown keys alone', async () => {
+    const rotating = createKeyring([secretB, secretA]);
+    const raced = refs[1]!;
+    // A value sealed with a secret nobody holds any more: counted, never touched.
+    const lost = sealCredentials(createKeyring([randomBytes(36).toString('base64url')]), refs[4]!, { 'x-api-key': 'lost' })!;
+    await opened.db.updateTable('connections').set({ credentials: lost.sealed }).where('id', '=', refs[4]!.id).execute();
+
+    let raceDone = false;
+    const counts = await rotateSealedValues(opened.db, rotating, {
+      batchSize: 2,
+      async afterRead(field, batch) {
+        if (field.column !== 'credentials' || raceDone) return;
+        raceDone = true;
+        expect(batch.map((v) => v.key[1])).toContain(raced.id);
+        // A running server (new secret current) updates these credentials meanwhile.
+        const fresh = sealCredentials(rotating, raced, { 'x-api-key': 'written-meanwhile' })!;
+        await opened.db.updateTable('connections').set({ credentials: fresh.sealed, credentials_key_id: fresh.keyId }).where('id', '=', raced.id).execute();
+      },
+    });
+    const byField = Object.fromEntries(counts.map((c) => [`${c.table}.${c.column}`, c]));
+    expect(byField['connections.credentials']).toMatchObject({ resealed: 3, changedConcurrently: 1, unreadable: 1, alreadyCurrent: 0 });
+    expect(byField['connections.oauth']).toMatchObject({ resealed: 1, unreadable: 0 });
+    expect(byField['oauth_clients.client']).toMatchObject({ resealed: 1, unreadable: 0 });
+
+    const onlyB = createKeyring([secretB]);
+    const rows = await opened.db.selectFrom('connections').select(['namespace', 'id', 'credentials', 'credentials_key_id']).orderBy('id').execute();
+    // The concurrent write survived the rotation.
+    expect(openCredentials(onlyB, raced, rows[1]!.credentials)).toEqual({ 'x-api-key': 'written-meanwhile' });
+    for (const row of rows.slice(0, 4)) {
+      expect(row.credentials_key_id).toBe(onlyB.currentKeyId);
+      expect(openCredentials(onlyB, row, row.credentials)['x-api-key']).toBeDefined();
+    }
+    expect(rows[4]!.credentials).toBe(lost.sealed);
+
+    // Idempotent: nothing left to do but the value no key opens.
+    const again = await rotateSealedValues(opened.db, rotating, { batchSize: 2 });
+    expect(again.reduce((sum, c) => sum + c.resealed + c.changedConcurrently, 0)).toBe(0);
+    expect(again.find((c) => c.column === 'credentials')).toMatchObject({ alreadyCurrent: 4, unreadable: 1 });
+  });
+});
+
+// Processes (CLI runs through tsx, servers from dist/) start slowly on a busy 2-core machine.
+describe('switchboard keys rotate, with servers running', { timeout: 300_000 }, () => {
+  let database: TestDatabase;
+  let upstream: Upstream;
+  let dataDir: string;
+  let base: Record<string, string>;
+  const upstreamKey = canary('upstream-key');
+  const clientSecret = canary('client-secret');
+  const servers: ServerProcess[] = [];
+  let apiKey: string;
+  let ns: string;
+  const connectionIds: string[] = [];
+
+  const envWith = (current: string, previous?: string) => ({
+    ...base,
+    SWITCHBOARD_SECRET: current,
+    ...(previous ? { SWITCHBOARD_PREVIOUS_SECRETS: previous } : {}),
+  });
+  async function start(env: Record<string, string>): Promise<ServerProcess> {
+    const server = await startServerProcess(env);
+    servers.push(server);
+    return server;
+  }
+  const api = (server: ServerProcess, pathname: string, init: { method?: string; body?: unknown; bearer?: string } = {}) =>
+    fetch(`${server.url}${pathname}`, {
+      method: init.method ?? 'GET',
+      headers: { authorization: `Bearer ${init.bearer ?? apiKey}`, ...(init.body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+    });
+  /** A tool call through Switchboard: the upstream answers only with the stored credential. */
+  async function echo(server: ServerProcess, id: string, message = 'hi'): Promise<{ status: number; text: string }> {
+    const response = await api(server, `/${ns}/${id}/.tools/echo`, { method: 'POST', body: { message } });
+    return { status: response.status, text: await response.text() };
+  }
+
+  beforeAll(async () => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchboard-rotate-'));
+    [database, upstream] = await Promise.all([createTestDatabase(), startFixtureUpstream('sessions', { requireApiKey: upstreamKey })]);
+    base = { DATA_DIR: dataDir, ...(database.url ? { DATABASE_URL: database.url } : {}) };
+  });
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.stop().catch(() => undefined)));
+    await upstream?.stop();
+    await database?.drop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('starts with everything sealed under the old secret', async () => {
+    const created = await runCli(['api-keys', 'create', '--name', 'rotation', '--json'], envWith(secretA));
+    expect(created.code, created.stderr).toBe(0);
+    apiKey = (JSON.parse(created.stdout) as { key: string }).key;
+    const client = await runCli(['oauth-clients', 'add', '--issuer', 'http://127.0.0.1:9/issuer', '--client-id', 'rotating', '--client-secret', clientSecret], envWith(secretA));
+    expect(client.code, client.stderr).toBe(0);
+
+    const old = await start(envWith(secretA));
+    ns = ((await (await api(old, '/namespaces', { method: 'POST' })).json()) as { name: string }).name;
+    for (let i = 0; i < 4; i++) {
+      const response = await api(old, `/${ns}`, { method: 'POST', body: { mcpUrl: upstream.url, headers: { 'x-api-key': upstreamKey } } });
+      const body = (await response.json()) as { connectionId: string; status: { state: string } };
+      expect(response.status).toBe(201);
+      expect(body.status.state).toBe('connected');
+      connectionIds.push(body.connectionId);
+    }
+    expect((await echo(old, connectionIds[0]!)).status).toBe(200);
+    await old.stop();
+  });
+
+  it('keeps serving with new=B previous=A while the rotation runs, then every value is under B', async () => {
+    const both = envWith(secretB, secretA);
+    let server = await start(both);
+    for (const id of connectionIds) expect(await echo(server, id)).toMatchObject({ status: 200 });
+
+    let rotation;
+    const failures: string[] = [];
+    let calls = 0;
+    if (testDatabaseKind === 'postgres') {
+      // Traffic on every connection, and credential writes, for as long as the CLI runs.
+      let running = true;
+      const traffic = (async () => {
+        for (let round = 0; running || round < 2; round++) {
+          await Promise.all(
+            connectionIds.map(async (id, i) => {
+              const answer =
+                i === 0 && round % 2 === 1
+                  ? await api(server, `/${ns}/${id}`, { method: 'PUT', body: { mcpUrl: upstream.url, headers: { 'x-api-key': upstreamKey } } }).then(async (r) => ({ status: r.status, text: await r.text() }))
+                  : await echo(server, id, `round ${round}`);
+              calls++;
+              if (answer.status !== 200) failures.push(`${id}: ${answer.status} ${answer.text.slice(0, 200)}`);
+            }),
+          );
+        }
+      })();
+      rotation = await runCli(['keys', 'rotate', '--batch-size', '1', '--json'], both);
+      running = false;
+      await traffic;
+    } else {
+      // The embedded database belongs to one process: rotate between two runs of the service.
+      await server.stop();
+      rotation = await runCli(['keys', 'rotate', '--batch-size', '1', '--json'], both);
+      server = await start(both);
+    }
+    expect(rotation.code, rotation.stderr).toBe(0);
+    const report = JSON.parse(rotation.stdout) as { keyId: string; tables: { table: string; column: string; resealed: number; changedConcurrently: number; unreadable: number }[] };
+    expect(report.keyId).toBe(keyIdOf(secretB));
+    const credentials = report.tables.find((t) => t.column === 'credentials')!;
+    expect(credentials.resealed + credentials.changedConcurrently).toBeGreaterThanOrEqual(connectionIds.length - 1);
+    expect(report.tables.find((t) => t.column === 'client')).toMatchObject({ resealed: 1, unreadable: 0 });
+    expect(report.tables.every((t) => t.unreadable === 0)).toBe(true);
+    expect(failures).toEqual([]);
+    if (testDatabaseKind === 'postgres') expect(calls).toBeGreaterThan(connectionIds.length);
+    for (const id of connectionIds) expect(await echo(server, id)).toMatchObject({ status: 200 });
+    await server.stop();
+
+    const opened = await openDb(loadConfig(both).database);
+    try {
+      const values = await sealedValuesIn(opened.db);
+      expect(values.length).toBeGreaterThanOrEqual(connectionIds.length + 1);
+      for (const { field, value } of values) expect(`${field} ${value.split('.').slice(0, 2).join('.')}`).toBe(`${field} sb1.${keyIdOf(secretB)}`);
+      const keyIds = await opened.db.selectFrom('connections').select('credentials_key_id').execute();
+      expect(new Set(keyIds.map((r) => r.credentials_key_id))).toEqual(new Set([keyIdOf(secretB)]));
+    } finally {
+      await opened.close();
+    }
+  });
+
+  it('works with the new secret alone; the old one alone opens nothing', async () => {
+    const onlyB = await start(envWith(secretB));
+    for (const id of connectionIds) expect(await echo(onlyB, id)).toMatchObject({ status: 200 });
+    await onlyB.stop();
+    const clients = await runCli(['oauth-clients', 'list', '--json'], envWith(secretB));
+    expect(JSON.parse(clients.stdout)).toEqual([expect.objectContaining({ clientId: 'rotating', hasSecret: true })]);
+    expect(clients.stdout).not.toContain(clientSecret);
+
+    const onlyA = await start(envWith(secretA));
+    const refused = await echo(onlyA, connectionIds[1]!);
+    expect(refused.status).toBe(500);
+    expect(JSON.parse(refused.text)).toEqual({ error: 'internal_error', message: expect.stringContaining('SWITCHBOARD_PREVIOUS_SECRETS') });
+    expect(refused.text).not.toContain(upstreamKey);
+    await onlyA.stop();
+  });
+
+  it('changes nothing when run again', async () => {
+    const again = await runCli(['keys', 'rotate', '--json'], envWith(secretB, secretA));
+    expect(again.code, again.stderr).toBe(0);
+    const report = JSON.parse(again.stdout) as { tables: { resealed: number; changedConcurrently: number; alreadyCurrent: number }[] };
+    expect(report.tables.map((t) => t.resealed + t.changedConcurrently)).toEqual(report.tables.map(() => 0));
+    expect(report.tables.reduce((sum, t) => sum + t.alreadyCurrent, 0)).toBeGreaterThanOrEqual(connectionIds.length + 1);
+    const human = await runCli(['keys', 'rotate'], envWith(secretB));
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toMatch(/connections\.credentials\s+0 re-sealed, 4 already current/);
+  });
+});
