@@ -35,6 +35,8 @@ export type TestServer = RunningServer & {
   readonly queryCount: number;
   /** The server's own database, for tests that must reach past the API (e.g. to age a row). */
   db: Kysely<Database>;
+  /** The PostgreSQL database's URL (for pg_dump and the like); undefined on PGlite. */
+  databaseUrl?: string;
   /** Creates an account with one API key; returns the key and its ids. */
   newAccount(name?: string): Promise<{ key: string; keyId: string; accountId: string }>;
   addKey(accountId: string): Promise<{ key: string; keyId: string }>;
@@ -80,6 +82,7 @@ export async function startTestServer(env: Record<string, string> = {}, options:
   const testServer: TestServer = {
     ...server,
     db,
+    databaseUrl: database.url,
     rawLogs,
     get queryCount() {
       return queryCount;
