@@ -4,6 +4,8 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  hostileJson,
+  hostileString,
   invalidRequest,
   minimalValue,
   operationsOf,
@@ -60,6 +62,7 @@ type Auth = 'key' | 'token' | 'none' | 'bad';
 const UNSTORABLE = ['a\u0000b', '\ud800x'];
 const tally = { requests: 0, byStatus: new Map<number, number>(), byShape: { valid: 0, invalid: 0 }, badGateway: 0 };
 const reachedProcedure = new Map<string, number>();
+const mcpTally = { requests: 0, byStatus: new Map<number, number>() };
 
 beforeAll(async () => {
   fixture = await startFixtureUpstream('sessions');
@@ -120,6 +123,8 @@ afterAll(async () => {
   console.log(
     `fuzz: ${tally.requests} requests over ${operations.length} operations (${tally.byShape.valid} spec-shaped, ${tally.byShape.invalid} spec-breaking); statuses ${statuses.join(' ')}; 502 from fuzz-made connections to a refused port: ${tally.badGateway}`,
   );
+  const mcpStatuses = [...mcpTally.byStatus.entries()].sort(([a], [b]) => a - b).map(([status, count]) => `${status}:${count}`);
+  console.log(`fuzz: ${mcpTally.requests} requests to the MCP endpoint; statuses ${mcpStatuses.join(' ')}`);
   await server?.close();
   await fixture?.stop();
 });
@@ -174,6 +179,73 @@ function opName(op: Operation): string {
 }
 
 const auths = fc.constantFrom<Auth>('key', 'key', 'key', 'key', 'token', 'token', 'none', 'bad');
+
+/**
+ * The MCP endpoint is not in openapi.json: its own property, with JSON-RPC shaped messages
+ * (any method, params, id; notifications, responses, batches) and garbage, over the healthy
+ * connection. Errors there are JSON-RPC error objects or `{error, message}`, never a 5xx.
+ */
+const jsonRpcId = fc.oneof(fc.integer(), hostileString, fc.constant(null), fc.constant({}), fc.double());
+const jsonRpcMessage = fc.oneof(
+  fc.record(
+    {
+      jsonrpc: fc.oneof({ weight: 5, arbitrary: fc.constant('2.0') }, { weight: 1, arbitrary: hostileJson }),
+      id: fc.oneof({ weight: 4, arbitrary: fc.nat() }, { weight: 1, arbitrary: jsonRpcId }),
+      method: fc.oneof(fc.constantFrom('tools/list', 'tools/call', 'initialize', 'ping', 'resources/list', 'prompts/get', 'server/discover', 'notifications/initialized'), hostileString),
+      params: fc.oneof(
+        hostileJson,
+        fc.record({ name: fc.constantFrom('echo', 'add', 'fail', 'nope'), arguments: fc.dictionary(fc.constantFrom('message', 'a', 'b', 'x'), hostileJson) }),
+        fc.record({ name: fc.constantFrom('echo', 'add', 'fail', 'nope'), arguments: fc.dictionary(fc.constantFrom('message', 'a', 'b', 'x'), hostileJson) }),
+        fc.record({ protocolVersion: fc.constantFrom('2025-11-25', '2025-03-26', '1999-01-01'), capabilities: hostileJson, clientInfo: hostileJson }),
+      ),
+    },
+    { requiredKeys: ['jsonrpc', 'method'] },
+  ),
+  fc.record({ jsonrpc: fc.constant('2.0'), id: jsonRpcId, result: hostileJson }),
+  hostileJson,
+);
+const mcpBody = fc.oneof(
+  { weight: 6, arbitrary: jsonRpcMessage.map((m) => JSON.stringify(m) ?? 'null') },
+  { weight: 1, arbitrary: fc.array(jsonRpcMessage, { minLength: 0, maxLength: 3 }).map((m) => JSON.stringify(m)) },
+  { weight: 1, arbitrary: fc.constantFrom('{', '', 'null', '[]', '{"jsonrpc":"2.0","method":"tools/list","id":1}{}') },
+);
+
+describe('fuzzing the MCP endpoint', () => {
+  it('never answers 5xx to JSON-RPC shaped messages or garbage', async () => {
+    const mcp = fc.record({
+      body: mcpBody,
+      contentType: fc.oneof({ weight: 8, arbitrary: fc.constant('application/json') }, { weight: 1, arbitrary: fc.constantFrom('text/plain', 'application/json; charset=latin1') }),
+      accept: fc.constantFrom('application/json, text/event-stream', 'application/json', 'text/event-stream', '*/*'),
+      session: fc.option(fc.constantFrom('smithery-stateless', 'x', ''), { nil: undefined }),
+      protocol: fc.option(fc.constantFrom('2025-11-25', '2026-07-28', 'garbage'), { nil: undefined }),
+      method: fc.oneof({ weight: 8, arbitrary: fc.constant('POST') }, { weight: 1, arbitrary: fc.constantFrom('GET', 'DELETE', 'PUT') }),
+      auth: auths,
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(mcp, { minLength: 1, maxLength: BATCH * 2 - 1 }), async (requests) => {
+        const answers = await Promise.all(
+          requests.map((r) => {
+            const bearer = bearerFor(r.auth);
+            const headers: [string, string][] = [['content-type', r.contentType], ['accept', r.accept]];
+            if (bearer) headers.push(['authorization', `Bearer ${bearer}`]);
+            if (r.session !== undefined) headers.push(['mcp-session-id', r.session]);
+            if (r.protocol !== undefined) headers.push(['mcp-protocol-version', r.protocol]);
+            return rawRequest(server.port, { method: r.method, target: `/connect/${HOME}/${HOME_CONNECTION}/mcp`, headers, body: r.body, timeoutMs: REQUEST_DEADLINE_MS });
+          }),
+        );
+        answers.forEach((answer, i) => {
+          const where = `${requests[i]!.method} ${requests[i]!.body.slice(0, 200)} as ${requests[i]!.auth} -> ${answer.status} ${answer.body.slice(0, 200)}`;
+          mcpTally.requests++;
+          mcpTally.byStatus.set(answer.status, (mcpTally.byStatus.get(answer.status) ?? 0) + 1);
+          if (answer.status >= 500) throw new Error(`5xx: ${where}`);
+          if (answer.status >= 400 && answer.body.length > 0) JSON.parse(answer.body);
+          if (answer.body.includes(otherTenantMarker)) throw new Error(`another account's data leaked: ${where}`);
+        });
+      }),
+      { numRuns: RUNS * 2 },
+    );
+  }, 120_000);
+});
 
 // Before the fuzzing below, which may delete the namespace these use.
 describe('text the database cannot hold, in every field the spec names', () => {
