@@ -2,7 +2,7 @@ import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attenuateToken } from '../../src/core/tokens/token-format.ts';
-import { exchange, rawRequest, type RawResponse } from '../helpers/raw-http.ts';
+import { exchange, inPieces, rawRequest, type RawResponse } from '../helpers/raw-http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { startFixtureUpstream, type Upstream } from '../helpers/upstreams.ts';
 
@@ -294,7 +294,7 @@ describe('oversized and lying bodies', () => {
     // remainder is then parsed as the next request, which is not HTTP (400).
     const body = `{"mcpUrl":"${'y'.repeat(200_000)}"}`;
     const head = `POST /${HOME} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${homeKey}\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n`;
-    const answer = await exchange(server.port, [Buffer.from(head), Buffer.from(body)], 15_000);
+    const answer = await exchange(server.port, inPieces(Buffer.from(head + body)), 15_000);
     expect(answer.status).toBe(400);
     expect(JSON.parse(answer.body)).toMatchObject({ error: 'validation_error' });
     await expectServerAnswers();

@@ -36,10 +36,23 @@ export function rawRequest(port: number, request: RawRequest): Promise<RawRespon
   const named = (name: string) => headers.some(([n]) => n.toLowerCase() === name);
   if (body && !named('content-length') && !named('transfer-encoding')) headers.push(['content-length', String(body.length)]);
   const head = `${request.method} ${request.target} HTTP/1.1\r\n${headers.map(([n, v]) => `${n}: ${v}\r\n`).join('')}\r\n`;
-  return exchange(port, [Buffer.from(head, 'latin1'), ...(body ? [body] : [])], request.timeoutMs ?? 15_000);
+  return exchange(port, inPieces(Buffer.concat([Buffer.from(head, 'latin1'), ...(body ? [body] : [])])), request.timeoutMs ?? 15_000);
 }
 
-/** Writes the given byte chunks (already framed) and parses what comes back. */
+/** Requests go out in pieces, so that sending can stop once the server has answered. */
+const PIECE_BYTES = 16 * 1024;
+
+export function inPieces(bytes: Buffer): Buffer[] {
+  const pieces: Buffer[] = [];
+  for (let at = 0; at < bytes.length; at += PIECE_BYTES) pieces.push(bytes.subarray(at, at + PIECE_BYTES));
+  return pieces;
+}
+
+/**
+ * Writes the given byte chunks (already framed) and parses what comes back. Writing stops once
+ * an answer arrives (a 413 or 431 comes early): bytes still in flight when the server closes
+ * would make it reset the connection, which can discard its answer before we read it.
+ */
 export function exchange(port: number, chunks: Buffer[], timeoutMs: number): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
@@ -49,6 +62,10 @@ export function exchange(port: number, chunks: Buffer[], timeoutMs: number): Pro
       reject(new RawTimeout(`no complete answer within ${timeoutMs} ms`));
     }, timeoutMs);
     socket.on('data', (chunk) => received.push(chunk));
+    const writeFrom = (index: number) => {
+      if (index >= chunks.length || received.length > 0 || socket.destroyed) return;
+      socket.write(chunks[index]!, () => writeFrom(index + 1));
+    };
     // The server may answer (413, 431) and close before it has read all we send.
     socket.on('error', (error: NodeJS.ErrnoException) => {
       if (error.code !== 'EPIPE' && error.code !== 'ECONNRESET') {
@@ -65,9 +82,7 @@ export function exchange(port: number, chunks: Buffer[], timeoutMs: number): Pro
         reject(error);
       }
     });
-    socket.on('connect', () => {
-      for (const chunk of chunks) socket.write(chunk);
-    });
+    socket.on('connect', () => writeFrom(0));
   });
 }
 
