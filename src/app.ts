@@ -33,8 +33,13 @@ export function createApp(services: Services) {
     basePath: '/trpc/',
     maxBodySize: config.maxBodyBytes,
     createContext: ({ req }) => contexts.get(req)!,
-    // Headers the access middleware set (rate limits), on successes and errors alike.
-    responseMeta: ({ ctx }) => (ctx?.response.headers ? { headers: ctx.response.headers } : {}),
+    // Headers the access middleware set (rate limits), on successes and errors alike; a refused
+    // credential is told how to authenticate, as on REST (RFC 6750).
+    responseMeta: ({ ctx, errors }) => {
+      const headers = { ...ctx?.response.headers };
+      if (errors.some((error) => error.code === 'UNAUTHORIZED')) headers['www-authenticate'] = 'Bearer realm="switchboard"';
+      return Object.keys(headers).length > 0 ? { headers } : {};
+    },
   });
 
   function createContext(req: IncomingMessage, requestId: string): RequestContext {
