@@ -39,6 +39,9 @@ function rank(op: Operation): number {
 /** Property runs per operation, each a batch of BATCH requests on average: ~20 × RUNS × BATCH cases. */
 const RUNS = Number(process.env.FUZZ_RUNS ?? 30);
 const BATCH = 5;
+// The seed varies from run to run; fast-check prints it (and the path) on a failure, and
+// FUZZ_SEED=<seed> replays that run.
+if (process.env.FUZZ_SEED) fc.configureGlobal({ seed: Number(process.env.FUZZ_SEED) });
 const REQUEST_DEADLINE_MS = 20_000;
 const MAX_BODY_BYTES = 256 * 1024;
 
