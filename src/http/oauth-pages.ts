@@ -5,7 +5,7 @@ import { reprobeConnection } from '../core/connections/connections.ts';
 import { callbackUrl, clientMetadataDocumentUrl, completeAuthorization, startAuthorization } from '../core/oauth/authorization-flow.ts';
 import { clientMetadataFor } from '../core/oauth/flow-provider.ts';
 import { returnUrlWithOutcome } from '../core/oauth/return-urls.ts';
-import { httpStatusByErrorCode } from '../errors.ts';
+import { AppError, httpStatusByErrorCode } from '../errors.ts';
 import { sendJson } from './respond.ts';
 
 /**
@@ -36,7 +36,7 @@ export async function handleOAuthPage(req: IncomingMessage, res: ServerResponse,
   if (authorize) {
     try {
       const returnUrl = url.searchParams.get('returnUrl') ?? undefined;
-      redirect(res, await startAuthorization(oauthServices(ctx), decodeURIComponent(authorize[1]!), returnUrl));
+      redirect(res, await startAuthorization(oauthServices(ctx), decodeLink(authorize[1]!), returnUrl));
     } catch (error) {
       sendErrorPage(res, ctx, error, 'Could not start the authorization');
     }
@@ -59,6 +59,15 @@ export async function handleOAuthPage(req: IncomingMessage, res: ServerResponse,
     return '/oauth/callback';
   }
   return undefined;
+}
+
+/** A link with broken percent-encoding (`%ZZ`, a lone surrogate) is one we never issued. */
+function decodeLink(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new AppError('validation_error', 'This authorization link is malformed: open the link exactly as the app gave it');
+  }
 }
 
 function oauthServices(ctx: RequestContext) {

@@ -169,6 +169,26 @@ describe('traversal and odd encodings in names', () => {
     expectJsonRefusal(await send('GET', target), [400], label);
   });
 
+  it.each([
+    '/oauth/authorize/%00',
+    '/oauth/authorize/%ZZ',
+    '/oauth/authorize/%ED%A0%80',
+    `/oauth/authorize/${'a'.repeat(5000)}`,
+    '/oauth/authorize/eyJhbGciOiJub25lIn0.eyJ4IjoxfQ.',
+    '/oauth/callback',
+    '/oauth/callback?state=%00&code=x',
+    '/oauth/callback?state=%ED%A0%80&code=%00',
+    `/oauth/callback?state=${'s'.repeat(5000)}&code=c`,
+    '/oauth/callback?state=a&state=b&code=c&code=d',
+    '/oauth/callback?error=access_denied&error_description=%3Cscript%3E&state=x',
+    '/oauth/callback?__proto__=1&constructor=2',
+    '/oauth/client-metadata.json?x=%ZZ',
+  ])('the OAuth page %s never answers 5xx', async (target) => {
+    const answer = await rawRequest(server.port, { method: 'GET', target });
+    expect(answer.status, answer.body.slice(0, 200)).toBeLessThan(500);
+    expect(answer.body).not.toContain('<script>');
+  });
+
   it('accepts the absolute form a proxy sends, for the path it names', async () => {
     const answer = await send('GET', `http://switchboard.example/${HOME}/${HOME_CONNECTION}`);
     expect(answer.status).toBe(200);
