@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { readBearer, type RequestContext, type Services } from './api/context.ts';
+import { appErrorFromUnknown } from './api/error-mapping.ts';
 import { buildOpenApiDocument } from './api/openapi.ts';
 import { appRouter } from './api/router.ts';
 import { AppError } from './errors.ts';
@@ -125,8 +126,12 @@ export function createApp(services: Services) {
     openApiJson,
     handler(req: IncomingMessage, res: ServerResponse): void {
       handle(req, res).catch((error: unknown) => {
-        logger.error({ err: { name: (error as Error)?.name, message: (error as Error)?.message } }, 'request failed');
-        if (!res.headersSent) sendError(res, new AppError('internal_error', 'Internal server error'));
+        // A database that is down answers 503 (the MCP endpoint reaches it outside tRPC); anything else is a 500.
+        const appError = appErrorFromUnknown(error);
+        const err = { name: (error as Error)?.name, message: (error as Error)?.message };
+        if (appError.code === 'internal_error') logger.error({ err }, 'request failed');
+        else logger.warn({ err }, 'request failed');
+        if (!res.headersSent) sendError(res, appError);
         else res.destroy();
       });
     },

@@ -1,5 +1,6 @@
 import { TRPCError } from '@trpc/server';
 import { ZodError } from 'zod';
+import { DatabaseUnavailableError } from '../db/unavailable.ts';
 import { AppError, httpStatusByErrorCode, type AppErrorCode, type ErrorBody } from '../errors.ts';
 
 const appCodeByTrpcCode: Partial<Record<TRPCError['code'], AppErrorCode>> = {
@@ -23,6 +24,7 @@ const appCodeByTrpcCode: Partial<Record<TRPCError['code'], AppErrorCode>> = {
  */
 export function appErrorFromUnknown(error: unknown): AppError {
   if (error instanceof AppError) return error;
+  if (causedByUnavailableDatabase(error)) return new AppError('service_unavailable', 'The database is unavailable right now; try again in a few seconds');
   if (error instanceof ZodError) return new AppError('validation_error', describeZodError(error));
   if (error instanceof TRPCError) {
     if (error.cause instanceof AppError) return error.cause;
@@ -42,6 +44,15 @@ export function describeZodError(error: ZodError): string {
     .join('; ');
 }
 
+function causedByUnavailableDatabase(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 5; depth++) {
+    if (current instanceof DatabaseUnavailableError) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 export type ErrorResponse = { status: number; headers: Record<string, string>; body: ErrorBody };
 
 export function errorResponse(error: AppError): ErrorResponse {
@@ -49,5 +60,7 @@ export function errorResponse(error: AppError): ErrorResponse {
   // The official client retries 409s unless told not to; a taken name will not free itself.
   if (error.code === 'conflict') headers['x-should-retry'] = 'false';
   if (error.code === 'unauthorized') headers['www-authenticate'] = 'Bearer realm="switchboard"';
+  // What is unavailable now (the database restarting) usually is back within seconds.
+  if (error.code === 'service_unavailable') headers['retry-after'] = '2';
   return { status: httpStatusByErrorCode[error.code], headers, body: { error: error.code, message: error.message } };
 }

@@ -6,6 +6,8 @@ import { PostgresJSDialect } from 'kysely-postgres-js';
 import postgres from 'postgres';
 import { migrations } from '../../db/migrations/index.ts';
 import { lockDataDir } from './data-dir-lock.ts';
+import { listenResiliently } from './resilient-listen.ts';
+import { reportingUnavailability } from './unavailable.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database> | Transaction<Database>;
@@ -44,20 +46,23 @@ export async function openDb(target: DatabaseTarget, options: OpenDbOptions = {}
       max: target.poolSize,
       onnotice: () => {},
       connect_timeout: 10,
+      // postgres.js waits up to 20 s between attempts after failures (3^n/100 s), and queued
+      // requests wait with it: while the server restarts they would hang, and recovery lag by
+      // as long. Try again within a second instead, so requests fail (503) or succeed promptly.
+      backoff: (attempt: number) => Math.min(0.05 * 2 ** attempt, 1),
       // Kysely parses nothing itself: keep bigint counts as strings and dates as Date.
       types: { bigint: postgres.BigInt },
       // Statements are prepared; a generic plan cannot know that one metadata filter matches a
       // single row and another a million, and picked full namespace scans. Plan each execution.
       connection: { plan_cache_mode: 'force_custom_plan' },
     });
-    const db = new Kysely<Database>({ dialect: new PostgresJSDialect({ postgres: client }), log });
+    // A lost connection surfaces as DatabaseUnavailableError (503 at the edge); postgres.js
+    // connects anew on the next query, so the service recovers once the server is back.
+    const db = new Kysely<Database>({ dialect: reportingUnavailability(new PostgresJSDialect({ postgres: client })), log });
     return {
       db,
       kind: 'postgres',
-      async listen(channel, onMessage, onConnected) {
-        const subscription = await client.listen(channel, onMessage, onConnected);
-        return () => subscription.unlisten();
-      },
+      listen: (channel, onMessage, onConnected) => listenResiliently(client, channel, onMessage, onConnected),
       close: async () => {
         // A bounded end first: postgres.js waits forever for a reserved connection that was
         // never handed back, which would hang a graceful shutdown after heavy load.

@@ -369,10 +369,10 @@ describe('huge replies', () => {
     expect(read.tail).toMatch(new RegExp(`"\\}\\]\\},"?|"\\}\\]\\}\\}\\s*$`));
     const mcpPeakGrowth = sb.memory().peakBytes - baseline.rssBytes;
 
-    // Generous bounds, well below the reply's size. While the client stalls, Switchboard must
-    // hold the upstream back rather than buffer the reply (the test client, in this process
-    // too, reads nothing meanwhile). The REST path stops reading at the 4 MB limit.
-    expect(read.peakGrowthWhilePaused).toBeLessThan((megabytes / 2) * MB);
+    // Generous bounds. While the client stalls, Switchboard must hold the upstream back rather
+    // than buffer the reply (the test client, in this process too, reads nothing meanwhile):
+    // without backpressure the 50 MB cases grew by 58-69 MB here. The REST path stops at 4 MB.
+    expect(read.peakGrowthWhilePaused).toBeLessThan(24 * MB);
     expect(restPeakGrowth).toBeLessThan(32 * MB);
     console.log(
       `[faults] ${kind} ${megabytes} MB: MCP endpoint streamed ${(read.bytes / MB).toFixed(1)} MB (peak RSS +${(read.peakGrowthWhilePaused / MB).toFixed(1)} MB while the client stalled for 1.5 s; +${(mcpPeakGrowth / MB).toFixed(1)} MB over the whole transfer, test client included); REST refused it with 502 (peak RSS +${(restPeakGrowth / MB).toFixed(1)} MB)`,

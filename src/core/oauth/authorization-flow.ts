@@ -31,7 +31,7 @@ export type OAuthFlowServices = {
 
 /** How long a started authorization may take before its state is refused. */
 const FLOW_TTL_MS = 10 * 60_000;
-export export const FLOW_CONTEXT = 'oauth-flow';
+export const FLOW_CONTEXT = 'oauth-flow';
 
 type StoredFlow = { verifier: string; discovery: FlowState['discovery']; scope?: string; returnUrl?: string; clientId?: string };
 
