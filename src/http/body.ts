@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { MAX_JSON_DEPTH } from '../core/json-depth.ts';
 import { AppError } from '../errors.ts';
 
 /** `application/json`, any `+json` type, with or without parameters such as charset. */
@@ -66,13 +67,11 @@ export async function readJsonObjectBody(req: IncomingMessage, limit: number): P
 }
 
 /**
+ * Whether brackets outside strings nest deeper than `max`; a linear scan, no parsing.
  * JSON.parse takes any depth, but what handles the value afterwards (validation, JSON.stringify
  * on the way to the database or an upstream) recurses and overflows the stack: a body of 100k
  * nested arrays fits in 1 MB. No request of ours needs more than a few levels.
  */
-export const MAX_JSON_DEPTH = 64;
-
-/** Whether brackets outside strings nest deeper than `max`; a linear scan, no parsing. */
 export function nestingExceeds(text: string, max: number): boolean {
   let depth = 0;
   let inString = false;

@@ -17,6 +17,7 @@ import type { EgressAllowlist } from '../network/egress-policy.ts';
 import type { Egress } from '../network/guarded-dispatcher.ts';
 import { newConnectionId } from '../ids.ts';
 import { findUnstorableText, isStorableText } from '../text.ts';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../json-depth.ts';
 import type { NamespaceDirectory } from '../namespaces/namespace-directory.ts';
 import type { Access } from '../auth/access.ts';
 import type { Logger } from '../../logger.ts';
@@ -319,6 +320,9 @@ function checkFields(input: ConnectionInput, config: ConnectionServices['config'
     checked.name = name;
   }
   if (input.metadata !== undefined) {
+    if (nestsDeeperThan(input.metadata, MAX_JSON_DEPTH)) {
+      throw new AppError('validation_error', `metadata must not nest more than ${MAX_JSON_DEPTH} levels deep`);
+    }
     if (input.metadata !== null && Buffer.byteLength(JSON.stringify(input.metadata)) > MAX_METADATA_BYTES) {
       throw new AppError('validation_error', `metadata must be at most ${MAX_METADATA_BYTES} bytes of JSON`);
     }

@@ -8,6 +8,7 @@ import type { ConnectionRef } from '../connections/credentials.ts';
 import type { Access } from '../auth/access.ts';
 import { allowsCall, allowsConnection } from '../tokens/policy.ts';
 import { withUpstreamSession, type UpstreamCallServices } from './upstream-call.ts';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../json-depth.ts';
 
 export type ToolServices = ConnectionServices & UpstreamCallServices & { connections: ConnectionStore };
 
@@ -40,6 +41,9 @@ export async function callConnectionTool(
   args: Record<string, unknown>,
 ): Promise<CallToolResult> {
   const connection = await findOwnedConnection(services, access, ref);
+  if (nestsDeeperThan(args, MAX_JSON_DEPTH)) {
+    throw new AppError('validation_error', `Tool arguments must not nest more than ${MAX_JSON_DEPTH} levels deep`);
+  }
   let tool = findTool(await fetchTools(services, connection, 'use'), toolPath);
   // The cached list may predate a tool the server added since.
   tool ??= findTool(await fetchTools(services, connection, 'refresh'), toolPath);
