@@ -101,23 +101,12 @@ export async function upsertOAuthClient(
   db: Db,
   client: { id: string; accountId: string | null; issuer: string; kind: 'configured' | 'registered'; clientId: string; sealed: string },
 ) {
-  await db.transaction().execute(async (tx) => {
-    let existing = tx
-      .selectFrom('oauth_clients')
-      .select('id')
-      .where('issuer', '=', client.issuer)
-      .where('kind', '=', client.kind);
-    existing = client.accountId === null ? existing.where('account_id', 'is', null) : existing.where('account_id', '=', client.accountId);
-    const row = await existing.forUpdate().executeTakeFirst();
-    if (row) {
-      await tx.updateTable('oauth_clients').set({ client_id: client.clientId, client: client.sealed }).where('id', '=', row.id).execute();
-    } else {
-      await tx
-        .insertInto('oauth_clients')
-        .values({ id: client.id, account_id: client.accountId, issuer: client.issuer, kind: client.kind, client_id: client.clientId, client: client.sealed })
-        .execute();
-    }
-  });
+  // One statement: a select-then-insert lets two concurrent first writes both insert (23505).
+  await sql`
+    insert into oauth_clients (id, account_id, issuer, kind, client_id, client)
+    values (${client.id}, ${client.accountId}, ${client.issuer}, ${client.kind}, ${client.clientId}, ${client.sealed})
+    on conflict (coalesce(account_id, ''), issuer, kind) do update set client_id = excluded.client_id, client = excluded.client
+  `.execute(db);
 }
 
 export async function listConfiguredOAuthClients(db: Db, accountId: string | null) {
