@@ -1,0 +1,148 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Run on every `npm ci` / `npm install` (the root "postinstall" script): fixes we carry for a
+ * dependency until a release of its own has them. Each replaces text we have read, in the exact
+ * version it was written for; anything else stops the install, loudly, for a person to look.
+ * Applying it twice changes nothing.
+ *
+ * postgres.js 3.4.9 (the latest release) defers small writes to a setImmediate, and its teardown
+ * (closed, terminate) cancels that immediate without forgetting it or the bytes it was to send
+ * (porsager/postgres#1208, #1154). A connection whose socket closed while a write waited then
+ * never arms a write again: on reconnecting, its startup message is never sent and every query
+ * routed to it waits for CONNECT_TIMEOUT, again and again (a PostgreSQL restart under load hits
+ * it). And a write queued on a reserved connection whose socket already closed runs on a null
+ * socket: an uncaught TypeError that ends the process, and a query that never settles.
+ */
+
+export type Replacement = { original: string; patched: string };
+
+export type DependencyPatch = { packageName: string; version: string; files: string[]; replacements: Replacement[] };
+
+const marker = '// switchboard patch (scripts/patch-dependencies.ts):';
+
+export const postgresWrites: DependencyPatch = {
+  packageName: 'postgres',
+  version: '3.4.9',
+  // What `import` loads (src), what `require` loads (cjs), and the Cloudflare build (cf).
+  files: ['src/connection.js', 'cjs/src/connection.js', 'cf/src/connection.js'],
+  replacements: [
+    {
+      original: `  function nextWrite(fn) {
+    const x = socket.write(chunk, fn)
+    nextWriteTimer !== null && clearImmediate(nextWriteTimer)
+    chunk = nextWriteTimer = null
+    return x
+  }
+`,
+      patched: `  function nextWrite(fn) {
+    if (!socket)
+      return failUnwritable()
+    const x = socket.write(chunk, fn)
+    forgetWrite()
+    return x
+  }
+
+  ${marker} a pending write and its bytes
+  // belong to one socket; teardown forgets both, or the next socket never gets a write armed.
+  function forgetWrite() {
+    nextWriteTimer !== null && clearImmediate(nextWriteTimer)
+    chunk = nextWriteTimer = null
+  }
+
+  ${marker} the socket closed before this
+  // write's turn (a reserved connection used after its server went away). The bytes can go
+  // nowhere: their queries fail as on a closed connection rather than wait forever.
+  function failUnwritable() {
+    forgetWrite()
+    const err = Errors.connection('CONNECTION_CLOSED', options)
+    query && queryError(query, err)
+    while (sent.length)
+      queryError(sent.shift(), err)
+    return true
+  }
+`,
+    },
+    {
+      original: `      error(Errors.connection('CONNECTION_DESTROYED', options))
+
+    clearImmediate(nextWriteTimer)
+    if (socket) {
+`,
+      patched: `      error(Errors.connection('CONNECTION_DESTROYED', options))
+
+    forgetWrite() ${marker} was clearImmediate(nextWriteTimer)
+    if (socket) {
+`,
+    },
+    {
+      original: `    incomings = null
+    clearImmediate(nextWriteTimer)
+    socket.removeListener('data', data)
+`,
+      patched: `    incomings = null
+    forgetWrite() ${marker} was clearImmediate(nextWriteTimer)
+    socket.removeListener('data', data)
+`,
+    },
+  ],
+};
+
+export class PatchError extends Error {
+  override name = 'PatchError';
+}
+
+export type PatchOutcome = { file: string; result: 'patched' | 'already patched' };
+
+function occurrences(text: string, part: string): number {
+  return text.split(part).length - 1;
+}
+
+/** Applies `patch` to the package installed in `packageDir`; throws PatchError, writing nothing, unless every file is as expected. */
+export function applyPatch(packageDir: string, patch: DependencyPatch): PatchOutcome[] {
+  const manifest = JSON.parse(fs.readFileSync(path.join(packageDir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+  if (manifest.name !== patch.packageName || manifest.version !== patch.version) {
+    throw new PatchError(
+      `${packageDir} holds ${manifest.name}@${manifest.version}, but the fix in scripts/patch-dependencies.ts is for ${patch.packageName}@${patch.version}. ` +
+        `Check whether that version fixes porsager/postgres#1208 and #1154, then drop or rewrite the fix (and pin the version in package.json).`,
+    );
+  }
+  const updates = patch.files.map((file) => {
+    const fullPath = path.join(packageDir, file);
+    const before = fs.readFileSync(fullPath, 'utf8');
+    let after = before;
+    for (const { original, patched } of patch.replacements) {
+      const [originals, patches] = [occurrences(after, original), occurrences(after, patched)];
+      if (originals === 1 && patches === 0) after = after.replace(original, () => patched);
+      else if (!(originals === 0 && patches === 1)) {
+        throw new PatchError(
+          `${fullPath} is not the ${patch.packageName}@${patch.version} the fix in scripts/patch-dependencies.ts was written for ` +
+            `(found ${originals} copies of the text to replace and ${patches} of its replacement; expected 1 and 0, or 0 and 1):\n${original}`,
+        );
+      }
+    }
+    return { file, fullPath, before, after };
+  });
+  return updates.map(({ file, fullPath, before, after }) => {
+    if (after === before) return { file, result: 'already patched' };
+    const temporary = `${fullPath}.switchboard-patch`;
+    fs.writeFileSync(temporary, after);
+    fs.renameSync(temporary, fullPath);
+    return { file, result: 'patched' };
+  });
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
+  const packageDir = path.join(root, 'node_modules', postgresWrites.packageName);
+  try {
+    for (const { file, result } of applyPatch(packageDir, postgresWrites)) {
+      process.stdout.write(`${postgresWrites.packageName}@${postgresWrites.version} ${file}: ${result}\n`);
+    }
+  } catch (error) {
+    process.stderr.write(`patch-dependencies: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  }
+}
