@@ -120,6 +120,8 @@ describe('switchboard keys rotate, with servers running', { timeout: 300_000 }, 
   const clientSecret = canary('client-secret');
   const servers: ServerProcess[] = [];
   let apiKey: string;
+  /** A service token signed under the old secret. */
+  let oldToken: string;
   let ns: string;
   const connectionIds: string[] = [];
 
@@ -174,6 +176,7 @@ describe('switchboard keys rotate, with servers running', { timeout: 300_000 }, 
       connectionIds.push(body.connectionId);
     }
     expect((await echo(old, connectionIds[0]!)).status).toBe(200);
+    oldToken = ((await (await api(old, '/tokens', { method: 'POST', body: {} })).json()) as { token: string }).token;
     await old.stop();
   });
 
@@ -181,6 +184,8 @@ describe('switchboard keys rotate, with servers running', { timeout: 300_000 }, 
     const both = envWith(secretB, secretA);
     let server = await start(both);
     for (const id of connectionIds) expect(await echo(server, id)).toMatchObject({ status: 200 });
+    // Tokens name their key: one signed under the old secret verifies while it is still listed.
+    expect((await api(server, '/namespaces', { bearer: oldToken })).status).toBe(200);
 
     let rotation;
     const failures: string[] = [];
@@ -217,6 +222,7 @@ describe('switchboard keys rotate, with servers running', { timeout: 300_000 }, 
     expect(credentials.resealed + credentials.changedConcurrently).toBeGreaterThanOrEqual(connectionIds.length - 1);
     expect(report.tables.find((t) => t.column === 'client')).toMatchObject({ resealed: 1, unreadable: 0 });
     expect(report.tables.every((t) => t.unreadable === 0)).toBe(true);
+    console.log(`keys rotate on ${testDatabaseKind}: ${calls} requests in flight during the rotation, ${failures.length} failed; ${report.tables.map((t) => `${t.table}.${t.column} ${t.resealed} re-sealed, ${t.changedConcurrently} rewritten meanwhile`).join('; ')}`);
     expect(failures).toEqual([]);
     if (testDatabaseKind === 'postgres') {
       expect(calls).toBeGreaterThan(connectionIds.length);
@@ -244,6 +250,8 @@ describe('switchboard keys rotate, with servers running', { timeout: 300_000 }, 
   it('works with the new secret alone; the old one alone opens nothing', async () => {
     const onlyB = await start(envWith(secretB));
     for (const id of connectionIds) expect(await echo(onlyB, id)).toMatchObject({ status: 200 });
+    // Signatures are not re-made: a token of the old secret ends with it (hence: wait out 24 h).
+    expect((await api(onlyB, '/namespaces', { bearer: oldToken })).status).toBe(401);
     await onlyB.stop();
 
     const onlyA = await start(envWith(secretA));
