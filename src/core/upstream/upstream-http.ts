@@ -60,7 +60,8 @@ export type UpstreamResponse = {
 };
 
 export async function sendUpstream(request: UpstreamRequest): Promise<UpstreamResponse> {
-  const { statusCode, headers, body } = await poolFor(request.url.origin, request.connect).request({
+  const pool = poolFor(request.url.origin, request.connect);
+  const options = {
     path: `${request.url.pathname}${request.url.search}`,
     method: request.method,
     headers: request.headers,
@@ -68,8 +69,29 @@ export async function sendUpstream(request: UpstreamRequest): Promise<UpstreamRe
     signal: request.signal,
     headersTimeout: request.timeoutMs,
     bodyTimeout: request.timeoutMs,
-  });
-  return { statusCode, headers, body };
+  };
+  try {
+    const { statusCode, headers, body } = await pool.request(options);
+    return { statusCode, headers, body };
+  } catch (error) {
+    if (!lostToKeepAliveRace(error)) throw error;
+    // Sent again on a fresh connection, as browsers do in the same case. If that fails too,
+    // the upstream went away (killed mid-call, say): the first failure tells what happened.
+    const retried = await pool.request(options).catch(() => undefined);
+    if (!retried) throw error;
+    return { statusCode: retried.statusCode, headers: retried.headers, body: retried.body };
+  }
+}
+
+/**
+ * The upstream closed a kept-alive connection as idle just as a request was written to it:
+ * the connection had served earlier answers, and this request got no byte back. The server
+ * dropped it unread, so sending it again is safe. (Switchboard's own idle timer, set from the
+ * server's Keep-Alive hint, normally closes first; under event-loop lag the close can lose.)
+ */
+function lostToKeepAliveRace(error: unknown): boolean {
+  const { code, socket } = error as { code?: unknown; socket?: { bytesRead?: number } };
+  return code === 'UND_ERR_SOCKET' && (error as Error).message === 'other side closed' && (socket?.bytesRead ?? 0) > 0;
 }
 
 /** Reads a small body whole (error answers), refusing more than `limit` bytes. */
