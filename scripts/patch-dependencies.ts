@@ -15,6 +15,16 @@ import { fileURLToPath } from 'node:url';
  * routed to it waits for CONNECT_TIMEOUT, again and again (a PostgreSQL restart under load hits
  * it). And a write queued on a reserved connection whose socket already closed runs on a null
  * socket: an uncaught TypeError that ends the process, and a query that never settles.
+ *
+ * Its pool strands reservations (Kysely takes every connection with reserve()), #1195. A
+ * connection that closes while a reserve() waits reconnects for that reservation, having taken
+ * it off the queue, and once connected forgets it: the reserve() never settles (requests hang
+ * after a restart, with the pool idle). And a reservation whose connection attempt failed (its
+ * reserve() rejected) stays queued, to be handed the next connection that opens, which nobody
+ * then holds or releases: the pool loses a connection for good. And a reservation whose
+ * connection closed goes on sending its queries to that connection once the pool has reconnected
+ * it for someone else: into another session (its transaction), or, mid-startup, answered with
+ * the replies meant for other queries.
  */
 
 export type Replacement = { original: string; patched: string };
@@ -90,6 +100,63 @@ export const postgresWrites: DependencyPatch = {
   ],
 };
 
+export const postgresReservations: DependencyPatch = {
+  packageName: 'postgres',
+  version: '3.4.9',
+  files: ['src/index.js', 'cjs/src/index.js', 'cf/src/index.js'],
+  replacements: [
+    {
+      original: `        const query = { reserve: resolve, reject }
+`,
+      patched: `        ${marker} a reservation
+        // that failed leaves the queue, or the next connection to open is handed to nobody.
+        const query = { reserve: resolve, reject: err => (queries.remove(query), reject(err)) }
+`,
+    },
+    {
+      original: `    queries.length && connect(c, queries.shift())
+`,
+      patched: `    ${marker} a reservation stays
+    // queued while a connection is made for it, as reserve() does: onopen hands it one.
+    if (queries.length) {
+      const query = queries.shift()
+      query.reserve && queries.push(query)
+      connect(c, query)
+    }
+`,
+    },
+    {
+      original: `    c.reserved.release = true
+
+    const sql = Sql(handler)
+`,
+      patched: `    c.reserved.release = true
+    const owner = c.reserved
+
+    const sql = Sql(handler)
+`,
+    },
+    {
+      original: `    function handler(q) {
+      c.queue === full
+        ? queue.push(q)
+        : c.execute(q) || move(c, full)
+    }
+`,
+      patched: `    function handler(q) {
+      ${marker} once its connection
+      // closed (or it was released) the pool may have handed the connection to someone else.
+      if (c.reserved !== owner)
+        return q.reject(Errors.connection('CONNECTION_CLOSED', options))
+      c.queue === full
+        ? queue.push(q)
+        : c.execute(q) || move(c, full)
+    }
+`,
+    },
+  ],
+};
+
 export class PatchError extends Error {
   override name = 'PatchError';
 }
@@ -136,10 +203,11 @@ export function applyPatch(packageDir: string, patch: DependencyPatch): PatchOut
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
-  const packageDir = path.join(root, 'node_modules', postgresWrites.packageName);
   try {
-    for (const { file, result } of applyPatch(packageDir, postgresWrites)) {
-      process.stdout.write(`${postgresWrites.packageName}@${postgresWrites.version} ${file}: ${result}\n`);
+    for (const patch of [postgresWrites, postgresReservations]) {
+      for (const { file, result } of applyPatch(path.join(root, 'node_modules', patch.packageName), patch)) {
+        process.stdout.write(`${patch.packageName}@${patch.version} ${file}: ${result}\n`);
+      }
     }
   } catch (error) {
     process.stderr.write(`patch-dependencies: ${error instanceof Error ? error.message : String(error)}\n`);

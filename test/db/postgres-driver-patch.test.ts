@@ -5,13 +5,15 @@ import path from 'node:path';
 import { once } from 'node:events';
 import postgres from 'postgres';
 import { afterEach, describe, expect, it } from 'vitest';
-import { applyPatch, PatchError, postgresWrites } from '../../scripts/patch-dependencies.ts';
+import { applyPatch, PatchError, postgresReservations, postgresWrites, type DependencyPatch } from '../../scripts/patch-dependencies.ts';
 
 /**
  * The fix scripts/patch-dependencies.ts applies to postgres.js 3.4.9 on install, proved on a
- * real PostgreSQL server (porsager/postgres#1208, #1154). Unpatched, the first case crashes the
- * process with a TypeError and its query never settles; the second leaves a connection that
- * never sends its startup message again (CONNECT_TIMEOUT, over and over).
+ * real PostgreSQL server (porsager/postgres#1208, #1154, #1195, #1199). Unpatched: the first
+ * case crashes the process (TypeError on a null socket) and then runs the reservation's query on
+ * a connection the pool has since taken back; the second crashes the process and its query never
+ * settles; in the third a connection never sends its startup message again (CONNECT_TIMEOUT, over
+ * and over); in the fourth the waiting reservation never settles.
  */
 
 const adminUrl = process.env.TEST_DATABASE_URL;
@@ -19,10 +21,10 @@ const adminUrl = process.env.TEST_DATABASE_URL;
 type Sql = ReturnType<typeof postgres>;
 
 /**
- * postgres.js with max 2 connections over sockets this test can see (postgres.js's `socket`
- * option: the driver then skips its own connect and speaks over the socket handed to it).
+ * postgres.js over sockets this test can see (postgres.js's `socket` option: the driver then
+ * skips its own connect and speaks over the socket handed to it).
  */
-function driver(url: string): { sql: Sql; sockets: net.Socket[] } {
+function driver(url: string, max: number): { sql: Sql; sockets: net.Socket[] } {
   const sockets: net.Socket[] = [];
   const socket = ({ host, port }: { host: string[]; port: number[] }) =>
     new Promise<net.Socket>((resolve, reject) => {
@@ -36,48 +38,79 @@ function driver(url: string): { sql: Sql; sockets: net.Socket[] } {
     });
   // Generous: a connection that is slow to start here is a loaded machine, not the bug. The bug
   // makes a connection never start (CONNECT_TIMEOUT), whatever this is.
-  const options = { max: 2, connect_timeout: 10, onnotice: () => {}, socket } as unknown as postgres.Options<{}>;
+  const options = { max, connect_timeout: 10, onnotice: () => {}, socket } as unknown as postgres.Options<{}>;
   return { sql: postgres(url, options), sockets };
 }
 
-/** The socket a reserved connection speaks over, found by the port the server saw it from. */
-async function socketOf(reserved: postgres.ReservedSql, sockets: net.Socket[]): Promise<net.Socket> {
-  const [row] = await reserved<{ port: number }[]>`select inet_client_port() as port`;
-  const socket = sockets.find((s) => s.localPort === row!.port);
-  if (!socket) throw new Error(`no recorded socket on port ${row!.port}`);
+type Backend = { pid: number; port: number };
+const backendQuery = 'select pg_backend_pid() as pid, inet_client_port() as port';
+
+/** The socket a connection speaks over, found by the port the server saw it from. */
+function socketOf(backend: Backend, sockets: net.Socket[]): net.Socket {
+  const socket = sockets.find((s) => s.localPort === backend.port);
+  if (!socket) throw new Error(`no recorded socket on port ${backend.port}`);
   return socket;
+}
+
+async function reservedBackend(reserved: postgres.ReservedSql): Promise<Backend> {
+  return ((await reserved.unsafe(backendQuery)) as unknown as Backend[])[0]!;
 }
 
 describe.skipIf(!adminUrl)(`postgres.js 3.4.9 as patched on install${adminUrl ? '' : ' (skipped: PostgreSQL only, set TEST_DATABASE_URL)'}`, () => {
   let sql: Sql | undefined;
+  let admin: Sql | undefined;
   afterEach(async () => {
-    await sql?.end({ timeout: 1 });
-    sql = undefined;
+    await Promise.all([sql?.end({ timeout: 1 }), admin?.end({ timeout: 1 })]);
+    sql = admin = undefined;
   });
 
-  it('a reserved connection whose server went away fails its next query (no crash), and the pool serves the next one', async () => {
-    const made = driver(adminUrl!);
+  /** Ends the backend's session from another client, and waits until the driver has seen its socket close. */
+  async function terminate(backend: Backend, sockets: net.Socket[]): Promise<void> {
+    admin ??= postgres(adminUrl!, { max: 1, onnotice: () => {} });
+    const gone = once(socketOf(backend, sockets), 'close');
+    await admin`select pg_terminate_backend(${backend.pid})`;
+    await gone;
+  }
+
+  it('a reserved connection whose server went away refuses its queries, also once the pool has reconnected that connection', async () => {
+    const made = driver(adminUrl!, 1);
     sql = made.sql;
     const reserved = await sql.reserve();
-    const socket = await socketOf(reserved, made.sockets);
-    const [{ pid }] = (await reserved<{ pid: number }[]>`select pg_backend_pid() as pid`) as unknown as [{ pid: number }];
-
-    const gone = once(socket, 'close');
-    await sql`select pg_terminate_backend(${pid})`;
-    await gone;
+    const backend = await reservedBackend(reserved);
+    await terminate(backend, made.sockets);
 
     // Unpatched: the write is deferred, then runs on the closed connection's null socket.
     await expect(reserved`select 1`).rejects.toMatchObject({ code: 'CONNECTION_CLOSED' });
-    await expect(reserved`select 2`).rejects.toMatchObject({ code: 'CONNECTION_CLOSED' });
-    expect(await sql`select 3 as three`).toEqual([{ three: 3 }]);
+    // The pool reconnects its only connection; the old reservation must not reach it.
+    expect(await sql`select 2 as two`).toEqual([{ two: 2 }]);
+    await expect(reserved`select 3`).rejects.toMatchObject({ code: 'CONNECTION_CLOSED' });
+    expect(await sql`select 4 as four`).toEqual([{ four: 4 }]);
+  });
+
+  it('a transaction whose server went away fails, and so does its next query (no crash)', async () => {
+    const made = driver(adminUrl!, 2);
+    sql = made.sql;
+    let sent: (outcome: Promise<unknown>) => void = () => {};
+    const next = new Promise<Promise<unknown>>((resolve) => (sent = resolve));
+    const transaction = sql.begin(async (tx) => {
+      const backend = ((await tx.unsafe(backendQuery)) as unknown as Backend[])[0]!;
+      await terminate(backend, made.sockets);
+      const outcome = tx`select 1`.catch((error: unknown) => error);
+      sent(outcome);
+      await outcome;
+    });
+    await expect(transaction).rejects.toMatchObject({ code: 'CONNECTION_CLOSED' });
+    // Unpatched: a TypeError on the null socket, and this query never settles.
+    expect(await (await next)).toMatchObject({ code: 'CONNECTION_CLOSED' });
+    expect(await sql`select 2 as two`).toEqual([{ two: 2 }]);
   });
 
   it('a connection whose deferred write was cancelled by its close connects again', async () => {
-    const made = driver(adminUrl!);
+    const made = driver(adminUrl!, 2);
     sql = made.sql;
     const first = await sql.reserve();
     const second = await sql.reserve();
-    const sockets = [await socketOf(first, made.sockets), await socketOf(second, made.sockets)] as const;
+    const sockets = [socketOf(await reservedBackend(first), made.sockets), socketOf(await reservedBackend(second), made.sockets)] as const;
 
     // Both sockets are destroyed at once, as a restarting server drops every connection. When
     // the first close is handled, the other connection still looks alive: a query sent to it
@@ -99,42 +132,62 @@ describe.skipIf(!adminUrl)(`postgres.js 3.4.9 as patched on install${adminUrl ? 
     expect(await Promise.all([sql`select 1 as n`, sql`select 2 as n`])).toEqual([[{ n: 1 }], [{ n: 2 }]]);
     expect(await Promise.all([sql`select 3 as n`, sql`select 4 as n`])).toEqual([[{ n: 3 }], [{ n: 4 }]]);
   });
+
+  it('a reservation waiting for a connection that then closes is handed the reconnected one', async () => {
+    const made = driver(adminUrl!, 2);
+    sql = made.sql;
+    const holders = [await sql.reserve(), await sql.reserve()];
+
+    // Both connections are held: this reservation queues. The server then ends the first one,
+    // and the pool reconnects it for the queued reservation (unpatched: then forgets it).
+    const waiting = sql.reserve();
+    await terminate(await reservedBackend(holders[0]!), made.sockets);
+
+    const reserved = await waiting;
+    expect(await reserved`select 1 as one`).toEqual([{ one: 1 }]);
+    reserved.release();
+    holders[1]!.release();
+    expect(await Promise.all([sql`select 2 as n`, sql`select 3 as n`])).toEqual([[{ n: 2 }], [{ n: 3 }]]);
+  });
 });
 
 describe('the install-time patch of postgres.js', () => {
   const installed = path.join(import.meta.dirname, '..', '..', 'node_modules', 'postgres');
+  const patches = [postgresWrites, postgresReservations];
 
   /** A copy of the installed package's patched files, turned back into the release's text. */
   function unpatchedCopy(): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchboard-patch-'));
     fs.copyFileSync(path.join(installed, 'package.json'), path.join(dir, 'package.json'));
-    for (const file of postgresWrites.files) {
-      let text = fs.readFileSync(path.join(installed, file), 'utf8');
-      for (const { original, patched } of postgresWrites.replacements) text = text.replace(patched, () => original);
-      fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
-      fs.writeFileSync(path.join(dir, file), text);
+    for (const patch of patches) {
+      for (const file of patch.files) {
+        let text = fs.readFileSync(path.join(installed, file), 'utf8');
+        for (const { original, patched } of patch.replacements) text = text.replace(patched, () => original);
+        fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+        fs.writeFileSync(path.join(dir, file), text);
+      }
     }
     return dir;
   }
 
-  it('is applied to every copy of the driver installed (npm ci runs it as postinstall)', () => {
-    for (const file of postgresWrites.files) {
-      const text = fs.readFileSync(path.join(installed, file), 'utf8');
-      for (const { original, patched } of postgresWrites.replacements) {
+  const results = (dir: string, patch: DependencyPatch) => applyPatch(dir, patch).map((outcome) => outcome.result);
+  const read = (dir: string, patch: DependencyPatch) => patch.files.map((file) => fs.readFileSync(path.join(dir, file), 'utf8'));
+
+  it.each(patches.map((patch) => [patch.files[0]!, patch] as const))('%s and its copies: applied on install (the postinstall script)', (_name, patch) => {
+    for (const text of read(installed, patch)) {
+      for (const { original, patched } of patch.replacements) {
         expect(text).toContain(patched);
         expect(text).not.toContain(original);
       }
     }
   });
 
-  it('turns the release into what is installed, once; a second run changes nothing', () => {
+  it.each(patches.map((patch) => [patch.files[0]!, patch] as const))('%s and its copies: the release becomes what is installed, once; a second run changes nothing', (_name, patch) => {
     const dir = unpatchedCopy();
     try {
-      expect(applyPatch(dir, postgresWrites).map((o) => o.result)).toEqual(postgresWrites.files.map(() => 'patched'));
-      for (const file of postgresWrites.files) {
-        expect(fs.readFileSync(path.join(dir, file), 'utf8')).toBe(fs.readFileSync(path.join(installed, file), 'utf8'));
-      }
-      expect(applyPatch(dir, postgresWrites).map((o) => o.result)).toEqual(postgresWrites.files.map(() => 'already patched'));
+      expect(results(dir, patch)).toEqual(patch.files.map(() => 'patched'));
+      expect(read(dir, patch)).toEqual(read(installed, patch));
+      expect(results(dir, patch)).toEqual(patch.files.map(() => 'already patched'));
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -145,13 +198,13 @@ describe('the install-time patch of postgres.js', () => {
     try {
       const changed = path.join(dir, postgresWrites.files[1]!);
       fs.writeFileSync(changed, fs.readFileSync(changed, 'utf8').replace('clearImmediate(nextWriteTimer)\n    socket.removeListener', 'clearImmediate(nextWriteTimer); nextWriteTimer = null\n    socket.removeListener'));
-      const before = postgresWrites.files.map((file) => fs.readFileSync(path.join(dir, file), 'utf8'));
+      const before = read(dir, postgresWrites);
       expect(() => applyPatch(dir, postgresWrites)).toThrow(PatchError);
-      expect(postgresWrites.files.map((file) => fs.readFileSync(path.join(dir, file), 'utf8'))).toEqual(before);
+      expect(read(dir, postgresWrites)).toEqual(before);
 
       const manifest = path.join(dir, 'package.json');
       fs.writeFileSync(manifest, fs.readFileSync(manifest, 'utf8').replace('"version": "3.4.9"', '"version": "3.4.10"'));
-      expect(() => applyPatch(dir, postgresWrites)).toThrow(/postgres@3\.4\.10.*postgres@3\.4\.9/);
+      expect(() => applyPatch(dir, postgresReservations)).toThrow(/postgres@3\.4\.10.*postgres@3\.4\.9/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
