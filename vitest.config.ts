@@ -7,6 +7,9 @@ export default defineConfig({
     // for test/browser when the machine lacks it.
     globalSetup: ['test/setup/build.ts', 'test/setup/chromium.ts'],
     pool: 'forks',
+    // Two files at a time on CI's two cores: most tests wait on child processes, sockets and the
+    // database rather than compute (vitest's default would be one).
+    maxWorkers: 2,
     // PGlite's initdb and child-process servers take seconds on a 2-core machine.
     testTimeout: 60_000,
     hookTimeout: 120_000,
