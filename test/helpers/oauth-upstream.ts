@@ -69,18 +69,27 @@ export async function startOAuthUpstream(options: OAuthUpstreamOptions = {}): Pr
   // refresh tokens and client secrets carry the canary prefix already). Listed at each scan, and
   // once more before the processes go, so servers closed later still look for them.
   let issued: readonly string[] = [];
+  let stopped = false;
+  // A listing that fails while the server runs (a kept-alive connection it closed as idle, say)
+  // is tried again, then fails the scan: a silent empty list would let an access token through.
   const listIssued = async () => {
-    try {
-      const response = await fetch(`${issuer}/test/issued-secrets`);
-      if (response.ok) issued = ((await response.json()) as { accessTokens: string[] }).accessTokens;
-    } catch {
-      // Stopped already: what was listed last is all there is.
+    if (stopped) return issued;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const response = await fetch(`${issuer}/test/issued-secrets`, { signal: AbortSignal.timeout(10_000) });
+        if (!response.ok) throw new Error(`answered ${response.status}`);
+        issued = ((await response.json()) as { accessTokens: string[] }).accessTokens;
+        return issued;
+      } catch (error) {
+        if (attempt >= 3) throw new Error(`could not list the access tokens the test authorization server issued: ${String(error)}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
     }
-    return issued;
   };
   const removeSource = addSecretSource(listIssued);
   const stop = async () => {
-    for (const token of await listIssued()) watchForSecret(token);
+    for (const token of await listIssued().catch(() => issued)) watchForSecret(token);
+    stopped = true;
     removeSource();
     await Promise.all(children.map(kill));
   };
