@@ -4,8 +4,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     // Builds dist/ for the tests that run the service as a process; installs Debian's Chromium
-    // for test/browser when the machine lacks it.
-    globalSetup: ['test/setup/build.ts', 'test/setup/chromium.ts'],
+    // for test/browser and Perl's OpenAPI::Client for test/clients when the machine lacks them.
+    globalSetup: ['test/setup/build.ts', 'test/setup/chromium.ts', 'test/setup/perl-openapi-client.ts'],
     pool: 'forks',
     // Two files at a time on CI's two cores: most tests wait on child processes, sockets and the
     // database rather than compute (vitest's default would be one).
