@@ -5,8 +5,12 @@ import { buildOpenApiDocument } from '../src/api/openapi.ts';
 import { appRouter } from '../src/api/router.ts';
 import { loadConfig } from '../src/config.ts';
 import { SWITCHBOARD_VERSION } from '../src/version.ts';
+import { clientTypesPath, renderClientTypes } from './lib/client-types.ts';
 
-/** `npm run openapi`: writes openapi.json, with servers from PUBLIC_URL (default http://127.0.0.1:8080). */
+/**
+ * `npm run openapi`: writes openapi.json, with servers from PUBLIC_URL (default http://127.0.0.1:8080),
+ * and the openapi-fetch types generated from it (scripts/lib/client-types.ts).
+ */
 export function renderOpenApi(env: NodeJS.ProcessEnv): string {
   const { publicUrl } = loadConfig({ PUBLIC_URL: env.PUBLIC_URL, HOST: env.HOST, PORT: env.PORT });
   return `${JSON.stringify(buildOpenApiDocument(appRouter, { publicUrl, version: SWITCHBOARD_VERSION }), null, 2)}\n`;
@@ -15,6 +19,10 @@ export function renderOpenApi(env: NodeJS.ProcessEnv): string {
 export const openApiPath = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'openapi.json');
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
-  fs.writeFileSync(openApiPath, renderOpenApi(process.env));
+  const document = renderOpenApi(process.env);
+  fs.writeFileSync(openApiPath, document);
   process.stdout.write(`wrote ${openApiPath}\n`);
+  fs.mkdirSync(path.dirname(clientTypesPath), { recursive: true });
+  fs.writeFileSync(clientTypesPath, await renderClientTypes(document));
+  process.stdout.write(`wrote ${clientTypesPath}\n`);
 }

@@ -2,11 +2,16 @@ import fs from 'node:fs';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApiPath, renderOpenApi } from '../scripts/generate-openapi.ts';
+import { clientTypesPath, renderClientTypes } from '../scripts/lib/client-types.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
 describe('openapi.json', () => {
   it('is committed exactly as `npm run openapi` generates it (run it after changing a route)', () => {
     expect(fs.readFileSync(openApiPath, 'utf8')).toBe(renderOpenApi({}));
+  });
+
+  it('has its openapi-fetch types committed as `npm run openapi` generates them', async () => {
+    expect(fs.readFileSync(clientTypesPath, 'utf8')).toBe(await renderClientTypes(renderOpenApi({})));
   });
 
   it('is a valid OpenAPI document', async () => {
