@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HOSTILE_TITLE, startHostileConfigUpstream } from '../fixtures/hostile-config-upstream.ts';
 import { canary } from '../helpers/canary.ts';
 import { startOAuthUpstream, type OAuthUpstream } from '../helpers/oauth-upstream.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -254,5 +255,32 @@ describe('an auth_required connection, through the setup page into the OAuth flo
     const whoami = await callTool(connection.connectionId, 'whoami');
     expect(whoami.status).toBe(200);
     expect(JSON.parse(whoami.body.content![0]!.text)).toMatchObject({ sub: 'grace' });
+  });
+});
+
+describe('a hostile config schema', () => {
+  it('renders as text in the browser: no script runs, the title reads as typed', async () => {
+    const hostile = await startHostileConfigUpstream();
+    try {
+      const connection = await createConnection({ mcpUrl: hostile.mcpUrl, name: '<img src=x onerror=alert(0)>' });
+      expect(connection.status.state).toBe('input_required');
+      const outcome = await inBrowser(async (page, seen) => {
+        await page.goto(connection.status.setupUrl!);
+        return {
+          heading: await page.locator('h1').innerText(),
+          firstLabel: await page.locator('label').first().innerText(),
+          secretType: await page.getByLabel(HOSTILE_TITLE).getAttribute('type'),
+          elements: await page.locator('main script, main img, main b').count(),
+          seen,
+        };
+      });
+      expect(outcome.heading).toBe('Set up “<img src=x onerror=alert(0)>”');
+      expect(outcome.firstLabel).toContain(HOSTILE_TITLE);
+      expect(outcome.secretType).toBe('password');
+      expect(outcome.elements).toBe(0);
+      expect(outcome.seen).toEqual({ cspViolations: [], dialogs: [] });
+    } finally {
+      await hostile.close();
+    }
   });
 });
