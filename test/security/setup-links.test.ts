@@ -6,7 +6,7 @@ import { createSetupLinks } from '../../src/core/setup/setup-links.ts';
 import { startHostileConfigUpstream } from '../fixtures/hostile-config-upstream.ts';
 import { canary } from '../helpers/canary.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { startFixtureUpstream, type Upstream } from '../helpers/upstreams.ts';
+import { freePort, startFixtureUpstream, type Upstream } from '../helpers/upstreams.ts';
 
 /**
  * The setup pages' refusals over plain HTTP: links that were forged, tampered with, signed for
@@ -283,5 +283,23 @@ describe('a hostile config schema', () => {
     expect(page.body).toContain('&#60;script&#62;alert(1)&#60;/script&#62;');
     expect(page.body).toContain('name="query.q&#34;&#62;&#60;script&#62;alert(4)&#60;/script&#62;"');
     expect(page.body).toContain('Set up “&#60;b&#62;name&#60;/b&#62;”');
+  });
+});
+
+describe('a connection whose server cannot be reached', () => {
+  it('says so, and checks again only on a post from its own page', async () => {
+    const connection = await createConnection({ mcpUrl: `http://127.0.0.1:${await freePort()}/mcp`, name: 'down' });
+    expect(connection.status.state).toBe('error');
+    expect(connection.status.setupUrl).toBeUndefined();
+    // The app may still hold a setup link from before; mint one as the API would.
+    const createdAt = (await server.db.selectFrom('connections').select('created_at').where('id', '=', connection.connectionId).executeTakeFirstOrThrow()).created_at;
+    const link = pathOf(createSetupLinks(createKeyring([secret]), server.url, 3600).setupUrlFor({ namespace: NS, id: connection.connectionId, createdAt: new Date(createdAt) }));
+    const page = await open(link);
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('cannot be set up right now');
+    expect((await post(link, { action: 'recheck' })).status).toBe(403);
+    const recheck = await post(link, { action: 'recheck', formToken: formTokenOf(page.body) });
+    expect(recheck.status).toBe(303);
+    expect(await state(connection.connectionId)).toBe('error');
   });
 });
