@@ -34,7 +34,11 @@ button,.button{display:inline-block;margin-top:.75rem;padding:.65rem 1.2rem;font
 footer{margin-top:1.5rem;color:var(--muted);font-size:.8rem}
 `;
 
-/** What the Content-Security-Policy allows: nothing but this stylesheet (and forms to where the flow goes). */
+/**
+ * No script, nothing loaded, no framing: only this stylesheet, by its hash. `form-action` is
+ * left out on purpose: browsers apply it to the redirects that follow a post too (into the
+ * authorization server, back to the app), whose origins are only known then.
+ */
 export const SETUP_PAGE_CSP = `default-src 'none'; style-src 'sha256-${createHash('sha256').update(STYLE).digest('base64')}'; base-uri 'none'; frame-ancestors 'none'`;
 
 export function escapeHtml(text: string): string {

@@ -272,6 +272,26 @@ describe('return URLs', () => {
   });
 });
 
+describe('after the form, a server that asks for authorization', () => {
+  it('leads straight on into the authorization link, carrying the return URL', async () => {
+    const connection = await createConnection({ mcpUrl: configured.url, name: 'then-auth' });
+    const back = `${APP}/after`;
+    const link = `${pathOf(connection.status.setupUrl!)}?returnUrl=${encodeURIComponent(back)}`;
+    const page = await open(link);
+    // A key the fixture refuses: it answers 401, which is how a server asks for OAuth.
+    const saved = await post(link, { formToken: formTokenOf(page.body), 'header.x-api-key': 'not-the-key', 'query.region': 'eu' });
+    expect(saved.status).toBe(303);
+    const location = new URL(saved.headers.get('location')!);
+    expect(`${location.origin}${location.pathname}`).toMatch(new RegExp(`^${server.url}/oauth/authorize/[\\w-]+\\.[\\w-]+$`));
+    expect(location.searchParams.get('returnUrl')).toBe(back);
+    expect(await state(connection.connectionId)).toBe('auth_required');
+    // The setup link now shows the authorization step.
+    const next = await open(link);
+    expect(next.status).toBe(200);
+    expect(next.body).toContain('Authorize “then-auth”');
+  });
+});
+
 describe('a hostile config schema', () => {
   it('renders every piece of it as text', async () => {
     const connection = await createConnection({ mcpUrl: hostile.mcpUrl, name: '<b>name</b>' });
