@@ -10,6 +10,7 @@ import { applyCors } from './http/cors.ts';
 import { sendError, sendJsonText } from './http/respond.ts';
 import { createRestHandler } from './http/rest.ts';
 import { handleOAuthPage } from './http/oauth-pages.ts';
+import { handleSetupPage } from './http/setup-pages.ts';
 import { checkRequestTarget } from './http/request-target.ts';
 import { handleMcpRequest, matchMcpPath } from './mcp/mcp-endpoint.ts';
 import { SWITCHBOARD_VERSION } from './version.ts';
@@ -113,6 +114,10 @@ export function createApp(services: Services) {
         route = page;
         return;
       }
+    }
+    if (pathname.startsWith('/setup/')) {
+      route = await handleSetupPage(req, res, ctx, pathname);
+      return;
     }
     if (pathname === '/openapi.json' && (req.method === 'GET' || req.method === 'HEAD')) {
       route = '/openapi.json';

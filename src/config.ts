@@ -33,6 +33,7 @@ const envSchema = z.object({
   UPSTREAM_TIMEOUT_MS: integer(100, 600_000, 'a number of milliseconds from 100 to 600000').default(30_000),
   MAX_UPSTREAM_RESPONSE_BYTES: integer(64 * 1024, 1024 * 1024 * 1024, 'a byte count from 65536 to 1073741824').default(16 * 1024 * 1024),
   OAUTH_RETURN_ORIGINS: z.string().default(''),
+  SETUP_LINK_TTL_SECONDS: integer(60, 30 * 24 * 3600, 'a number of seconds from 60 to 2592000 (30 days)').default(24 * 3600),
   ALLOWED_UPSTREAM_HOSTS: z.string().default(''),
   SHUTDOWN_GRACE_MS: integer(0, 600_000, 'a number of milliseconds from 0 to 600000').default(25_000),
   // API keys belong to the app's trusted backend; tokens live in browsers and agents.
@@ -65,6 +66,8 @@ export type Config = Readonly<{
   maxUpstreamResponseBytes: number;
   /** Origins an end user may be sent back to after authorizing an upstream. */
   oauthReturnOrigins: readonly string[];
+  /** How long a setup link (a connection's setupUrl) works after it was minted. */
+  setupLinkTtlSeconds: number;
   /**
    * Hosts, addresses and ranges that upstream and OAuth requests may reach although they are
    * not public (loopback, private networks, …); empty: public addresses only.
@@ -143,6 +146,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS,
     maxUpstreamResponseBytes: e.MAX_UPSTREAM_RESPONSE_BYTES,
     oauthReturnOrigins: parseOrigins(e.OAUTH_RETURN_ORIGINS),
+    setupLinkTtlSeconds: e.SETUP_LINK_TTL_SECONDS,
     allowedUpstreamHosts: parseAllowedUpstreamHosts(e.ALLOWED_UPSTREAM_HOSTS),
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     rateLimits: Object.freeze({

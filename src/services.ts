@@ -2,12 +2,12 @@ import type { Config } from './config.ts';
 import { createApiKeyVerifier } from './core/accounts/api-keys.ts';
 import { createAuthenticator, type Authenticator } from './core/auth/authenticate.ts';
 import { startChangeFeed, type ChangeFeed } from './core/changes/change-feed.ts';
+import { createConnectionLinks, type ConnectionLinks } from './core/connections/connection-links.ts';
 import { createConnectionStore, type ConnectionStore } from './core/connections/connection-store.ts';
 import { createKeyring, type Keyring } from './core/crypto/keyring.ts';
 import { resolveMasterSecrets } from './core/crypto/master-secret.ts';
 import { createNamespaceDirectory, type NamespaceDirectory } from './core/namespaces/namespace-directory.ts';
 import { createEgress, type Egress } from './core/network/guarded-dispatcher.ts';
-import { createAuthorizationLinks, type AuthorizationLinks } from './core/oauth/authorization-links.ts';
 import { createOAuthTokenKeeper, type OAuthTokenKeeper } from './core/oauth/oauth-tokens.ts';
 import { createRateLimiter, type RateLimiter } from './core/rate-limits/rate-limiter.ts';
 import { loadRevocationList } from './core/tokens/revocations.ts';
@@ -30,7 +30,8 @@ export type Services = {
   connections: ConnectionStore;
   upstreams: UpstreamPool;
   oauth: OAuthTokenKeeper;
-  links: AuthorizationLinks;
+  /** Authorization links and setup links (the connection's authorizationUrl and setupUrl). */
+  links: ConnectionLinks;
   /** How every request to a user-supplied URL goes out: only to public or allowlisted addresses. */
   egress: Egress;
   rateLimits: RateLimiter;
@@ -80,7 +81,7 @@ export async function createServices(config: Config, logger: Logger, database: O
     connections,
     upstreams,
     oauth,
-    links: createAuthorizationLinks(keyring, config.publicUrl),
+    links: createConnectionLinks(keyring, config),
     egress,
     rateLimits: createRateLimiter(db, config.rateLimits, logger),
     async close() {

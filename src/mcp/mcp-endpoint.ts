@@ -149,7 +149,7 @@ function answeredWhileNeedingSetup(res: ServerResponse, ctx: RequestContext, con
     sendJsonRpcError(res, 409, id, {
       code: JsonRpcCode.inputRequired,
       message: 'Input required',
-      data: { connectionId: connection.id, http: status.http, missing: status.missing },
+      data: { connectionId: connection.id, http: status.http, missing: status.missing, setupUrl: ctx.links.setupUrlFor(connection) },
     });
     return true;
   }
@@ -240,7 +240,7 @@ function sendAuthorizationRequired(res: ServerResponse, ctx: RequestContext, con
   sendJsonRpcError(res, 401, id, {
     code: JsonRpcCode.authorizationRequired,
     message: 'Authorization required',
-    data: { connectionId: connection.id, authorizationUrl, setupUrl: authorizationUrl },
+    data: { connectionId: connection.id, authorizationUrl, setupUrl: ctx.links.setupUrlFor(connection) },
   });
 }
 

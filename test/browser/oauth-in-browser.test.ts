@@ -232,7 +232,7 @@ describe('an app sends its user through the authorization, with a return URL', (
   it('creates the connection as auth_required with a Switchboard authorization link', () => {
     expect(connection.status.state).toBe('auth_required');
     expect(connection.status.authorizationUrl?.startsWith(linkPrefix())).toBe(true);
-    expect(connection.status.setupUrl).toBe(connection.status.authorizationUrl);
+    expect(connection.status.setupUrl?.startsWith(`${server.url}/setup/`)).toBe(true);
   });
 
   it('answers the MCP endpoint with 401 -32001 and REST tool calls with 409 until the user authorizes', async () => {

@@ -147,7 +147,8 @@ describe('the authorization flow over HTTP', () => {
     connection = await createConnection({ name: 'protected' });
     expect(connection.status.state).toBe('auth_required');
     expect(connection.status.authorizationUrl).toMatch(new RegExp(`^${server.url}/oauth/authorize/[\\w-]+\\.[\\w-]+$`));
-    expect(connection.status.setupUrl).toBe(connection.status.authorizationUrl);
+    // The setup page explains the step and leads into the same flow (test/browser/setup-pages.test.ts).
+    expect(connection.status.setupUrl).toMatch(new RegExp(`^${server.url}/setup/[\\w-]+\\.[\\w-]+$`));
   });
 
   it('the link redirects to the authorization server with PKCE S256, state, resource and a client', async () => {

@@ -1,3 +1,4 @@
+import type { AuditActor } from '../audit/audit-event-types.ts';
 import type { AuditEvent } from '../audit/record-audit-event.ts';
 import { auditActorOf } from '../audit/record-audit-event.ts';
 import type { Access } from '../auth/access.ts';
@@ -9,7 +10,8 @@ import type { ConnectionRef } from './credentials.ts';
  * (configuration a server reads from the URL, often a key).
  */
 export function credentialsSetEvent(
-  who: { access: Access; requestId?: string },
+  /** The API caller, or (on a setup page) the account and the end user acting for it. */
+  who: { access: Access; requestId?: string } | { accountId: string; actor: AuditActor; requestId?: string },
   ref: ConnectionRef,
   change: { created: boolean; headers?: Record<string, string>; mcpUrl?: string; previousMcpUrl?: string },
 ): AuditEvent | undefined {
@@ -20,8 +22,8 @@ export function credentialsSetEvent(
   if (!setsHeaders && queryParameterNames.length === 0) return undefined;
   return {
     type: 'connection.credentials_set',
-    accountId: who.access.accountId,
-    actor: auditActorOf(who.access.principal),
+    accountId: 'access' in who ? who.access.accountId : who.accountId,
+    actor: 'access' in who ? auditActorOf(who.access.principal) : who.actor,
     requestId: who.requestId,
     namespace: ref.namespace,
     connectionId: ref.id,

@@ -3,7 +3,19 @@
  * setup and authorization URLs are added when the connection is shown, since they depend on
  * where the service is reached and are minted per view.
  */
-export type ConfigField = { label: string; description?: string; required?: boolean };
+export type ConfigField = {
+  label: string;
+  description?: string;
+  required?: boolean;
+  /**
+   * Hints for the setup page's form, from the schema (the API's views leave them out): a secret
+   * is never shown back (every header is one: headers are credentials); the value's type; its
+   * allowed values.
+   */
+  secret?: boolean;
+  type?: 'string' | 'number' | 'integer' | 'boolean';
+  options?: string[];
+};
 
 export type ConfigFields = {
   headers?: Record<string, ConfigField>;

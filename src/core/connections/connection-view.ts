@@ -1,5 +1,5 @@
 import type { ConnectionRow } from '../../db/schema.ts';
-import type { AuthorizationLinks } from '../oauth/authorization-links.ts';
+import type { ConnectionLinks } from './connection-links.ts';
 import { parseStoredStatus, type ConfigFields, type ServerInfo } from './connection-status.ts';
 
 /** A connection as the API shows it. Credentials are not a field here, so they cannot leak out. */
@@ -23,14 +23,20 @@ export type ConnectionStatus =
 
 type PublicRow = Omit<ConnectionRow, 'credentials' | 'credentials_key_id' | 'oauth' | 'oauth_challenge' | 'oauth_return_url'>;
 
-/** Authorization URLs are minted when a connection is shown: each view carries a fresh, working link. */
-export function toConnection(row: PublicRow, links: Pick<AuthorizationLinks, 'urlFor'>): Connection {
+/**
+ * Links are minted when a connection is shown: each view carries fresh, working ones. The
+ * setupUrl is Switchboard's setup page (configuration, then authorization); authorizationUrl
+ * starts the upstream's OAuth flow directly.
+ */
+export function toConnection(row: PublicRow, links: Pick<ConnectionLinks, 'urlFor' | 'setupUrlFor'>): Connection {
   const serverInfo = row.server_info as ServerInfo | null;
   const stored = parseStoredStatus(row.status);
   let status: ConnectionStatus = stored;
+  const target = { namespace: row.namespace, id: row.id, revision: row.revision, createdAt: row.created_at };
   if (stored.state === 'auth_required') {
-    const url = links.urlFor({ namespace: row.namespace, id: row.id, revision: row.revision, createdAt: row.created_at });
-    status = { state: 'auth_required', setupUrl: url, authorizationUrl: url };
+    status = { state: 'auth_required', setupUrl: links.setupUrlFor(target), authorizationUrl: links.urlFor(target) };
+  } else if (stored.state === 'input_required') {
+    status = { ...stored, setupUrl: links.setupUrlFor(target) };
   }
   return {
     connectionId: row.id,

@@ -22,7 +22,7 @@ import type { NamespaceDirectory } from '../namespaces/namespace-directory.ts';
 import type { Access } from '../auth/access.ts';
 import type { Logger } from '../../logger.ts';
 import { findConnectionOAuth } from '../../db/queries/oauth.ts';
-import type { AuthorizationLinks } from '../oauth/authorization-links.ts';
+import type { ConnectionLinks } from './connection-links.ts';
 import { checkReturnUrl } from '../oauth/return-urls.ts';
 import { revokeDeletedConnectionTokens } from '../oauth/token-revocation.ts';
 import type { OAuthChallenge } from '../oauth/oauth-state.ts';
@@ -52,7 +52,7 @@ export type ConnectionServices = {
   keyring: Keyring;
   logger: Logger;
   config: { publicUrl: string; upstreamTimeoutMs: number; oauthReturnOrigins: readonly string[]; allowedUpstreamHosts: EgressAllowlist };
-  links: AuthorizationLinks;
+  links: ConnectionLinks;
   /** For the token revocation a deletion sends to the authorization server. */
   egress: Pick<Egress, 'fetch'>;
   changes: ChangeFeed;

@@ -1,5 +1,5 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Keyring } from '../crypto/keyring.ts';
+import { createClaimsSigner, type SignedClaims } from '../crypto/signed-claims.ts';
 import type { ConnectionRef } from '../connections/credentials.ts';
 
 /**
@@ -12,8 +12,8 @@ import type { ConnectionRef } from '../connections/credentials.ts';
 const LINK_TTL_SECONDS = 7 * 24 * 60 * 60;
 const PURPOSE = 'oauth-authorization-links';
 
-/** Key id, namespace, connection, revision, the row's creation time (a recreated id is another connection), expiry. */
-type LinkClaims = { k: string; n: string; c: string; r: number; t: number; e: number };
+/** Namespace, connection, revision, the row's creation time (a recreated id is another connection). */
+type LinkClaims = SignedClaims & { n: string; c: string; r: number; t: number };
 
 /** What a link is bound to: one connection row, as it stands. */
 export type LinkTarget = ConnectionRef & { revision: number; createdAt: Date };
@@ -26,35 +26,17 @@ export type AuthorizationLinks = {
 };
 
 export function createAuthorizationLinks(keyring: Keyring, publicUrl: string, now: () => number = Date.now): AuthorizationLinks {
-  const sign = (payload: string, kid: string) => createHmac('sha256', keyring.deriveKey(PURPOSE, kid)).update(payload).digest();
+  const signer = createClaimsSigner<LinkClaims>(keyring, PURPOSE, now);
   return {
     urlFor(target) {
-      const claims: LinkClaims = {
-        k: keyring.currentKeyId,
-        n: target.namespace,
-        c: target.id,
-        r: target.revision,
-        t: target.createdAt.getTime(),
-        e: Math.floor(now() / 1000) + LINK_TTL_SECONDS,
-      };
-      const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
-      return `${publicUrl}/oauth/authorize/${payload}.${sign(payload, claims.k).toString('base64url')}`;
+      const claims = { n: target.namespace, c: target.id, r: target.revision, t: target.createdAt.getTime() };
+      return `${publicUrl}/oauth/authorize/${signer.sign(claims, LINK_TTL_SECONDS)}`;
     },
     verify(link) {
-      const [payload, signature, ...rest] = link.split('.');
-      if (!payload || !signature || rest.length > 0 || link.length > 2048) return { ok: false, reason: 'invalid' };
-      let claims: LinkClaims;
-      try {
-        claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as LinkClaims;
-      } catch {
-        return { ok: false, reason: 'invalid' };
-      }
-      if (typeof claims?.k !== 'string' || !keyring.keyIds.includes(claims.k)) return { ok: false, reason: 'invalid' };
-      const expected = sign(payload, claims.k);
-      const given = Buffer.from(signature, 'base64url');
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'invalid' };
-      if (typeof claims.e !== 'number' || claims.e * 1000 <= now()) return { ok: false, reason: 'expired' };
-      return { ok: true, ref: { namespace: claims.n, id: claims.c }, revision: claims.r, createdAt: claims.t };
+      const verified = signer.verify(link);
+      if (!verified.ok) return verified;
+      const { n, c, r, t } = verified.claims;
+      return { ok: true, ref: { namespace: n, id: c }, revision: r, createdAt: t };
     },
   };
 }

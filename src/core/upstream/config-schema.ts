@@ -5,7 +5,17 @@ import type { ConfigField, ConfigFields } from '../connections/connection-status
  * where each property says where its value travels (`x-from: {header}` or `{query}`, the
  * query parameter of the same name when absent).
  */
-type SchemaProperty = { title?: unknown; description?: unknown; default?: unknown; 'x-from'?: unknown };
+type SchemaProperty = {
+  title?: unknown;
+  description?: unknown;
+  default?: unknown;
+  'x-from'?: unknown;
+  type?: unknown;
+  enum?: unknown;
+  format?: unknown;
+  writeOnly?: unknown;
+  'x-secret'?: unknown;
+};
 type ConfigSchema = { properties?: Record<string, SchemaProperty>; required?: unknown };
 
 export type ConfigRequirements = { http: ConfigFields; missing: { headers: string[]; query: string[] } };
@@ -50,11 +60,12 @@ export function evaluateConfig(schema: ConfigSchema, have: { headers: Record<str
       label: typeof spec.title === 'string' ? spec.title : property,
       ...(typeof spec.description === 'string' ? { description: spec.description } : {}),
       required: isRequired,
+      ...formHints(spec),
     };
     const from = (spec['x-from'] ?? {}) as { header?: unknown; query?: unknown };
     if (typeof from.header === 'string') {
       const header = from.header.toLowerCase();
-      http.headers[header] = field;
+      http.headers[header] = { ...field, secret: true };
       if (isRequired && !(header in have.headers)) missing.headers.push(header);
     } else {
       const parameter = typeof from.query === 'string' ? from.query : property;
@@ -69,4 +80,17 @@ export function evaluateConfig(schema: ConfigSchema, have: { headers: Record<str
     },
     missing,
   };
+}
+
+const VALUE_TYPES = new Set(['string', 'number', 'integer', 'boolean']);
+const MAX_OPTIONS = 100;
+
+/** What the setup form needs to render a field well: whether it is secret, its type, its choices. */
+function formHints(spec: SchemaProperty): Pick<ConfigField, 'secret' | 'type' | 'options'> {
+  const secret = spec.format === 'password' || spec.writeOnly === true || spec['x-secret'] === true;
+  const type = typeof spec.type === 'string' && VALUE_TYPES.has(spec.type) ? (spec.type as ConfigField['type']) : undefined;
+  const options = Array.isArray(spec.enum)
+    ? spec.enum.filter((option) => typeof option === 'string' || typeof option === 'number').map(String).slice(0, MAX_OPTIONS)
+    : [];
+  return { ...(secret ? { secret } : {}), ...(type ? { type } : {}), ...(options.length > 0 ? { options } : {}) };
 }

@@ -1,0 +1,215 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RequestContext } from '../api/context.ts';
+import { appErrorFromUnknown } from '../api/error-mapping.ts';
+import { parseStoredStatus } from '../core/connections/connection-status.ts';
+import { reprobeConnection } from '../core/connections/connections.ts';
+import { openCredentials } from '../core/connections/credentials.ts';
+import { checkReturnUrl, returnUrlWithOutcome } from '../core/oauth/return-urls.ts';
+import { buildFormFields, checkSubmission } from '../core/setup/setup-form.ts';
+import { createSetupFormTokens } from '../core/setup/setup-form-tokens.ts';
+import { saveSetupInput } from '../core/setup/setup-input.ts';
+import { SETUP_PATH_PREFIX } from '../core/setup/setup-links.ts';
+import { findConnectionForSetup, type SetupRow } from '../db/queries/setup.ts';
+import { AppError, httpStatusByErrorCode, type AppErrorCode } from '../errors.ts';
+import { readBody } from './body.ts';
+import { authPage, donePage, escapeHtml, inputPage, messagePage, SETUP_PAGE_CSP, unavailablePage, type InputPageModel } from './setup-html.ts';
+
+/**
+ * The setup pages behind a connection's `setupUrl` (`/setup/{link}`): no API key, the signed
+ * link is the credential. GET shows what the connection needs now (a form for its
+ * configuration, the authorization step, or that it is done); POST takes the form. The link
+ * never reaches a log line (the route is logged as a template) nor another site (no referrer,
+ * no caching, no framing).
+ */
+export const SETUP_ROUTE = '/setup/{link}';
+const MAX_FORM_BYTES = 64 * 1024;
+
+type Resolved = {
+  token: string;
+  row: SetupRow;
+  /** Where the user goes back to: the link's own `?returnUrl=`, else the one stored with the connection. */
+  returnUrl?: string;
+  /** The `?returnUrl=` the link came with (carried through every step). */
+  explicitReturnUrl?: string;
+  selfUrl: string;
+};
+
+export async function handleSetupPage(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, pathname: string): Promise<string> {
+  try {
+    const segment = /^\/setup\/([^/]+)$/.exec(pathname)?.[1];
+    if (segment === undefined) throw invalidLink();
+    if (req.method === 'GET' || req.method === 'HEAD') await show(res, ctx, await resolve(ctx, req, segment));
+    else if (req.method === 'POST') await submit(req, res, ctx, segment);
+    else {
+      res.setHeader('allow', 'GET, HEAD, POST');
+      sendHtml(res, 405, messagePage('Not allowed', 'Open this page in a browser.'));
+    }
+  } catch (error) {
+    const appError = appErrorFromUnknown(error);
+    if (appError.code === 'internal_error') ctx.logger.error({ err: { name: (error as Error)?.name, message: (error as Error)?.message } }, 'setup page failed');
+    sendHtml(res, httpStatusByErrorCode[appError.code], messagePage(titleByCode[appError.code] ?? 'Something went wrong', appError.message));
+  }
+  return SETUP_ROUTE;
+}
+
+const titleByCode: Partial<Record<AppErrorCode, string>> = {
+  not_found: 'This link does not work',
+  validation_error: 'Cannot continue',
+  forbidden: 'Not allowed',
+  unsupported_media_type: 'Not accepted',
+  payload_too_large: 'Too much data',
+  bad_gateway: 'The server did not answer as expected',
+  service_unavailable: 'Try again in a moment',
+};
+
+/** One answer for forged, tampered, deleted and recreated alike: a link never tells whether a connection exists. */
+function invalidLink(): AppError {
+  return new AppError('not_found', 'This setup link is not valid. Ask the app that sent you here for a new one.');
+}
+
+async function resolve(ctx: RequestContext, req: IncomingMessage, segment: string): Promise<Resolved> {
+  let token: string;
+  try {
+    token = decodeURIComponent(segment);
+  } catch {
+    throw invalidLink();
+  }
+  const verified = ctx.links.verifySetupLink(token);
+  if (!verified.ok) {
+    if (verified.reason === 'expired') throw new AppError('not_found', 'This setup link has expired. Ask the app that sent you here for a new one.');
+    throw invalidLink();
+  }
+  const row = await findConnectionForSetup(ctx.db, verified.ref, { forUpdate: false });
+  if (!row || row.created_at.getTime() !== verified.createdAt) throw invalidLink();
+  const asked = new URL(req.url ?? '/', 'http://switchboard.invalid').searchParams.get('returnUrl');
+  const origins = ctx.config.oauthReturnOrigins;
+  // A return address the app gave is checked (a refused one is an error for the app to fix);
+  // a stored one that is no longer allowed is just not used.
+  const explicitReturnUrl = asked === null ? undefined : checkReturnUrl(asked, origins);
+  const stored = row.oauth_return_url ? allowedOrUndefined(row.oauth_return_url, origins) : undefined;
+  const selfUrl = `${ctx.config.publicUrl}${SETUP_PATH_PREFIX}${token}${explicitReturnUrl ? `?returnUrl=${encodeURIComponent(explicitReturnUrl)}` : ''}`;
+  return { token, row, returnUrl: explicitReturnUrl ?? stored, explicitReturnUrl, selfUrl };
+}
+
+function allowedOrUndefined(returnUrl: string, origins: readonly string[]): string | undefined {
+  try {
+    return checkReturnUrl(returnUrl, origins);
+  } catch {
+    return undefined;
+  }
+}
+
+async function show(res: ServerResponse, ctx: RequestContext, page: Resolved): Promise<void> {
+  const { row } = page;
+  const status = parseStoredStatus(row.status);
+  const host = new URL(row.mcp_url).host;
+  const formTokens = createSetupFormTokens(ctx.keyring);
+  switch (status.state) {
+    case 'input_required':
+      return sendHtml(res, 200, inputPage({ ...inputModel(ctx, row), formToken: formTokens.issue(page.token, row.revision) }));
+    case 'auth_required': {
+      const authorizationUrl = ctx.links.urlFor({ namespace: row.namespace, id: row.id, revision: row.revision, createdAt: row.created_at });
+      const returnOrigin = page.returnUrl ? new URL(page.returnUrl).origin : undefined;
+      return sendHtml(res, 200, authPage({ connectionName: row.name, host, authorizationUrl, returnUrl: page.explicitReturnUrl, returnOrigin }));
+    }
+    case 'connected':
+      return sendHtml(res, 200, donePage(row.name, host, page.returnUrl && returnUrlWithOutcome(page.returnUrl, { connectionId: row.id, status: 'connected' })));
+    default: {
+      const message = status.state === 'error' ? status.message : `${host} has not been reached yet.`;
+      return sendHtml(res, 200, unavailablePage(row.name, message, formTokens.issue(page.token, row.revision)));
+    }
+  }
+}
+
+function inputModel(ctx: RequestContext, row: SetupRow): Omit<InputPageModel, 'formToken'> {
+  const status = parseStoredStatus(row.status);
+  const http = status.state === 'input_required' ? status.http : {};
+  // Only the names of the stored headers are used: whether a secret is already there.
+  const headerNames = new Set(Object.keys(openCredentials(ctx.keyring, row, row.credentials)));
+  return { connectionName: row.name, host: new URL(row.mcp_url).host, fields: buildFormFields(http, { mcpUrl: row.mcp_url, headerNames }) };
+}
+
+async function submit(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, segment: string): Promise<void> {
+  refuseCrossSite(req, ctx.config.publicUrl);
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/x-www-form-urlencoded') throw new AppError('unsupported_media_type', 'This page only accepts its own form.');
+  const form = new URLSearchParams((await readBody(req, Math.min(MAX_FORM_BYTES, ctx.config.maxBodyBytes))).toString('utf8'));
+  const page = await resolve(ctx, req, segment);
+  const { row } = page;
+  const formTokens = createSetupFormTokens(ctx.keyring);
+  const check = formTokens.check(form.get('formToken'), page.token, row.revision);
+  const state = parseStoredStatus(row.status).state;
+  if (!check.ok && check.reason !== 'stale') {
+    sendHtml(
+      res,
+      403,
+      messagePage('This form cannot be used', 'The form has expired or did not come from this setup page. Open the page again and resubmit.', `<p><a class="button" href="${escapeHtml(page.selfUrl)}">Open the setup page again</a></p>`),
+    );
+    return;
+  }
+  if (form.get('action') === 'recheck') {
+    await reprobeConnection(ctx, row);
+    return redirect(res, page.selfUrl);
+  }
+  if (state !== 'input_required') return redirect(res, page.selfUrl);
+  const model = inputModel(ctx, row);
+  const freshToken = formTokens.issue(page.token, row.revision);
+  const checked = checkSubmission(model.fields, form);
+  if (!check.ok) {
+    const notice = 'The connection changed while this page was open. Check the values and submit again.';
+    return sendHtml(res, 409, inputPage({ ...model, formToken: freshToken, notice, values: checked.ok ? undefined : checked.values }));
+  }
+  if (!checked.ok) return sendHtml(res, 400, inputPage({ ...model, formToken: freshToken, errors: checked.errors, values: checked.values }));
+  let outcome;
+  try {
+    outcome = await saveSetupInput(ctx, { namespace: row.namespace, id: row.id, revision: row.revision, createdAt: row.created_at.getTime() }, checked.submission);
+  } catch (error) {
+    if (!(error instanceof AppError) || error.code !== 'validation_error') throw error;
+    return sendHtml(res, 400, inputPage({ ...model, formToken: freshToken, formError: error.message }));
+  }
+  if (outcome.kind === 'changed') return redirect(res, page.selfUrl);
+  const status = outcome.connection.status;
+  if (status.state === 'connected' && page.returnUrl) return redirect(res, returnUrlWithOutcome(page.returnUrl, { connectionId: row.id, status: 'connected' }));
+  if (status.state === 'auth_required' && status.authorizationUrl) {
+    // Straight on into the OAuth flow, through the same authorization link the API shows.
+    const returnQuery = page.explicitReturnUrl ? `?returnUrl=${encodeURIComponent(page.explicitReturnUrl)}` : '';
+    return redirect(res, `${status.authorizationUrl}${returnQuery}`);
+  }
+  return redirect(res, page.selfUrl);
+}
+
+/**
+ * The form's own page posts same-origin. Fetch metadata and Origin tell a post from another
+ * site (the per-page token is the main defence; this refuses before reading anything). The
+ * page's no-referrer policy makes browsers send `Origin: null` for its own posts.
+ */
+function refuseCrossSite(req: IncomingMessage, publicUrl: string): void {
+  const site = req.headers['sec-fetch-site'];
+  const origin = req.headers.origin;
+  const crossSite = (site !== undefined && site !== 'same-origin') || (origin !== undefined && origin !== 'null' && origin !== new URL(publicUrl).origin);
+  if (crossSite) throw new AppError('forbidden', 'This form can only be sent from its own setup page.');
+}
+
+function sendHtml(res: ServerResponse, status: number, html: string): void {
+  res.statusCode = status;
+  res.setHeader('content-type', 'text/html; charset=utf-8');
+  res.setHeader('content-length', Buffer.byteLength(html));
+  setPrivacyHeaders(res);
+  res.setHeader('content-security-policy', SETUP_PAGE_CSP);
+  res.setHeader('x-frame-options', 'DENY');
+  res.setHeader('x-content-type-options', 'nosniff');
+  res.end(html);
+}
+
+function redirect(res: ServerResponse, location: string): void {
+  res.statusCode = 303;
+  res.setHeader('location', location);
+  setPrivacyHeaders(res);
+  res.end();
+}
+
+/** The link is a credential: it must not stay in a cache or travel in a Referer. */
+function setPrivacyHeaders(res: ServerResponse): void {
+  res.setHeader('cache-control', 'no-store');
+  res.setHeader('referrer-policy', 'no-referrer');
+}
