@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../scripts/lib/processes.ts';
@@ -137,6 +138,29 @@ describe('switchboard CLI over HTTP', { timeout: 120_000 }, () => {
     // The tool ran and said it failed: its text on stdout, the failure in the exit code.
     expect(failed.stdout).toBe('this tool failed on purpose\n');
     expectOneLineError(failed, 1, /the tool fail reported an error/);
+  });
+
+  // util-linux `script` gives the command a terminal: the one case where a spinner is drawn.
+  it.runIf(fs.existsSync('/usr/bin/script'))('shows a spinner on a terminal while it waits on the upstream, and clears it', async () => {
+    const bin = path.join(projectRoot, 'bin', 'switchboard.js');
+    const result = await new Promise<Result>((resolve, reject) => {
+      const child = spawn('/usr/bin/script', ['-q', '-e', '-c', `${process.execPath} ${bin} tools list ${ns} ${connected}`, '/dev/null'], {
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, TERM: 'dumb', ...env },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      child.stdout.on('data', (chunk) => (stdout += chunk));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout, stderr: '' }));
+      child.stdin.end();
+    });
+    expect(result.code).toBe(0);
+    const spinner = result.stdout.indexOf(`\r⠋ Listing the tools of ${connected}`);
+    const cleared = result.stdout.indexOf('\r\x1b[K');
+    const table = result.stdout.indexOf('TOOL');
+    expect(spinner).toBeGreaterThanOrEqual(0);
+    expect(cleared).toBeGreaterThan(spinner);
+    expect(table).toBeGreaterThan(cleared);
   });
 
   it('mints tokens from flags and from a JSON policy; each reaches only what it grants', async () => {
