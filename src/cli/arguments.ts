@@ -1,15 +1,24 @@
 import { InvalidArgumentError } from 'commander';
 import { UsageError } from './errors.ts';
 
-/** `--header K=V` (repeatable) into an object; the value may itself hold `=`. */
-export function collectPair(flag: string) {
-  return (raw: string, previous: Record<string, string> = {}): Record<string, string> => {
-    const at = raw.indexOf('=');
-    if (at <= 0) throw new InvalidArgumentError(`expected KEY=VALUE, e.g. ${flag} x-api-key=…`);
-    const key = raw.slice(0, at).trim();
-    if (key === '') throw new InvalidArgumentError('the key before = is empty');
-    return { ...previous, [key]: raw.slice(at + 1) };
-  };
+/** A repeatable option, kept as given (parsed in the action, so a malformed value is never echoed). */
+export function collectRaw(raw: string, previous: string[] = []): string[] {
+  return [...previous, raw];
+}
+
+/**
+ * `--header K=V` (repeated) into an object; the value may itself hold `=`. The error does not
+ * repeat the value: a header is usually a credential.
+ */
+export function toPairs(raw: string[] | undefined, flag: string): Record<string, string> | undefined {
+  if (!raw) return undefined;
+  const pairs: Record<string, string> = {};
+  for (const item of raw) {
+    const at = item.indexOf('=');
+    if (at <= 0 || item.slice(0, at).trim() === '') throw new UsageError(`${flag} needs KEY=VALUE (one of the values has no key before =)`);
+    pairs[item.slice(0, at).trim()] = item.slice(at + 1);
+  }
+  return pairs;
 }
 
 /** A repeatable option that also takes comma-separated values: `--operation read,write`. */

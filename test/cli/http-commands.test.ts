@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../scripts/lib/processes.ts';
@@ -219,6 +220,11 @@ describe('switchboard CLI over HTTP', { timeout: 120_000 }, () => {
     const wrongKey = canary('wrong-key');
     const port = await freePort();
     const nowhere = `http://127.0.0.1:${port}`;
+    // A server that accepts and never answers.
+    const silent = net.createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const silentUrl = `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}`;
+    const malformedHeader = canary('header-value');
     const results = await Promise.all([
       sb(['namespaces', 'list'], { env: { SWITCHBOARD_URL: server.url, SWITCHBOARD_API_KEY: wrongKey } }),
       run(['--url', nowhere, 'namespaces', 'list']),
@@ -233,8 +239,17 @@ describe('switchboard CLI over HTTP', { timeout: 120_000 }, () => {
       sb(['namespaces', 'list'], { env: { SWITCHBOARD_URL: server.url } }),
       run(['--help']),
       run(['tools', 'call', '--help']),
-    ]);
-    const [unauthorized, unreachable, badJson, badStdin, notObject, badPolicy, unknown, unknownOption, missingUrl, noKey, help, callHelp] = results;
+      run(['--url', silentUrl, '--timeout', '1', 'namespaces', 'list']),
+      run(['namespaces', 'list', '--url', 'ftp://example.com']),
+      sb(['namespaces', 'list'], { env: { SWITCHBOARD_URL: 'not a url', SWITCHBOARD_API_KEY: key } }),
+      run(['connections', 'add', ns, '--url', upstream.url, '--header', malformedHeader]),
+    ]).finally(() => silent.close());
+    const [unauthorized, unreachable, badJson, badStdin, notObject, badPolicy, unknown, unknownOption, missingUrl, noKey, help, callHelp, timedOut, badUrl, badUrlEnv, badHeader] = results;
+    expectOneLineError(timedOut!, 1, new RegExp(`^switchboard: cannot reach ${silentUrl}/namespaces.*: no answer within 1 s\n`));
+    expectOneLineError(badUrl!, 2, /--url must be an http\(s\) URL/);
+    expectOneLineError(badUrlEnv!, 2, /SWITCHBOARD_URL: must be an http\(s\) URL/);
+    expectOneLineError(badHeader!, 2, /--header needs KEY=VALUE/);
+    expect(badHeader!.stderr).not.toContain(malformedHeader);
     expectOneLineError(unauthorized!, 1, /^switchboard: 401 unauthorized: /);
     expect(`${unauthorized!.stdout}${unauthorized!.stderr}`).not.toContain(wrongKey);
     expectOneLineError(unreachable!, 1, new RegExp(`^switchboard: cannot reach ${nowhere}/namespaces.*ECONNREFUSED`));

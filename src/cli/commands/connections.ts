@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
-import { collectPair, positiveInteger } from '../arguments.ts';
+import { collectRaw, positiveInteger, toPairs } from '../arguments.ts';
 import { type Connection, printConnection, printConnectionTable } from '../connection-view.ts';
 import { httpContext } from '../context.ts';
 import { segment, type Query } from '../http-client.ts';
 import { printJson, printLine, withProgress } from '../output.ts';
 
 type ConnectionPage = { connections: Connection[]; nextCursor: string | null };
-type AddOptions = { url: string; id?: string; name?: string; header?: Record<string, string>; metadata?: Record<string, string> };
-type ListOptions = { metadata?: Record<string, string>; limit?: number; cursor?: string; all?: boolean };
+type AddOptions = { url: string; id?: string; name?: string; header?: string[]; metadata?: string[] };
+type ListOptions = { metadata?: string[]; limit?: number; cursor?: string; all?: boolean };
 
 export function registerConnectionCommands(program: Command): void {
   const connections = program.command('connections').description('Add, list, inspect and remove connections to MCP servers (over HTTP)');
@@ -18,17 +18,19 @@ export function registerConnectionCommands(program: Command): void {
     .requiredOption('--url <mcp-url>', 'the upstream MCP server')
     .option('--id <id>', 'a connection id of your choice (creates or updates it); generated when left out')
     .option('--name <name>', 'a human-readable name')
-    .option('--header <key=value>', 'a credential header sent upstream, stored encrypted (repeatable)', collectPair('--header'))
-    .option('--metadata <key=value>', 'metadata for your own bookkeeping, filterable (repeatable)', collectPair('--metadata'))
+    .option('--header <key=value>', 'a credential header sent upstream, stored encrypted (repeatable)', collectRaw)
+    .option('--metadata <key=value>', 'metadata for your own bookkeeping, filterable (repeatable)', collectRaw)
     .description('Add a connection (or, with --id, create or update it) and show its status')
     .addHelpText('after', '\nHere --url is the upstream; the server is SWITCHBOARD_URL, or: switchboard --url URL connections add …')
     .action(async (namespace: string, options: AddOptions, command: Command) => {
+      const headers = toPairs(options.header, '--header');
+      const metadata = toPairs(options.metadata, '--metadata');
       const { client, json } = httpContext(command);
       const body = {
         mcpUrl: options.url,
         ...(options.name === undefined ? {} : { name: options.name }),
-        ...(options.header ? { headers: options.header } : {}),
-        ...(options.metadata ? { metadata: options.metadata } : {}),
+        ...(headers ? { headers } : {}),
+        ...(metadata ? { metadata } : {}),
       };
       const path = options.id === undefined ? `/${segment(namespace)}` : `/${segment(namespace)}/${segment(options.id)}`;
       const connection = await withProgress(`Connecting to ${options.url}`, () => client.request<Connection>(options.id === undefined ? 'POST' : 'PUT', path, { body }));
@@ -39,14 +41,15 @@ export function registerConnectionCommands(program: Command): void {
   connections
     .command('list')
     .argument('<namespace>', 'the namespace')
-    .option('--metadata <key=value>', 'only connections whose metadata holds this pair (repeatable, ANDed)', collectPair('--metadata'))
+    .option('--metadata <key=value>', 'only connections whose metadata holds this pair (repeatable, ANDed)', collectRaw)
     .option('--limit <n>', 'connections per page (1–100)', positiveInteger(100))
     .option('--cursor <cursor>', 'continue from a previous page')
     .option('--all', 'follow nextCursor through every page')
     .description('List connections, oldest first')
     .action(async (namespace: string, options: ListOptions, command: Command) => {
+      const metadata = toPairs(options.metadata, '--metadata');
       const { client, json } = httpContext(command);
-      const filters = Object.fromEntries(Object.entries(options.metadata ?? {}).map(([key, value]) => [`metadata.${key}`, value]));
+      const filters = Object.fromEntries(Object.entries(metadata ?? {}).map(([key, value]) => [`metadata.${key}`, value]));
       const found: Connection[] = [];
       let cursor = options.cursor;
       let page: ConnectionPage;

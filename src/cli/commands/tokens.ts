@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { collectList, collectPair, isPlainObject, readJsonArgument } from '../arguments.ts';
+import { collectList, collectRaw, isPlainObject, readJsonArgument, toPairs } from '../arguments.ts';
 import { httpContext } from '../context.ts';
 import { UsageError } from '../errors.ts';
 import { printJson, printLine } from '../output.ts';
@@ -8,9 +8,9 @@ type MintOptions = {
   namespace?: string[];
   resource?: string[];
   operation?: string[];
-  metadata?: Record<string, string>;
+  metadata?: string[];
   ttl?: string;
-  rpcMatch?: Record<string, string>;
+  rpcMatch?: string[];
   policy?: string;
 };
 
@@ -20,8 +20,8 @@ function constraintFromFlags(options: MintOptions): Record<string, unknown> | un
   if (options.namespace) constraint.namespaces = options.namespace;
   if (options.resource) constraint.resources = options.resource;
   if (options.operation) constraint.operations = options.operation;
-  if (options.metadata) constraint.metadata = options.metadata;
-  if (options.rpcMatch) constraint.rpcReqMatch = options.rpcMatch;
+  if (options.metadata) constraint.metadata = toPairs(options.metadata, '--metadata');
+  if (options.rpcMatch) constraint.rpcReqMatch = toPairs(options.rpcMatch, '--rpc-match');
   if (options.ttl !== undefined) constraint.ttl = /^\d+$/.test(options.ttl) ? Number(options.ttl) : options.ttl;
   return Object.keys(constraint).length ? constraint : undefined;
 }
@@ -35,8 +35,8 @@ export function registerTokenCommands(program: Command): void {
     .option('--namespace <name>', 'only these namespaces (repeatable or comma-separated)', collectList)
     .option('--resource <resource>', 'only connections, namespaces, servers or skills (repeatable or comma-separated)', collectList)
     .option('--operation <operation>', 'only read, write or execute (repeatable or comma-separated)', collectList)
-    .option('--metadata <key=value>', 'only connections whose metadata holds every such pair (repeatable)', collectPair('--metadata'))
-    .option('--rpc-match <path=regex>', 'MCP requests whose JSON-RPC body matches, e.g. params.name=^echo$ (repeatable)', collectPair('--rpc-match'))
+    .option('--metadata <key=value>', 'only connections whose metadata holds every such pair (repeatable)', collectRaw)
+    .option('--rpc-match <path=regex>', 'MCP requests whose JSON-RPC body matches, e.g. params.name=^echo$ (repeatable)', collectRaw)
     .option('--ttl <ttl>', 'lifetime: seconds, or 20s, 30m, 1h (default 1h, at most 24h)')
     .option('--policy <json>', 'the whole policy as JSON: one constraint or an array of them (- reads stdin); instead of the flags above')
     .action(async (options: MintOptions, command: Command) => {
