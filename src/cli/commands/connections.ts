@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { collectRaw, positiveInteger, toPairs } from '../arguments.ts';
-import { type Connection, printConnection, printConnectionTable } from '../connection-view.ts';
+import { type Connection, printConnection, printConnectionTable } from '../connection-display.ts';
 import { httpContext } from '../context.ts';
 import { segment, type Query } from '../http-client.ts';
 import { printJson, printLine, withProgress } from '../output.ts';

@@ -32,6 +32,13 @@ export function registerTokenCommands(program: Command): void {
   tokens
     .command('mint')
     .description('Mint a service token; without a policy it has your full reach for 1 hour')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  switchboard tokens mint --namespace my-team --metadata userId=alice --operation read,execute --ttl 30m
+  switchboard tokens mint --policy '[{"namespaces":"my-team","rpcReqMatch":{"params.name":"^echo$"}}]' --json`,
+    )
     .option('--namespace <name>', 'only these namespaces (repeatable or comma-separated)', collectList)
     .option('--resource <resource>', 'only connections, namespaces, servers or skills (repeatable or comma-separated)', collectList)
     .option('--operation <operation>', 'only read, write or execute (repeatable or comma-separated)', collectList)

@@ -52,6 +52,14 @@ export function registerToolCommands(program: Command): void {
     .argument('<tool>', 'the tool name')
     .argument('[arguments]', "the tool's arguments as a JSON object, or - to read them from stdin", '{}')
     .description('Call a tool; prints its text content (exit 1 when the tool reports an error)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  switchboard tools call my-team github create_issue '{"title":"Bug","body":"…"}'
+  echo '{"query":"mcp"}' | switchboard tools call my-team search search -
+  switchboard tools call my-team github list_issues --json | jq '.content[0].text'`,
+    )
     .action(async (namespace: string, id: string, tool: string, raw: string, _options, command: Command) => {
       const { client, json } = httpContext(command);
       const args = await readJsonArgument(raw, 'the tool arguments');

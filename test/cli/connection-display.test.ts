@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeStatus, type Connection } from '../../src/cli/connection-view.ts';
+import { describeStatus, type Connection } from '../../src/cli/connection-display.ts';
 
 /** What `connections list|get` show for each state: what the user must do next. */
 describe('describeStatus', () => {
