@@ -52,9 +52,9 @@ export async function runCli(argv: string[]): Promise<number> {
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) {
-      // --help and --version end here too; a group without its action shows its help and fails.
+      // --help, `help` and --version end here too; a bare group or program shows its help and fails.
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
-      if (error.code === 'commander.help' || error.code === 'commander.executeSubCommandAsync') return 2;
+      if (error.code === 'commander.help') return error.exitCode === 0 ? 0 : 2;
       process.stderr.write(`switchboard: ${error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')}\n`);
       return 2;
     }

@@ -243,13 +243,17 @@ describe('switchboard CLI over HTTP', { timeout: 120_000 }, () => {
       run(['namespaces', 'list', '--url', 'ftp://example.com']),
       sb(['namespaces', 'list'], { env: { SWITCHBOARD_URL: 'not a url', SWITCHBOARD_API_KEY: key } }),
       run(['connections', 'add', ns, '--url', upstream.url, '--header', malformedHeader]),
+      run(['connections']),
     ]).finally(() => silent.close());
-    const [unauthorized, unreachable, badJson, badStdin, notObject, badPolicy, unknown, unknownOption, missingUrl, noKey, help, callHelp, timedOut, badUrl, badUrlEnv, badHeader] = results;
+    const [unauthorized, unreachable, badJson, badStdin, notObject, badPolicy, unknown, unknownOption, missingUrl, noKey, help, callHelp, timedOut, badUrl, badUrlEnv, badHeader, bareGroup] = results;
     expectOneLineError(timedOut!, 1, new RegExp(`^switchboard: cannot reach ${silentUrl}/namespaces.*: no answer within 1 s\n`));
     expectOneLineError(badUrl!, 2, /--url must be an http\(s\) URL/);
     expectOneLineError(badUrlEnv!, 2, /SWITCHBOARD_URL: must be an http\(s\) URL/);
     expectOneLineError(badHeader!, 2, /--header needs KEY=VALUE/);
     expect(badHeader!.stderr).not.toContain(malformedHeader);
+    // A group without its subcommand: its help, as a usage error.
+    expect(bareGroup!.code).toBe(2);
+    expect(bareGroup!.stderr).toMatch(/^Usage: switchboard connections \[options\] \[command\]/);
     expectOneLineError(unauthorized!, 1, /^switchboard: 401 unauthorized: /);
     expect(`${unauthorized!.stdout}${unauthorized!.stderr}`).not.toContain(wrongKey);
     expectOneLineError(unreachable!, 1, new RegExp(`^switchboard: cannot reach ${nowhere}/namespaces.*ECONNREFUSED`));
