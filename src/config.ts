@@ -157,3 +157,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     corsOrigins: e.CORS_ORIGINS.trim() === '*' ? ('*' as const) : e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
   });
 }
+
+const clientEnvSchema = z.object({
+  SWITCHBOARD_URL: z
+    .url({ protocol: /^https?$/, message: 'must be an http(s) URL, e.g. http://127.0.0.1:8080' })
+    .default('http://127.0.0.1:8080'),
+  SWITCHBOARD_API_KEY: z.string().optional(),
+});
+
+/** What the `switchboard` command needs to talk to a running server (and nothing of the database). */
+export type ClientConfig = Readonly<{ url: string; apiKey?: string }>;
+
+/** The CLI's HTTP client settings, from SWITCHBOARD_URL and SWITCHBOARD_API_KEY; flags override them. */
+export function loadClientConfig(env: NodeJS.ProcessEnv = process.env): ClientConfig {
+  const nonEmpty = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const parsed = clientEnvSchema.safeParse(nonEmpty);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+  }
+  return Object.freeze({ url: parsed.data.SWITCHBOARD_URL.replace(/\/+$/, ''), apiKey: parsed.data.SWITCHBOARD_API_KEY });
+}

@@ -1,72 +1,63 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ConfigError, loadConfig } from '../config.ts';
+import { Command, CommanderError } from 'commander';
 import { SWITCHBOARD_VERSION } from '../version.ts';
-import { runApiKeysCommand } from './api-keys.ts';
-import { runKeysCommand } from './keys.ts';
-import { runOAuthClientsCommand } from './oauth-clients.ts';
+import { registerApiKeyCommands } from './commands/api-keys.ts';
+import { registerConnectionCommands } from './commands/connections.ts';
+import { registerKeyCommands } from './commands/keys.ts';
+import { registerNamespaceCommands } from './commands/namespaces.ts';
+import { registerOAuthClientCommands } from './commands/oauth-clients.ts';
+import { registerServerCommands } from './commands/server.ts';
+import { registerTokenCommands } from './commands/tokens.ts';
+import { registerToolCommands } from './commands/tools.ts';
+import { addCommonOptions, addProgramOptions } from './context.ts';
+import { reportFailure } from './errors.ts';
 
-const USAGE = `Usage: switchboard <command>
+const AFTER_HELP = `
+Commands that talk to a running server use --url (SWITCHBOARD_URL) and --api-key
+(SWITCHBOARD_API_KEY). serve, migrate, api-keys, oauth-clients and keys work on the database
+directly and read the service's environment (DATA_DIR or DATABASE_URL, SWITCHBOARD_SECRET, …);
+with the embedded database, stop the service before using them on the same DATA_DIR.
 
-Commands:
-  serve                                   Start the service (same as npm start)
-  api-keys create --name NAME [--account ACCOUNT_ID] [--json]
-                                          Create an API key (and an account, unless --account);
-                                          the key is printed once
-  api-keys list [--account ACCOUNT_ID] [--json]
-  api-keys revoke KEY_ID [--json]
-  oauth-clients add --issuer URL --client-id ID [--client-secret SECRET] [--auth-method METHOD]
-                    [--scope SCOPE] [--account ACCOUNT_ID] [--json]
-                                          Use a pre-registered OAuth client for an authorization
-                                          server (for every account, unless --account)
-  oauth-clients list [--account ACCOUNT_ID] [--json]
-  oauth-clients remove CLIENT_ID [--account ACCOUNT_ID]
-  keys rotate [--batch-size N] [--json]   Re-encrypt every stored secret under SWITCHBOARD_SECRET
-                                          (old values opened with SWITCHBOARD_PREVIOUS_SECRETS);
-                                          safe while servers run, safe to repeat
-  migrate                                 Bring the database schema up to date
+Example:
+  export SWITCHBOARD_API_KEY=sk_…
+  switchboard namespaces create my-team
+  switchboard connections add my-team --url https://mcp.example.com/mcp --header x-api-key=…
+  switchboard tools call my-team <connection id> echo '{"message":"hi"}'`;
 
-The CLI reads the same environment as the service (DATA_DIR or DATABASE_URL, ...).
-With the embedded database, stop the service before using the CLI on the same DATA_DIR.`;
+function buildProgram(): Command {
+  const program = new Command('switchboard')
+    .description('Manage Switchboard: connections to remote MCP servers, their tools, tokens and keys')
+    .version(SWITCHBOARD_VERSION, '-v, --version')
+    .enablePositionalOptions()
+    .exitOverride()
+    // Errors are printed once, as one line, by runCli.
+    .configureOutput({ outputError: () => {} })
+    .showSuggestionAfterError()
+    .addHelpText('after', AFTER_HELP);
+  addProgramOptions(program);
+  const http = [registerNamespaceCommands, registerConnectionCommands, registerToolCommands, registerTokenCommands];
+  const database = [registerApiKeyCommands, registerOAuthClientCommands, registerKeyCommands];
+  for (const register of http) register(program);
+  const before = program.commands.length;
+  for (const register of database) register(program);
+  program.commands.forEach((command, i) => addCommonOptions(command, i < before ? 'http' : 'database'));
+  registerServerCommands(program);
+  return program;
+}
 
+/** Runs one `switchboard …` command line; resolves to the exit code (0 ok, 1 failed, 2 bad usage). */
 export async function runCli(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (!command || command === 'help' || command === '--help' || command === '-h') {
-    process.stdout.write(`${USAGE}\n`);
-    return command ? 0 : 2;
-  }
-  if (command === '--version' || command === '-v') {
-    process.stdout.write(`${SWITCHBOARD_VERSION}\n`);
-    return 0;
-  }
-  if (command === 'serve' || command === 'start') {
-    const { main } = await import('../main.ts');
-    await main();
-    return 0;
-  }
+  const program = buildProgram();
   try {
-    const config = loadConfig();
-    if (command === 'api-keys') return await runApiKeysCommand(config, rest);
-    if (command === 'oauth-clients') return await runOAuthClientsCommand(config, rest);
-    if (command === 'keys') return await runKeysCommand(config, rest);
-    if (command === 'migrate') {
-      const { withDatabase } = await import('./database.ts');
-      await withDatabase(config, async () => {});
-      process.stdout.write('Database schema is up to date\n');
-      return 0;
-    }
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
   } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help, `help` and --version end here too; a bare group or program shows its help and fails.
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
+      if (error.code === 'commander.help') return error.exitCode === 0 ? 0 : 2;
+      process.stderr.write(`switchboard: ${error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')}\n`);
+      return 2;
+    }
     return reportFailure(error);
   }
-  process.stderr.write(`switchboard: unknown command "${command}"\n\n${USAGE}\n`);
-  return 2;
-}
-
-export function reportFailure(error: unknown): number {
-  const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`switchboard: ${message}\n`);
-  return error instanceof ConfigError ? 2 : 1;
-}
-
-export function parseCommandArgs(args: string[], options: NonNullable<ParseArgsConfig['options']>) {
-  return parseArgs({ args, options, allowPositionals: true, strict: true });
 }
