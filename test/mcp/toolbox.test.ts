@@ -1,4 +1,6 @@
 import { Client, StreamableHTTPClientTransport, type Tool } from '@modelcontextprotocol/client';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashedSegments } from '../../src/core/tools/toolbox-listing.ts';
 import { canary } from '../helpers/canary.ts';
@@ -103,6 +105,29 @@ async function sdkClient(mode: 'legacy' | 'auto', bearer = owner.key): Promise<C
     new StreamableHTTPClientTransport(new URL(`${server.url}/connect/${ns}/mcp`), { requestInit: { headers: { authorization: `Bearer ${bearer}` } } }),
   );
   return client;
+}
+
+/** A pass-through in front of a real upstream that counts the JSON-RPC methods it forwards. */
+async function countingProxy(target: string): Promise<{ url: string; seen: string[]; server: Server }> {
+  const seen: string[] = [];
+  const proxy = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    if (body.length > 0) seen.push(String((JSON.parse(body.toString('utf8')) as { method?: string }).method));
+    const headers = Object.fromEntries(Object.entries(req.headers).filter(([name]) => name !== 'host' && name !== 'content-length')) as Record<string, string>;
+    try {
+      const answer = await fetch(target, { method: req.method, headers, ...(body.length > 0 ? { body } : {}) });
+      res.writeHead(answer.status, Object.fromEntries([...answer.headers].filter(([name]) => name !== 'content-length' && name !== 'content-encoding')));
+      if (answer.body) for await (const chunk of answer.body) res.write(chunk);
+      res.end();
+    } catch {
+      // The upstream or Switchboard hung up (a session's event stream at teardown).
+      res.destroy();
+    }
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/mcp`, seen, server: proxy };
 }
 
 beforeAll(async () => {
@@ -218,8 +243,8 @@ describe('tools/call is routed to the connection its name names', () => {
     }
   });
 
-  it('passes progress notifications through, then the result', async () => {
-    const client = await sdkClient('legacy');
+  it.each(['legacy', 'auto'] as const)('passes progress notifications through, then the result (%s)', async (mode) => {
+    const client = await sdkClient(mode);
     try {
       const progress: unknown[] = [];
       const result = await client.callTool(
@@ -272,6 +297,28 @@ describe('tools/call is routed to the connection its name names', () => {
     const before = server.queryCount;
     for (let i = 0; i < 10; i++) expect(textOf(await rpc('tools/call', { name: `${conn.alice}.add`, arguments: { a: i, b: 1 } }))).toBe(String(i + 1));
     expect(server.queryCount - before).toBe(0);
+  });
+});
+
+describe('the fan-out', () => {
+  it('asks each connection’s upstream once per tools/list, and a routed call costs one tools/call', async () => {
+    const proxy = await countingProxy(upstream.sessions.url);
+    try {
+      const counted = await createConnection(proxy.url);
+      expect(counted.status).toEqual({ state: 'connected' });
+      const lists = () => proxy.seen.filter((method) => method === 'tools/list').length;
+      const before = lists();
+      for (let i = 0; i < 3; i++) expect((await listTools()).some((tool) => tool.name === `${counted.connectionId}.echo`)).toBe(true);
+      expect(lists() - before).toBe(3);
+      const sent = proxy.seen.length;
+      expect(textOf(await rpc('tools/call', { name: `${counted.connectionId}.echo`, arguments: { message: 'once' } }))).toBe('Echo: once');
+      expect(proxy.seen.slice(sent)).toEqual(['tools/call']);
+      const deleted = await server.request(`/${ns}/${counted.connectionId}`, { method: 'DELETE', bearer: owner.key });
+      expect(deleted.status).toBe(200);
+    } finally {
+      proxy.server.closeAllConnections();
+      proxy.server.close();
+    }
   });
 });
 
