@@ -119,7 +119,8 @@ async function countingProxy(target: string): Promise<{ url: string; seen: strin
     try {
       const answer = await fetch(target, { method: req.method, headers, ...(body.length > 0 ? { body } : {}) });
       res.writeHead(answer.status, Object.fromEntries([...answer.headers].filter(([name]) => name !== 'content-length' && name !== 'content-encoding')));
-      if (answer.body) for await (const chunk of answer.body) res.write(chunk);
+      const reader = answer.body?.getReader();
+      for (let read = await reader?.read(); read && !read.done; read = await reader!.read()) res.write(read.value);
       res.end();
     } catch {
       // The upstream or Switchboard hung up (a session's event stream at teardown).
