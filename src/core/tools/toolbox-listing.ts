@@ -73,12 +73,13 @@ export async function listToolboxTools(services: ToolServices, access: Access, n
   const named = listed.flatMap(({ connection, tools: upstreamTools }) =>
     upstreamTools.map((tool) => ({ connection, tool, name: toolboxToolName(connection.connectionId, tool.name) })),
   );
-  const counts = new Map<string, number>();
-  for (const { name } of named) counts.set(name, (counts.get(name) ?? 0) + 1);
+  const counts = countOf(named.map(({ name }) => name));
+  const segments = countOf(listed.map(({ connection }) => connectionSegment(connection.connectionId)));
   const tools: Tool[] = [];
   for (const { connection, tool, name } of named) {
-    // Only a hash collision could do this: neither tool is shown, so none can be misrouted.
-    if (counts.get(name)! > 1) {
+    // Only a hash collision could do this (a call would find two candidates and route nowhere):
+    // neither tool is shown, so none can be misrouted.
+    if (counts.get(name)! > 1 || segments.get(connectionSegment(connection.connectionId))! > 1) {
       services.logger.warn({ connectionId: connection.connectionId }, 'toolbox: two tools map to one name; both left out');
       continue;
     }
@@ -104,6 +105,12 @@ function asToolboxTool(tool: Tool, name: string, connection: Connection): Tool {
     description: tool.description ? `[${label}] ${tool.description}` : `[${label}] ${tool.name}`,
     _meta: { ...tool._meta, 'switchboard/connectionId': connection.connectionId, 'switchboard/toolName': tool.name },
   };
+}
+
+function countOf(values: string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const value of values) counts.set(value, (counts.get(value) ?? 0) + 1);
+  return counts;
 }
 
 async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
