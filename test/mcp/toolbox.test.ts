@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashedSegments } from '../../src/core/tools/toolbox-listing.ts';
 import { canary } from '../helpers/canary.ts';
+import { testDatabaseKind } from '../helpers/database.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { startFixtureUpstream, startServerEverything, type Upstream } from '../helpers/upstreams.ts';
 
@@ -341,6 +342,27 @@ describe('names that do not fit are shortened, deterministically', () => {
     hashedSegments.clear();
     expect(textOf(await rpc('tools/call', { name: createIssue, arguments: { title: 'again' } }))).toBe('created again');
     expect(textOf(await rpc('tools/call', { name: `${segment}.echo`, arguments: { message: 'long' } }))).toBe('Echo: long');
+  });
+});
+
+describe.skipIf(testDatabaseKind !== 'postgres')('two replicas on one PostgreSQL', () => {
+  let replica: TestServer;
+  beforeAll(async () => {
+    replica = await startTestServer({ UPSTREAM_TIMEOUT_MS: '5000' }, { replicaOf: server });
+  });
+  afterAll(() => replica?.close());
+
+  it('any replica answers any request of one client: nothing is kept between requests', async () => {
+    const onReplica = (message: unknown) =>
+      replica.request(`/connect/${ns}/mcp`, { method: 'POST', bearer: owner.key, headers: MCP_HEADERS, body: JSON.stringify(message) }).then(messagesOf);
+    const init = await rpc('initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'split', version: '1' } });
+    expect(init.result!.protocolVersion).toBe('2025-11-25');
+    const [listed] = await onReplica({ jsonrpc: '2.0', id: 'l', method: 'tools/list' });
+    const createIssue = (listed!.result!.tools as Tool[]).find((tool) => tool._meta?.['switchboard/toolName'] === 'github/create_issue' && tool._meta['switchboard/connectionId'] === LONG_ID)!;
+    hashedSegments.clear();
+    const [called] = await onReplica({ jsonrpc: '2.0', id: 'c', method: 'tools/call', params: { name: createIssue.name, arguments: { title: 'replica' } } });
+    expect(textOf(called!)).toBe('created replica');
+    expect(textOf(await rpc('tools/call', { name: createIssue.name, arguments: { title: 'primary' } }))).toBe('created primary');
   });
 });
 
