@@ -57,34 +57,9 @@ export function createToolboxEndpoint(logger: Logger) {
     const access = decideAccess(principal, { resource: 'connections', operation: 'execute' }, path.namespace);
     await ctx.namespaces.requireOwned(access, path.namespace);
 
-    if (!isJsonContentType(req.headers['content-type'])) {
-      sendJsonRpcError(res, 415, null, { code: JsonRpcCode.serverError, message: 'Unsupported Media Type: Content-Type must be application/json' });
-      return;
-    }
-    const text = (await readBody(req, ctx.config.maxBodyBytes)).toString('utf8');
-    if (nestingExceeds(text, MAX_JSON_DEPTH)) {
-      sendJsonRpcError(res, 400, null, { code: JsonRpcCode.invalidRequest, message: `Invalid Request: the body nests more than ${MAX_JSON_DEPTH} levels deep` });
-      return;
-    }
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      sendJsonRpcError(res, 400, null, { code: JsonRpcCode.parseError, message: 'Parse error: the body is not valid JSON' });
-      return;
-    }
-    const message = classifyMessage(body);
-    if (message.kind === 'invalid' || message.kind === 'batch') {
-      const why = message.kind === 'batch' ? 'batches are not accepted here' : 'not a JSON-RPC 2.0 request, notification or response';
-      sendJsonRpcError(res, 400, null, { code: JsonRpcCode.invalidRequest, message: `Invalid Request: ${why}` });
-      return;
-    }
-    if (message.kind === 'response') {
-      // The toolbox never asks the client anything: there is nothing to answer.
-      res.statusCode = 202;
-      res.end();
-      return;
-    }
+    const read = await readJsonRpc(req, res, ctx.config.maxBodyBytes);
+    if (!read) return;
+    const { body, message } = read;
     const id = message.kind === 'request' ? message.id : null;
     if (message.kind === 'request' && message.method === 'subscriptions/listen') {
       // The tool list changes with the namespace, which no stream here follows (nor is listChanged offered).
@@ -118,9 +93,42 @@ export function createToolboxEndpoint(logger: Logger) {
     res.once('close', () => {
       if (!res.writableFinished) aborted.abort();
     });
-    const response = await handler.fetch(toWebRequest(req, text, aborted.signal), { authInfo: exchangeAuthInfo(exchange), parsedBody: body });
+    const response = await handler.fetch(toWebRequest(req, read.text, aborted.signal), { authInfo: exchangeAuthInfo(exchange), parsedBody: body });
     await sendWebResponse(res, response);
   };
+}
+
+/** The body as one JSON-RPC request or notification; anything else is answered here (undefined). */
+async function readJsonRpc(req: IncomingMessage, res: ServerResponse, maxBodyBytes: number) {
+  if (!isJsonContentType(req.headers['content-type'])) {
+    sendJsonRpcError(res, 415, null, { code: JsonRpcCode.serverError, message: 'Unsupported Media Type: Content-Type must be application/json' });
+    return undefined;
+  }
+  const text = (await readBody(req, maxBodyBytes)).toString('utf8');
+  if (nestingExceeds(text, MAX_JSON_DEPTH)) {
+    sendJsonRpcError(res, 400, null, { code: JsonRpcCode.invalidRequest, message: `Invalid Request: the body nests more than ${MAX_JSON_DEPTH} levels deep` });
+    return undefined;
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    sendJsonRpcError(res, 400, null, { code: JsonRpcCode.parseError, message: 'Parse error: the body is not valid JSON' });
+    return undefined;
+  }
+  const message = classifyMessage(body);
+  if (message.kind === 'invalid' || message.kind === 'batch') {
+    const why = message.kind === 'batch' ? 'batches are not accepted here' : 'not a JSON-RPC 2.0 request, notification or response';
+    sendJsonRpcError(res, 400, null, { code: JsonRpcCode.invalidRequest, message: `Invalid Request: ${why}` });
+    return undefined;
+  }
+  if (message.kind === 'response') {
+    // The toolbox never asks the client anything: there is nothing to answer.
+    res.statusCode = 202;
+    res.end();
+    return undefined;
+  }
+  return { text, body, message };
 }
 
 async function resolveCall(ctx: RequestContext, access: Access, namespace: string, name: string): Promise<NonNullable<ToolboxExchange['call']>> {
