@@ -1,4 +1,6 @@
 import { Client, StreamableHTTPClientTransport, type Tool } from '@modelcontextprotocol/client';
+import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -205,6 +207,19 @@ describe('tools/list merges the visible connections', () => {
       expect(echo.description).toBe(`[Alice’s fixture (${conn.alice})] Echoes the message`);
       expect(echo.inputSchema).toMatchObject({ type: 'object', properties: { message: { type: 'string' } }, required: ['message'] });
       expect(echo._meta).toMatchObject({ 'switchboard/connectionId': conn.alice, 'switchboard/toolName': 'echo' });
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('the 1.x SDK client (2025-era only) lists and calls too', async () => {
+    const client = new V1Client({ name: 'sdk-v1', version: '1.0.0' });
+    await client.connect(new V1Transport(new URL(`${server.url}/connect/${ns}/mcp`), { requestInit: { headers: { authorization: `Bearer ${owner.key}` } } }));
+    try {
+      expect(client.getServerVersion()).toMatchObject({ name: 'switchboard-toolbox' });
+      const { tools } = await client.listTools();
+      expect(tools.map((tool) => tool.name)).toContain(`${conn.bob}.add`);
+      expect(await client.callTool({ name: `${conn.bob}.add`, arguments: { a: 20, b: 22 } })).toMatchObject({ content: [{ type: 'text', text: '42' }] });
     } finally {
       await client.close();
     }
