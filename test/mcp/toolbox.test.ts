@@ -409,6 +409,16 @@ describe('the protocol edges', () => {
     expect((await rpc('prompts/list')).error).toMatchObject({ code: -32601 });
   });
 
+  it('browsers may send what MCP clients of both eras send (CORS preflight)', async () => {
+    const requested = ['authorization', 'content-type', 'mcp-session-id', 'mcp-protocol-version', 'mcp-method', 'mcp-name', 'mcp-param-region'];
+    const response = await server.request(`/connect/${ns}/mcp`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': requested.join(', ') },
+    });
+    expect(response.status).toBe(204);
+    expect(response.headers.get('access-control-allow-headers')!.split(', ')).toEqual(expect.arrayContaining(requested));
+  });
+
   it.each([
     ['GET of a standalone stream', { method: 'GET', headers: { accept: 'text/event-stream' } }],
     ['DELETE of a session', { method: 'DELETE', headers: { 'mcp-session-id': 'anything' } }],
