@@ -13,6 +13,7 @@ import { handleOAuthPage } from './http/oauth-pages.ts';
 import { handleSetupPage } from './http/setup-pages.ts';
 import { checkRequestTarget } from './http/request-target.ts';
 import { handleMcpRequest, matchMcpPath } from './mcp/mcp-endpoint.ts';
+import { createToolboxEndpoint, isToolboxRequest, matchToolboxPath } from './mcp/toolbox-endpoint.ts';
 import { SWITCHBOARD_VERSION } from './version.ts';
 
 const REQUEST_ID_PATTERN = /^[\w.:-]{1,128}$/;
@@ -30,6 +31,7 @@ export function createApp(services: Services) {
   );
   const handleRest = createRestHandler({ router: appRouter, maxBodyBytes: config.maxBodyBytes, logger });
   const contexts = new WeakMap<IncomingMessage, RequestContext>();
+  const handleToolbox = createToolboxEndpoint(logger);
   const handleTrpc = createHTTPHandler({
     router: appRouter,
     basePath: '/trpc/',
@@ -102,6 +104,16 @@ export function createApp(services: Services) {
     if (mcpTarget) {
       route = '/connect/{namespace}/{connectionId}/mcp';
       await handleMcpRequest(req, res, ctx, mcpTarget).catch((error: unknown) => {
+        if (!(error instanceof AppError)) throw error;
+        if (res.headersSent) res.destroy();
+        else sendError(res, error);
+      });
+      return;
+    }
+    const toolboxPath = matchToolboxPath(pathname);
+    if (toolboxPath && isToolboxRequest(req)) {
+      route = '/connect/{namespace}/mcp';
+      await handleToolbox(req, res, ctx, toolboxPath).catch((error: unknown) => {
         if (!(error instanceof AppError)) throw error;
         if (res.headersSent) res.destroy();
         else sendError(res, error);

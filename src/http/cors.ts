@@ -8,6 +8,9 @@ const ALLOWED_HEADERS = new Set([
   'accept',
   'mcp-session-id',
   'mcp-protocol-version',
+  // 2026-07-28 clients mirror the method and the tool or resource name in headers.
+  'mcp-method',
+  'mcp-name',
   'last-event-id',
   'x-request-id',
 ]);
@@ -16,7 +19,7 @@ const EXPOSED_HEADERS =
 const ALLOWED_METHODS = 'GET, POST, PUT, PATCH, DELETE, OPTIONS';
 
 function isAllowedHeader(name: string): boolean {
-  return ALLOWED_HEADERS.has(name) || name.startsWith('x-stainless-');
+  return ALLOWED_HEADERS.has(name) || name.startsWith('x-stainless-') || name.startsWith('mcp-param-');
 }
 
 /**

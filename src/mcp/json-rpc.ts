@@ -4,6 +4,7 @@ import type { ServerResponse } from 'node:http';
 export const JsonRpcCode = {
   parseError: -32700,
   invalidRequest: -32600,
+  methodNotFound: -32601,
   internalError: -32603,
   serverError: -32000,
   /** The upstream needs the end user to authorize (CONTRACT: with data.authorizationUrl). */

@@ -128,7 +128,7 @@ export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse
 }
 
 /** Sets the caller's rate-limit headers; a spent budget is answered here, 429 before any other work. */
-function answeredRateLimited(res: ServerResponse, decision: RateLimitDecision): boolean {
+export function answeredRateLimited(res: ServerResponse, decision: RateLimitDecision): boolean {
   const headers = rateLimitHeaders(decision);
   if (!decision.allowed) {
     sendJsonRpcError(res, 429, null, { code: JsonRpcCode.serverError, message: rateLimitedMessage(decision) }, headers);

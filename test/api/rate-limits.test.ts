@@ -86,6 +86,13 @@ const surfaces = {
       headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': 'smithery-stateless' },
       body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'add', arguments: { a: 1, b: 2 } } }),
     }),
+  toolbox: (target: TestServer, bearer: string, namespace = NS) =>
+    target.request(`/connect/${namespace}/mcp`, {
+      method: 'POST',
+      bearer,
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: `${connectionId}.add`, arguments: { a: 1, b: 2 } } }),
+    }),
 } as const;
 
 type Surface = keyof typeof surfaces;
@@ -113,11 +120,11 @@ async function expectRateLimited(surface: Surface, response: Response, limit: nu
   expect(headers.reset).toBe(headers.retryAfter);
   if (surface === 'rest') expect(body).toEqual({ error: 'rate_limited', message: expect.stringMatching(/^Rate limit exceeded/) });
   if (surface === 'trpc') expect(body.error).toMatchObject({ message: expect.stringMatching(/^Rate limit exceeded/), data: { error: 'rate_limited', httpStatus: 429 } });
-  if (surface === 'mcp') expect(body).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32000, message: expect.stringMatching(/^Rate limit exceeded/) } });
+  if (surface === 'mcp' || surface === 'toolbox') expect(body).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32000, message: expect.stringMatching(/^Rate limit exceeded/) } });
 }
 
 describe('a service token', () => {
-  it.each(['rest', 'trpc', 'mcp'] as const)('gets exactly its limit over %s, then 429 with retry-after and ratelimit headers', async (surface) => {
+  it.each(['rest', 'trpc', 'mcp', 'toolbox'] as const)('gets exactly its limit over %s, then 429 with retry-after and ratelimit headers', async (surface) => {
     const token = await mint(server, owner.key);
     const call = () => surfaces[surface](server, token);
     for (let i = 1; i <= TOKEN_LIMIT; i++) {

@@ -72,6 +72,18 @@ const mcpRoute: Route = {
   apiKeyOnly: false,
 };
 
+/** The namespace toolbox: its tools/list reaches every connection the caller may see, and no other. */
+const toolboxRoute: Route = {
+  surface: 'mcp',
+  label: 'MCP POST /connect/{namespace}/mcp (toolbox)',
+  method: 'POST',
+  path: '/connect/{namespace}/mcp',
+  rest: 'POST /connect/{namespace}/mcp',
+  operation: 'execute',
+  targets: 'namespace',
+  apiKeyOnly: false,
+};
+
 function describeRoute(surface: Surface, method: string, path: string, rest: string, access: { operation: string; apiKeyOnly?: true }): Route {
   const template = rest.split(' ')[1]!;
   const operation = access.operation as Route['operation'];
@@ -85,7 +97,7 @@ function describeRoute(surface: Surface, method: string, path: string, rest: str
   return { surface, label: `${surface === 'rest' ? 'REST' : 'tRPC'} ${method} ${path}`, method, path, rest, operation, targets, apiKeyOnly: access.apiKeyOnly === true };
 }
 
-const routes: Route[] = [...restRoutes, ...trpcRoutes, mcpRoute];
+const routes: Route[] = [...restRoutes, ...trpcRoutes, mcpRoute, toolboxRoute];
 
 // ---------------------------------------------------------------- calling them
 
@@ -319,7 +331,7 @@ describe('the cross-tenant matrix', () => {
         }
       }
     }
-    console.log(`cross-tenant matrix: ${routes.length} routes (${restRoutes.length} REST, ${trpcRoutes.length} tRPC, 1 MCP) × ${callers.length} callers = ${cases} cases, ${notFoundComparisons} 404s compared with a missing resource's, ${failures.length} failures`);
+    console.log(`cross-tenant matrix: ${routes.length} routes (${restRoutes.length} REST, ${trpcRoutes.length} tRPC, 2 MCP) × ${callers.length} callers = ${cases} cases, ${notFoundComparisons} 404s compared with a missing resource's, ${failures.length} failures`);
     expect(failures).toEqual([]);
     expect(cases).toBe(routes.length * callers.length);
   });

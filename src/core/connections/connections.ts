@@ -284,10 +284,19 @@ export async function noteObservedStatus(
   const unchanged =
     connection.status.state === observed.status.state &&
     messageOf(connection.status) === messageOf(observed.status) &&
-    (observed.serverInfo === undefined || JSON.stringify(connection.serverInfo) === JSON.stringify(observed.serverInfo));
+    (observed.serverInfo === undefined || canonicalJson(connection.serverInfo) === canonicalJson(observed.serverInfo));
   if (unchanged) return;
   const recorded = await recordConnectionStatus(services.db, connection, observed);
   if (recorded) await services.changes.announce({ kind: 'connection', namespace: connection.namespace, id: connection.id, revision: recorded.revision });
+}
+
+/** JSON with object keys sorted: jsonb hands stored objects back in its own key order (shorter keys first). */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, inner: unknown) =>
+    inner !== null && typeof inner === 'object' && !Array.isArray(inner)
+      ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : inner,
+  );
 }
 
 async function getConnectionView(services: Pick<ConnectionServices, 'db' | 'links'>, ref: ConnectionRef): Promise<Connection> {

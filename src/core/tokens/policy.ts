@@ -99,6 +99,15 @@ export function allowsCall(scope: Scope, metadata: Record<string, unknown> | nul
   );
 }
 
+/**
+ * Whether a JSON-RPC request that no single connection serves (the namespace toolbox answers
+ * `initialize`, `ping`, notifications itself) may be sent: rpcReqMatch as in `allowsCall`, with
+ * the metadata left to the connections it later reaches.
+ */
+export function allowsRequest(scope: Scope, rpcRequest: unknown): boolean {
+  return scope.candidates.every((block) => block.some((constraint) => rpcMatches(constraint, rpcRequest)));
+}
+
 function metadataHolds(constraint: Constraint, metadata: Record<string, unknown> | null): boolean {
   return !constraint.metadata || constraint.metadata.some((map) => mapHolds(map, metadata));
 }

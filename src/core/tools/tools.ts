@@ -101,7 +101,7 @@ async function findOwnedConnection(services: ToolServices, access: Access, ref: 
   return connection;
 }
 
-function fetchTools(services: ToolServices, connection: ConnectionRecord, cacheMode: 'use' | 'refresh'): Promise<Tool[]> {
+export function fetchTools(services: ToolServices, connection: ConnectionRecord, cacheMode: 'use' | 'refresh'): Promise<Tool[]> {
   return withUpstreamSession(services, connection, async (session) => {
     const { tools } = await session.client.listTools(undefined, { timeout: services.config.upstreamTimeoutMs, cacheMode });
     return tools;
