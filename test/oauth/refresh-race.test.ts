@@ -13,6 +13,17 @@ const ACCESS_TOKEN_TTL_SECONDS = 3;
 /** Past the token's expiry, by Switchboard's clock and the upstream's. */
 const PAST_EXPIRY_MS = ACCESS_TOKEN_TTL_SECONDS * 1000 + 500;
 
+/**
+ * One refresh for the expiry the calls met. On a loaded machine the batch can outlast the
+ * refreshed token too, and the next expiry then earns its own refresh: allow one per token
+ * lifetime the batch spanned, never one per call.
+ */
+function expectOneRefreshPerExpiry(refreshes: number, batchMs: number): void {
+  const expiriesMet = 1 + Math.floor(batchMs / (ACCESS_TOKEN_TTL_SECONDS * 1000));
+  expect(refreshes).toBeGreaterThanOrEqual(1);
+  expect(refreshes, `${refreshes} refreshes in a batch of ${batchMs} ms`).toBeLessThanOrEqual(expiriesMet);
+}
+
 let upstream: OAuthUpstream;
 
 beforeAll(async () => {
@@ -136,6 +147,7 @@ describe.skipIf(testDatabaseKind !== 'postgres')('two replicas on one PostgreSQL
   it.each([['first'], ['second']])('refreshes exactly once when 50 calls across both replicas meet the %s expiry', async () => {
     const before = await refreshCounts();
     await sleep(PAST_EXPIRY_MS);
+    const started = Date.now();
     const outcomes = await Promise.all(
       Array.from({ length: 50 }, (_, n) =>
         whoami(n % 2 === 0 ? primary : replica, key, NS, connectionId, Math.floor(n / 2) % 2 === 0 ? 'mcp' : 'rest', 100 + n),
@@ -145,7 +157,7 @@ describe.skipIf(testDatabaseKind !== 'postgres')('two replicas on one PostgreSQL
     // Both replicas and both routes were in the race.
     expect(new Set(outcomes.map((o) => `${o.server} ${o.via}`)).size).toBe(4);
     const after = await refreshCounts();
-    expect(after.refreshGrants - before.refreshGrants).toBe(1);
+    expectOneRefreshPerExpiry(after.refreshGrants - before.refreshGrants, Date.now() - started);
     expect(after).toMatchObject({ refreshFailures: before.refreshFailures, authorizationCodeGrants: before.authorizationCodeGrants });
   });
 });
@@ -171,10 +183,11 @@ describe('one server, many calls at one expiry', () => {
   it('refreshes exactly once when 30 calls (MCP and REST) meet the expired token', async () => {
     const before = await refreshCounts();
     await sleep(PAST_EXPIRY_MS);
+    const started = Date.now();
     const outcomes = await Promise.all(Array.from({ length: 30 }, (_, n) => whoami(server, key, NS, connectionId, n % 2 === 0 ? 'mcp' : 'rest', 200 + n)));
     expect(failed(outcomes)).toEqual([]);
     const after = await refreshCounts();
-    expect(after.refreshGrants - before.refreshGrants).toBe(1);
+    expectOneRefreshPerExpiry(after.refreshGrants - before.refreshGrants, Date.now() - started);
     expect(after.refreshFailures).toBe(before.refreshFailures);
   });
 });
