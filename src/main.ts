@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig } from './config.ts';
+import { ensureFirstApiKey } from './core/accounts/first-api-key.ts';
 import { DataDirInUseError } from './db/data-dir-lock.ts';
 import { createLogger } from './logger.ts';
 import { startServer } from './server.ts';
@@ -20,6 +21,10 @@ export async function main(): Promise<void> {
   let server;
   try {
     server = await startServer(config, logger);
+    if (config.database.kind === 'pglite') {
+      const keyFile = await ensureFirstApiKey(server.database.db, config.database.dataDir);
+      if (keyFile) logger.info({ file: keyFile }, 'no API key existed, so one was made: it is in this file (owner-only); copy it, then delete the file');
+    }
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     logger.fatal({ err: { message } }, 'failed to start');

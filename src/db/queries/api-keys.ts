@@ -44,3 +44,9 @@ export async function revokeApiKey(db: Db, id: string): Promise<{ accountId: str
   const existing = await db.selectFrom('api_keys').select('account_id').where('id', '=', id).executeTakeFirst();
   return existing && { accountId: existing.account_id, newlyRevoked: false };
 }
+
+/** Whether any API key was ever made (revoked ones count: an operator has been here). */
+export async function anyApiKeyExists(db: Db): Promise<boolean> {
+  const row = await db.selectFrom('api_keys').select('id').limit(1).executeTakeFirst();
+  return row !== undefined;
+}
