@@ -25,7 +25,8 @@ export type Receiver = {
   close(): Promise<void>;
 };
 
-export async function startReceiver(path = '/hooks/switchboard'): Promise<Receiver> {
+export async function startReceiver(options: { path?: string; delayMs?: number } = {}): Promise<Receiver> {
+  const path = options.path ?? '/hooks/switchboard';
   const queue: number[] = [];
   const received: Received[] = [];
   const receiver: Receiver = {
@@ -62,7 +63,7 @@ export async function startReceiver(path = '/hooks/switchboard'): Promise<Receiv
       }
       const status = req.url === path && req.method === 'POST' ? (queue.shift() ?? 200) : 404;
       received.push({ at: Date.now(), headers, body, verified, answered: status });
-      res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'ok' : 'no');
+      setTimeout(() => res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'ok' : 'no'), options.delayMs ?? 0);
     });
   });
   server.keepAliveTimeout = 1000;
