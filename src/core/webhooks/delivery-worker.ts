@@ -1,5 +1,5 @@
 import type { Db } from '../../db/open.ts';
-import { claimDueDeliveries, nextDueAt, recordAttempt, releaseClaim, type ClaimedDelivery } from '../../db/queries/webhooks.ts';
+import { claimDueDeliveries, outboxState, recordAttempt, releaseClaim, type ClaimedDelivery } from '../../db/queries/webhooks.ts';
 import type { Logger } from '../../logger.ts';
 import { SWITCHBOARD_VERSION } from '../../version.ts';
 import type { ChangeFeed } from '../changes/change-feed.ts';
@@ -14,8 +14,9 @@ import { openWebhookSecret, signedHeaders } from './webhook-signing.ts';
  * time with a lease (see claimDueDeliveries), so replicas on one database send each event once;
  * a process that dies mid-attempt leaves a lease that runs out, and the event goes again (at
  * least once: receivers deduplicate by `webhook-id`). It wakes on every connection change this
- * or another process announces (status changes come with one), when a retry falls due, and
- * every few seconds regardless; a database that is down only delays it.
+ * or another process announces (status changes come with one), when a retry falls due, and,
+ * while any webhook exists, every half minute regardless (an event whose announcement was lost).
+ * With no webhook and nothing due it sends no query at all. A database that is down only delays it.
  */
 export type DeliveryWorker = {
   /** Something may be due now. */
@@ -36,8 +37,8 @@ export type DeliveryWorkerDeps = {
 };
 
 const MAX_IN_FLIGHT = 16;
-/** A missed notification costs at most this much delay. */
-const POLL_MS = 5_000;
+/** While webhooks exist, a missed notification costs at most this much delay. */
+const POLL_MS = 30_000;
 const RETRY_AFTER_DATABASE_ERROR_MS = 2_000;
 /** Wakes within this much of each other share one look at the outbox. */
 const WAKE_COALESCE_MS = 20;
@@ -77,7 +78,7 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   }
 
   async function lookAtOutbox(): Promise<void> {
-    let nextInMs = POLL_MS;
+    let nextInMs: number | undefined;
     try {
       while (!closed && inFlight.size < MAX_IN_FLIGHT) {
         const wanted = MAX_IN_FLIGHT - inFlight.size;
@@ -88,8 +89,9 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
         }
         if (claimed.length < wanted) break;
       }
-      const due = await nextDueAt(db);
-      if (due) nextInMs = Math.min(POLL_MS, Math.max(0, due.getTime() - Date.now()));
+      const { nextDueAt, hasWebhooks } = await outboxState(db);
+      if (nextDueAt) nextInMs = Math.min(POLL_MS, Math.max(0, nextDueAt.getTime() - Date.now()));
+      else if (hasWebhooks) nextInMs = POLL_MS;
       if (databaseDown) logger.info('webhook deliveries resumed: the database answers again');
       databaseDown = false;
     } catch (error) {
@@ -102,7 +104,7 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       scanAgain = false;
       nextInMs = 0;
     }
-    schedule(nextInMs);
+    if (nextInMs !== undefined) schedule(nextInMs);
   }
 
   function start(delivery: ClaimedDelivery): void {

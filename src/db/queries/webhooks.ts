@@ -95,14 +95,13 @@ export async function claimDueDeliveries(db: Db, limit: number, leaseMs: number)
   return rows;
 }
 
-/** When the next pending delivery falls due (null: none). */
-export async function nextDueAt(db: Db): Promise<Date | null> {
-  const row = await db
-    .selectFrom('webhook_deliveries')
-    .select((eb) => eb.fn.min('next_attempt_at').as('due'))
-    .where('status', '=', 'pending')
-    .executeTakeFirst();
-  return row?.due ? new Date(row.due as unknown as string | Date) : null;
+/** When the next pending delivery falls due (null: none), and whether any webhook exists at all. */
+export async function outboxState(db: Db): Promise<{ nextDueAt: Date | null; hasWebhooks: boolean }> {
+  const { rows } = await sql<{ due: Date | string | null; any: boolean }>`
+    select (select min(next_attempt_at) from webhook_deliveries where status = 'pending') as due,
+           exists (select 1 from webhooks) as any`.execute(db);
+  const due = rows[0]?.due;
+  return { nextDueAt: due ? new Date(due) : null, hasWebhooks: rows[0]?.any === true };
 }
 
 export type AttemptRecord = {
