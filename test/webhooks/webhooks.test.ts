@@ -83,6 +83,38 @@ afterAll(async () => {
   await Promise.all(receivers.map((r) => r.close()));
 });
 
+// First: the worker prunes at its first look at the outbox once a webhook exists (then hourly).
+describe('retention', () => {
+  it('deliveries that ended more than 30 days ago are deleted; pending and recent ones stay', async () => {
+    const own = (await send('POST', '/namespaces')).body.name as string;
+    const { receiver, webhook } = await hookedReceiver({}, own);
+    const aged = new Date(Date.now() - 31 * 24 * 3600_000);
+    const recent = new Date(Date.now() - 29 * 24 * 3600_000);
+    const row = (eventId: string, status: 'pending' | 'succeeded' | 'failed', createdAt: Date) => ({
+      webhook_id: webhook.webhookId,
+      event_id: eventId,
+      event_type: 'webhook.test',
+      payload: '{}',
+      status,
+      // Pending, but not due for a day: only its age is in question here.
+      next_attempt_at: status === 'pending' ? new Date(Date.now() + 24 * 3600_000) : null,
+      created_at: createdAt,
+    });
+    const planted = ['msg_old_succeeded', 'msg_old_failed', 'msg_old_pending', 'msg_recent'];
+    await server.db
+      .insertInto('webhook_deliveries')
+      .values([row('msg_old_succeeded', 'succeeded', aged), row('msg_old_failed', 'failed', aged), row('msg_old_pending', 'pending', aged), row('msg_recent', 'succeeded', recent)])
+      .execute();
+    await send('POST', `/namespaces/${own}/webhooks/${webhook.webhookId}/test`);
+    await receiver.waitFor(1);
+    const left = await eventually(
+      () => server.db.selectFrom('webhook_deliveries').select('event_id').where('webhook_id', '=', webhook.webhookId).where('event_id', 'in', planted).execute(),
+      (rows) => rows.length === 2,
+    );
+    expect(left.map((r) => r.event_id).sort()).toEqual(['msg_old_pending', 'msg_recent']);
+  });
+});
+
 describe('registering a webhook', () => {
   it('answers 201 with the webhook and its whsec_ secret, which list and get never show', async () => {
     const { webhook, receiver } = await hookedReceiver({ description: 'my app' });

@@ -1,5 +1,5 @@
 import type { Db } from '../../db/open.ts';
-import { claimDueDeliveries, outboxState, recordAttempt, releaseClaim, type ClaimedDelivery } from '../../db/queries/webhooks.ts';
+import { claimDueDeliveries, deleteFinishedDeliveries, outboxState, recordAttempt, releaseClaim, type ClaimedDelivery } from '../../db/queries/webhooks.ts';
 import type { Logger } from '../../logger.ts';
 import { SWITCHBOARD_VERSION } from '../../version.ts';
 import type { ChangeFeed } from '../changes/change-feed.ts';
@@ -42,6 +42,9 @@ const POLL_MS = 30_000;
 const RETRY_AFTER_DATABASE_ERROR_MS = 2_000;
 /** Wakes within this much of each other share one look at the outbox. */
 const WAKE_COALESCE_MS = 20;
+/** Deliveries that ended are kept this long (for the deliveries API), then deleted, hourly. */
+export const DELIVERY_RETENTION_MS = 30 * 24 * 3600_000;
+const PRUNE_EVERY_MS = 3600_000;
 
 export function startDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   const { db, logger } = deps;
@@ -53,6 +56,7 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   let scanAgain = false;
   let closed = false;
   let databaseDown = false;
+  let prunedAt = 0;
 
   function schedule(delayMs: number): void {
     if (closed) return;
@@ -92,6 +96,10 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       const { nextDueAt, hasWebhooks } = await outboxState(db);
       if (nextDueAt) nextInMs = Math.min(POLL_MS, Math.max(0, nextDueAt.getTime() - Date.now()));
       else if (hasWebhooks) nextInMs = POLL_MS;
+      if (hasWebhooks && Date.now() - prunedAt > PRUNE_EVERY_MS) {
+        prunedAt = Date.now();
+        await deleteFinishedDeliveries(db, new Date(Date.now() - DELIVERY_RETENTION_MS));
+      }
       if (databaseDown) logger.info('webhook deliveries resumed: the database answers again');
       databaseDown = false;
     } catch (error) {

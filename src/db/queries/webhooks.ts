@@ -138,6 +138,12 @@ export async function releaseClaim(db: Db, ref: { webhookId: string; eventId: st
     where webhook_id = ${ref.webhookId} and event_id = ${ref.eventId} and attempt_count = ${ref.attemptCount} and status = 'pending'`.execute(db);
 }
 
+/** Forgets deliveries that ended (succeeded or failed) and were created before `cutoff`. */
+export async function deleteFinishedDeliveries(db: Db, cutoff: Date): Promise<number> {
+  const result = await db.deleteFrom('webhook_deliveries').where('status', '<>', 'pending').where('created_at', '<', cutoff).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
 /** A webhook's deliveries, newest first, after the cursor's position. */
 export async function listDeliveriesPage(db: Db, q: { webhookId: string; before?: { createdAt: Date; eventId: string }; limit: number }) {
   let query = db
