@@ -34,8 +34,9 @@ function webhookNotFound(id: string): AppError {
   return new AppError('not_found', `Webhook "${id.slice(0, 100)}" not found`);
 }
 
-function auditEvent(services: WebhookServices, access: Access, namespace: string, body: Pick<AuditEvent, 'type' | 'details'>): AuditEvent {
-  return { ...body, accountId: access.accountId, actor: auditActorOf(access.principal), requestId: services.requestId, namespace } as AuditEvent;
+/** Who changed a namespace's webhooks, for its audit event. */
+function auditedBy(services: WebhookServices, access: Access, namespace: string): Omit<AuditEvent, 'type' | 'details'> {
+  return { accountId: access.accountId, actor: auditActorOf(access.principal), requestId: services.requestId, namespace };
 }
 
 /** Registers a webhook; its signing secret is in this answer and never again. */
@@ -51,7 +52,7 @@ export async function createWebhook(
   const description = checkDescription(input.description);
   const id = `wh_${randomBase32(10)}`;
   const secret = generateWebhookSecret();
-  const created = auditEvent(services, access, namespace, { type: 'webhook.created', details: { webhookId: id, host: new URL(url).host, events } });
+  const created: AuditEvent = { ...auditedBy(services, access, namespace), type: 'webhook.created', details: { webhookId: id, host: new URL(url).host, events } };
   const row = await changeWithAuditEvent(services.db, created, (db) =>
     insertWebhookWithin(db, { id, namespace, url, events, description, sealedSecret: sealWebhookSecret(services.keyring, id, secret) }, MAX_WEBHOOKS_PER_NAMESPACE),
   );
@@ -79,7 +80,7 @@ export async function getWebhook(services: WebhookServices, access: Access, ref:
 /** Deletes the webhook with its deliveries: nothing more is sent to it. */
 export async function deleteWebhook(services: WebhookServices, access: Access, ref: { namespace: string; id: string }): Promise<{ success: true }> {
   await requireWebhook(services, access, ref);
-  const deleted = auditEvent(services, access, ref.namespace, { type: 'webhook.deleted', details: { webhookId: ref.id } });
+  const deleted: AuditEvent = { ...auditedBy(services, access, ref.namespace), type: 'webhook.deleted', details: { webhookId: ref.id } };
   if (!(await changeWithAuditEvent(services.db, deleted, (db) => deleteWebhookRow(db, ref)))) throw webhookNotFound(ref.id);
   return { success: true };
 }
