@@ -178,7 +178,7 @@ describe('refused receivers (SSRF)', () => {
         async () => (await call('GET', `/namespaces/${namespace}/webhooks/${created.body.webhookId}/deliveries`)).body.deliveries as Delivery[],
         (d) => d[0]?.status === 'failed',
       );
-      expect(delivery!.attempts[0]!.error).toMatch(/blocked \((loopback|private|unique-local)\) address; set ALLOWED_UPSTREAM_HOSTS/);
+      expect(delivery!.attempts[0]!.error).toMatch(new RegExp(`^The receiver host ${hostname.toLowerCase().replaceAll('.', '\\.')} resolves to a blocked \\((loopback|private|unique-local)\\) address; set ALLOWED_UPSTREAM_HOSTS to allow it$`));
       expect(receiver.received).toEqual([]);
     } finally {
       await strict.close();
