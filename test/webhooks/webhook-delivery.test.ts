@@ -119,6 +119,18 @@ describe('delivering', () => {
     expect(got[2]!.headers['webhook-timestamp']).not.toBe(got[0]!.headers['webhook-timestamp']);
   });
 
+  it('takes a redirect for a failed attempt, without following it', async () => {
+    const { receiver, webhook } = await client.hookedReceiver(ns);
+    receiver.answerNext(307);
+    await client.send('POST', `/namespaces/${ns}/webhooks/${webhook.webhookId}/test`);
+    await receiver.waitFor(2);
+    const [delivery] = await eventually(() => client.deliveriesOf(ns, webhook.webhookId), (d) => d[0]?.status === 'succeeded');
+    expect(delivery!.attempts.map((a) => [a.responseStatus, a.error])).toEqual([
+      [307, 'Redirected (HTTP 307): webhooks do not follow redirects'],
+      [200, null],
+    ]);
+  });
+
   it('records every attempt at an unreachable receiver, and gives up after WEBHOOK_MAX_ATTEMPTS', async () => {
     const port = await freePort();
     const created = await client.send('POST', `/namespaces/${ns}/webhooks`, { url: `http://127.0.0.1:${port}/hook` });
