@@ -94,6 +94,31 @@ describe('delivering', () => {
     expect(all.received.filter(forThis)).toHaveLength(4);
   });
 
+  it('reports input completed: input_required, then connected once the configuration is given', async () => {
+    const configKey = `cfg-${Date.now()}`;
+    const configured = await startFixtureUpstream('sessions', { requireApiKey: configKey, configSchema: true });
+    try {
+      const { receiver } = await client.hookedReceiver(ns, { events: ['connection.status_changed'] });
+      const created = await client.send('POST', `/${ns}`, { mcpUrl: configured.url });
+      expect(created.body.status.state).toBe('input_required');
+      const id = created.body.connectionId as string;
+      const forThis = (r: Received) => r.verified.ok && r.verified.event.data.connectionId === id;
+      const [needed] = await receiver.waitFor(1, forThis);
+      expect(eventOf(needed!).data).toMatchObject({
+        status: { state: 'input_required', missing: { headers: ['x-api-key'], query: ['region'] } },
+        previousStatus: { state: 'disconnected' },
+      });
+      const put = await client.send('PUT', `/${ns}/${id}`, { mcpUrl: `${configured.url}?region=eu`, headers: { 'x-api-key': configKey } });
+      expect(put.body.status.state).toBe('connected');
+      const [, completed] = await receiver.waitFor(2, forThis);
+      expect(eventOf(completed!).data).toMatchObject({ status: { state: 'connected' }, previousStatus: { state: 'input_required', missing: { headers: ['x-api-key'], query: ['region'] } } });
+      // Credentials are never part of an event.
+      expect(receiver.received.map((r) => r.body).join('')).not.toContain(configKey);
+    } finally {
+      await configured.stop();
+    }
+  });
+
   it('retries a receiver that answers 500 twice: three attempts, one event id, spaced by the backoff', async () => {
     const { receiver, webhook } = await client.hookedReceiver(ns);
     receiver.answerNext(500, 500);
