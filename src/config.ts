@@ -41,6 +41,8 @@ const envSchema = z.object({
   RATE_LIMIT_TOKEN_PER_MINUTE: integer(0, 100_000_000, 'a whole number from 0 (unlimited) to 100000000').default(600),
   /** For tests: a shorter window (the limits then count per window). */
   RATE_LIMIT_WINDOW_MS: integer(1000, 3_600_000, 'a number of milliseconds from 1000 to 3600000').default(60_000),
+  WEBHOOK_RETRY_BASE_MS: integer(10, 3_600_000, 'a number of milliseconds from 10 to 3600000').default(10_000),
+  WEBHOOK_MAX_ATTEMPTS: integer(1, 20, 'a whole number from 1 to 20').default(8),
 });
 
 export type Config = Readonly<{
@@ -77,6 +79,8 @@ export type Config = Readonly<{
   shutdownGraceMs: number;
   /** Requests per window (one minute unless a test shortens it) per API key and per token; 0 = unlimited. */
   rateLimits: Readonly<{ apiKeyPerWindow: number; tokenPerWindow: number; windowMs: number }>;
+  /** Webhook retries: the first wait (later ones are multiples of it) and how many attempts in all. */
+  webhookRetry: Readonly<{ baseMs: number; maxAttempts: number }>;
 }>;
 
 export class ConfigError extends Error {
@@ -154,6 +158,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       tokenPerWindow: e.RATE_LIMIT_TOKEN_PER_MINUTE,
       windowMs: e.RATE_LIMIT_WINDOW_MS,
     }),
+    webhookRetry: Object.freeze({ baseMs: e.WEBHOOK_RETRY_BASE_MS, maxAttempts: e.WEBHOOK_MAX_ATTEMPTS }),
     corsOrigins: e.CORS_ORIGINS.trim() === '*' ? ('*' as const) : e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
   });
 }

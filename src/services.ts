@@ -14,6 +14,7 @@ import { loadRevocationList } from './core/tokens/revocations.ts';
 import { createTokenService, type TokenService } from './core/tokens/service-tokens.ts';
 import { closeUpstreamPools } from './core/upstream/upstream-http.ts';
 import { createUpstreamPool, type UpstreamPool } from './core/upstream/upstream-pool.ts';
+import { startDeliveryWorker, type DeliveryWorker } from './core/webhooks/delivery-worker.ts';
 import type { Db, OpenDatabase } from './db/open.ts';
 import type { Logger } from './logger.ts';
 
@@ -35,6 +36,8 @@ export type Services = {
   /** How every request to a user-supplied URL goes out: only to public or allowlisted addresses. */
   egress: Egress;
   rateLimits: RateLimiter;
+  /** Sends webhook events from the outbox. */
+  webhookDelivery: Pick<DeliveryWorker, 'wake'>;
 };
 
 const UPSTREAM_SESSION_IDLE_MS = 10 * 60_000;
@@ -69,6 +72,7 @@ export async function createServices(config: Config, logger: Logger, database: O
     oauth,
     latest: (connection) => connections.get(connection),
   });
+  const webhookDelivery = startDeliveryWorker({ db, keyring, egress, logger, changes, retry: config.webhookRetry, timeoutMs: config.upstreamTimeoutMs });
   return {
     config,
     db,
@@ -84,7 +88,9 @@ export async function createServices(config: Config, logger: Logger, database: O
     links: createConnectionLinks(keyring, config),
     egress,
     rateLimits: createRateLimiter(db, config.rateLimits, logger),
+    webhookDelivery,
     async close() {
+      await webhookDelivery.close();
       await upstreams.close();
       await closeUpstreamPools();
       await egress.close();

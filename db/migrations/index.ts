@@ -5,6 +5,7 @@ import * as m0003 from './0003_service_tokens.ts';
 import * as m0004 from './0004_oauth.ts';
 import * as m0005 from './0005_audit_events.ts';
 import * as m0006 from './0006_rate_limits.ts';
+import * as m0007 from './0007_webhooks.ts';
 
 /** Explicit registry: file-system discovery breaks under test runners that load `.ts`. */
 export const migrations: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '0004_oauth': m0004,
   '0005_audit_events': m0005,
   '0006_rate_limits': m0006,
+  '0007_webhooks': m0007,
 };

@@ -5,6 +5,7 @@ import { namespacesRouter } from './routers/namespaces.ts';
 import { oauthClientsRouter } from './routers/oauth-clients.ts';
 import { tokensRouter } from './routers/tokens.ts';
 import { toolsRouter } from './routers/tools.ts';
+import { webhooksRouter } from './routers/webhooks.ts';
 import { router } from './trpc.ts';
 
 // REST routes match in the order procedures appear here: fixed paths before `/{ns}` ones.
@@ -14,6 +15,7 @@ export const appRouter = router({
   tokens: tokensRouter,
   oauthClients: oauthClientsRouter,
   auditEvents: auditEventsRouter,
+  webhooks: webhooksRouter,
   // `/{namespace}/.tools` before `/{namespace}/{connectionId}`.
   tools: toolsRouter,
   connections: connectionsRouter,

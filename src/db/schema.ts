@@ -96,6 +96,31 @@ export interface RateLimitWindowsTable {
   used: number;
 }
 
+export interface WebhooksTable {
+  id: string;
+  namespace: string;
+  url: string;
+  /** jsonb array of event types; null: every type. */
+  events: ColumnType<string[] | null, string | null, string | null>;
+  description: string | null;
+  /** Sealed `whsec_…` signing secret. */
+  secret: string;
+  created_at: CreatedAt;
+}
+
+export interface WebhookDeliveriesTable {
+  webhook_id: string;
+  event_id: string;
+  event_type: string;
+  payload: string;
+  status: 'pending' | 'succeeded' | 'failed';
+  attempt_count: ColumnType<number, number | undefined, number>;
+  next_attempt_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  /** jsonb array of attempt records (see queries/webhooks.ts). */
+  attempts: ColumnType<unknown[], string | undefined, string>;
+  created_at: CreatedAt;
+}
+
 export interface Database {
   accounts: AccountsTable;
   api_keys: ApiKeysTable;
@@ -106,6 +131,8 @@ export interface Database {
   oauth_clients: OAuthClientsTable;
   audit_events: AuditEventsTable;
   rate_limit_windows: RateLimitWindowsTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }
 
 export type AccountRow = Selectable<AccountsTable>;

@@ -93,6 +93,10 @@ beforeAll(async () => {
     json(otherKey, 'PUT', { mcpUrl: fixture.url, name: otherTenantMarker, metadata: { team: otherTenantMarker } }),
   );
   expect(other.status).toBe(201);
+  const homeWebhook = await server.request(`/namespaces/${HOME}/webhooks`, json(homeKey, 'POST', { url: `http://127.0.0.1:${refusedPort}/hook` }));
+  const otherWebhook = await server.request(`/namespaces/${OTHER}/webhooks`, json(otherKey, 'POST', { url: `http://127.0.0.1:${refusedPort}/hook`, description: otherTenantMarker }));
+  expect([homeWebhook.status, otherWebhook.status]).toEqual([201, 201]);
+  const webhookIds = [((await homeWebhook.json()) as { webhookId: string }).webhookId, ((await otherWebhook.json()) as { webhookId: string }).webhookId];
   const minted = await server.request('/tokens', json(homeKey, 'POST', {}));
   homeToken = ((await minted.json()) as { token: string }).token;
 
@@ -116,6 +120,9 @@ beforeAll(async () => {
       returnUrl: ['https://app.example.com/back', 'javascript:alert(1)', '//evil.example'],
       issuer: ['https://issuer.invalid', 'http://127.0.0.1:1'],
       cursor: ['eyJ0IjoxfQ', 'null', '0'],
+      webhookId: [...webhookIds, 'wh_aaaaaaaaaaaaaaaa'],
+      url: [`http://127.0.0.1:${refusedPort}/hook`, 'http://fuzz.invalid/hook', 'ftp://127.0.0.1/hook', 'http://10.0.0.1/hook', 'http://[::1'],
+      events: ['connection.status_changed', 'connection.deleted', 'webhook.test', 'nope'],
     },
     toolArguments: [{ message: 'hi' }, { message: '\u0000\ud800' }, { a: 1, b: 2 }, { a: 'x', b: null }, {}, { title: 'x' }, { query: 'q' }],
   };

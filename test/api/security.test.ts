@@ -37,7 +37,7 @@ function send(route: { method: string; path: string }, bearer?: string, authoriz
   const hasBody = route.method === 'POST' || route.method === 'PUT' || route.method === 'PATCH';
   if (hasBody) headers['content-type'] = 'application/json';
   // A body every write route accepts, so a refusal is about access, never about input.
-  const body = hasBody ? JSON.stringify({ mcpUrl: 'http://127.0.0.1:9/mcp' }) : undefined;
+  const body = hasBody ? JSON.stringify(route.path.includes('/webhooks') ? { url: 'http://127.0.0.1:9/hook' } : { mcpUrl: 'http://127.0.0.1:9/mcp' }) : undefined;
   return server.request(concrete(route.path), { method: route.method, bearer, headers, body });
 }
 

@@ -10,6 +10,7 @@ import { createKeyring } from '../../src/core/crypto/keyring.ts';
 import { rotateSealedValues, sealedFields } from '../../src/core/crypto/rotation.ts';
 import { CONTEXT as OAUTH_CLIENT_CONTEXT } from '../../src/core/oauth/oauth-clients.ts';
 import { sealOAuthState } from '../../src/core/oauth/oauth-state.ts';
+import { openWebhookSecret, sealWebhookSecret } from '../../src/core/webhooks/webhook-signing.ts';
 import { migrateToLatest, openDb, type OpenDatabase } from '../../src/db/open.ts';
 import { runCli, startServerProcess, type ServerProcess } from '../../scripts/lib/processes.ts';
 import { canary } from '../helpers/canary.ts';
@@ -63,6 +64,10 @@ describe('rotateSealedValues (compare-and-set against a concurrent writer)', () 
       .insertInto('oauth_clients')
       .values({ id: 'oac_rotation', account_id: null, issuer: 'http://127.0.0.1:9', kind: 'configured', client_id: 'c', client: old.seal(JSON.stringify({ client_secret: canary('client-secret') }), OAUTH_CLIENT_CONTEXT) })
       .execute();
+    await opened.db
+      .insertInto('webhooks')
+      .values({ id: 'wh_rotationrotatio', namespace: 'rotating', url: 'http://127.0.0.1:9/hook', events: null, description: null, secret: sealWebhookSecret(old, 'wh_rotationrotatio', 'whsec_cm90YXRlZC13ZWJob29rLXNlY3JldA==') })
+      .execute();
   });
   afterAll(async () => {
     await opened?.close();
@@ -92,6 +97,9 @@ describe('rotateSealedValues (compare-and-set against a concurrent writer)', () 
     expect(byField['connections.credentials']).toMatchObject({ resealed: 3, changedConcurrently: 1, unreadable: 1, alreadyCurrent: 0 });
     expect(byField['connections.oauth']).toMatchObject({ resealed: 1, unreadable: 0 });
     expect(byField['oauth_clients.client']).toMatchObject({ resealed: 1, unreadable: 0 });
+    expect(byField['webhooks.secret']).toMatchObject({ resealed: 1, unreadable: 0 });
+    const webhook = await opened.db.selectFrom('webhooks').select('secret').executeTakeFirstOrThrow();
+    expect(openWebhookSecret(createKeyring([secretB]), 'wh_rotationrotatio', webhook.secret)).toBe('whsec_cm90YXRlZC13ZWJob29rLXNlY3JldA==');
 
     const onlyB = createKeyring([secretB]);
     const rows = await opened.db.selectFrom('connections').select(['namespace', 'id', 'credentials', 'credentials_key_id']).orderBy('id').execute();
@@ -123,6 +131,7 @@ describe('switchboard keys rotate, with servers running', { timeout: 300_000 }, 
   /** A service token signed under the old secret. */
   let oldToken: string;
   let ns: string;
+  let webhookSecret: string;
   const connectionIds: string[] = [];
 
   const envWith = (current: string, previous?: string) => ({
@@ -177,6 +186,9 @@ describe('switchboard keys rotate, with servers running', { timeout: 300_000 }, 
     }
     expect((await echo(old, connectionIds[0]!)).status).toBe(200);
     oldToken = ((await (await api(old, '/tokens', { method: 'POST', body: {} })).json()) as { token: string }).token;
+    const webhook = await api(old, `/namespaces/${ns}/webhooks`, { method: 'POST', body: { url: 'http://127.0.0.1:9/hook' } });
+    expect(webhook.status).toBe(201);
+    webhookSecret = ((await webhook.json()) as { webhookId: string; secret: string }).secret;
     await old.stop();
   });
 
@@ -221,6 +233,7 @@ describe('switchboard keys rotate, with servers running', { timeout: 300_000 }, 
     const credentials = report.tables.find((t) => t.column === 'credentials')!;
     expect(credentials.resealed + credentials.changedConcurrently).toBeGreaterThanOrEqual(connectionIds.length - 1);
     expect(report.tables.find((t) => t.column === 'client')).toMatchObject({ resealed: 1, unreadable: 0 });
+    expect(report.tables.find((t) => t.table === 'webhooks')).toMatchObject({ resealed: 1, unreadable: 0 });
     expect(report.tables.every((t) => t.unreadable === 0)).toBe(true);
     console.log(`keys rotate on ${testDatabaseKind}: ${calls} requests in flight during the rotation, ${failures.length} failed; ${report.tables.map((t) => `${t.table}.${t.column} ${t.resealed} re-sealed, ${t.changedConcurrently} rewritten meanwhile`).join('; ')}`);
     expect(failures).toEqual([]);
@@ -242,6 +255,9 @@ describe('switchboard keys rotate, with servers running', { timeout: 300_000 }, 
       const openedWithB = createKeyring([secretB]).open(client.client, OAUTH_CLIENT_CONTEXT);
       expect(openedWithB.ok && openedWithB.plaintext).toContain(clientSecret);
       expect(createKeyring([secretA]).open(client.client, OAUTH_CLIENT_CONTEXT)).toEqual({ ok: false, reason: 'unknown_key' });
+      const webhook = await opened.db.selectFrom('webhooks').select(['id', 'secret']).executeTakeFirstOrThrow();
+      expect(openWebhookSecret(createKeyring([secretB]), webhook.id, webhook.secret)).toBe(webhookSecret);
+      expect(() => openWebhookSecret(createKeyring([secretA]), webhook.id, webhook.secret)).toThrow(/SWITCHBOARD_PREVIOUS_SECRETS/);
     } finally {
       await opened.close();
     }
@@ -267,6 +283,7 @@ describe('switchboard keys rotate, with servers running', { timeout: 300_000 }, 
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toMatch(/connections\.credentials\s+0 re-sealed, 4 already current\n/);
     expect(again.stdout).toMatch(/oauth_clients\.client\s+0 re-sealed, 1 already current\n/);
+    expect(again.stdout).toMatch(/webhooks\.secret\s+0 re-sealed, 1 already current\n/);
     expect(again.stdout).not.toMatch(/[1-9]\d* re-sealed|rewritten|UNREADABLE/);
   });
 });

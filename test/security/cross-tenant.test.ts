@@ -15,7 +15,7 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
  */
 const MARK = `victimmark${randomBytes(5).toString('hex')}`;
 
-type Target = { namespace: string; connectionId: string; name: string; id: string; toolPath: string };
+type Target = { namespace: string; connectionId: string; name: string; id: string; toolPath: string; webhookId: string };
 type Surface = 'rest' | 'trpc' | 'mcp';
 type Route = {
   surface: Surface;
@@ -108,6 +108,7 @@ function fill(template: string, t: Target): string {
     .replaceAll('{connectionId}', encodeURIComponent(t.connectionId))
     .replaceAll('{toolPath}', encodeURIComponent(t.toolPath))
     .replaceAll('{id}', encodeURIComponent(t.id))
+    .replaceAll('{webhookId}', encodeURIComponent(t.webhookId))
     .replaceAll('\\.', '.');
 }
 
@@ -117,6 +118,7 @@ function bodyFor(route: Route): Record<string, unknown> {
   if (route.rest === 'POST /tokens/revoke') return { id: victim.tokenId };
   if (route.rest === 'POST /tokens') return {};
   if (route.rest.includes('.tools')) return {};
+  if (route.rest.includes('/webhooks')) return { url: 'http://127.0.0.1:9/hook' };
   return { mcpUrl: 'http://127.0.0.1:9/mcp' };
 }
 
@@ -191,11 +193,11 @@ function expected(route: Route, caller: Caller): number | number[] {
 function missingTarget(caller: Caller): Target {
   if (caller.kind === 'otherUser') return { ...victim, connectionId: 'nosuchconnection', id: 'nosuchconnection' };
   const ns = `missing-${randomBytes(4).toString('hex')}`;
-  return { ...victim, namespace: ns, name: ns, connectionId: 'nosuchconnection', id: 'oac_nosuchclient' };
+  return { ...victim, namespace: ns, name: ns, connectionId: 'nosuchconnection', id: 'oac_nosuchclient', webhookId: 'wh_nosuchwebhook0000' };
 }
 
 function normalized(text: string, t: Target): string {
-  return text.replaceAll(t.namespace, '<ns>').replaceAll(t.connectionId, '<conn>').replaceAll(t.id, '<id>');
+  return text.replaceAll(t.namespace, '<ns>').replaceAll(t.connectionId, '<conn>').replaceAll(t.id, '<id>').replaceAll(t.webhookId, '<wh>');
 }
 
 // ---------------------------------------------------------------- the accounts
@@ -235,6 +237,8 @@ beforeAll(async () => {
     expect(created.status).toBe(201);
     victimConnections.push(created.body.connectionId);
   }
+  const webhook = await json<{ webhookId: string }>(`/namespaces/${namespace}/webhooks`, owner.key, 'POST', { url: 'http://127.0.0.1:9/hook', description: MARK });
+  expect(webhook.status).toBe(201);
   const client = await json<{ id: string }>('/oauth-clients', owner.key, 'PUT', { issuer: `http://127.0.0.1:9/${MARK}`, clientId: MARK, clientSecret: 'x'.repeat(20) });
   expect(client.status).toBe(200);
   const expiring = await mint(owner.key, [{ ttl: 1 }]);
@@ -245,7 +249,7 @@ beforeAll(async () => {
   const forged = `${fullToken.slice(0, -4)}${fullToken.endsWith('AAAA') ? 'BBBB' : 'AAAA'}`;
   const tokenId = JSON.parse(Buffer.from(fullToken.slice(4).split('.')[0]!, 'base64url').toString()).id as string;
 
-  victim = { namespace, name: namespace, connectionId: victimConnections[0]!, id: client.body.id, toolPath: 'echo', otherNamespace, tokenId, clientId: client.body.id };
+  victim = { namespace, name: namespace, connectionId: victimConnections[0]!, id: client.body.id, toolPath: 'echo', webhookId: webhook.body.webhookId, otherNamespace, tokenId, clientId: client.body.id };
 
   callers = [
     { label: 'no Authorization header', kind: 'unauthenticated', isToken: false },

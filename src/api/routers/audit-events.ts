@@ -48,6 +48,8 @@ const auditEventSchema = z
     eventSchema('oauth.failed'),
     eventSchema('oauth.refreshed'),
     eventSchema('oauth.refresh_failed'),
+    eventSchema('webhook.created'),
+    eventSchema('webhook.deleted'),
   ])
   .meta({ id: 'AuditEvent' });
 

@@ -65,6 +65,9 @@ export const auditDetailsByType = {
     reason: z.enum(['no_refresh_token', 'client_gone', 'refused']),
     error: nullableText,
   }),
+  /** The URL's host only: a path or query may carry something the app considers secret. */
+  'webhook.created': z.object({ webhookId: z.string(), host: z.string(), events: z.array(z.string()).nullable() }),
+  'webhook.deleted': z.object({ webhookId: z.string() }),
 } as const;
 
 export type AuditEventType = keyof typeof auditDetailsByType;

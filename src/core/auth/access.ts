@@ -16,7 +16,7 @@ export type Access = {
 
 /** What a route declares it needs (its procedure meta). */
 export type AccessDeclaration = {
-  resource: 'namespaces' | 'connections' | 'tokens' | 'oauthClients' | 'auditEvents';
+  resource: 'namespaces' | 'connections' | 'tokens' | 'oauthClients' | 'auditEvents' | 'webhooks';
   operation: TokenOperation;
   /** Only an API key may do this, never a service token (e.g. revoking tokens). */
   apiKeyOnly?: true;
@@ -32,7 +32,7 @@ export function decideAccess(principal: Principal, declared: AccessDeclaration, 
   if (declared.apiKeyOnly) throw new AppError('forbidden', 'This needs an API key; a service token cannot do it');
   // Minting from a token only ever narrows it: every token may.
   if (declared.resource === 'tokens') return { accountId: principal.accountId, principal, scope: UNRESTRICTED };
-  if (declared.resource === 'oauthClients' || declared.resource === 'auditEvents') throw new AppError('forbidden', 'This needs an API key; a service token cannot do it');
+  if (declared.resource === 'oauthClients' || declared.resource === 'auditEvents' || declared.resource === 'webhooks') throw new AppError('forbidden', 'This needs an API key; a service token cannot do it');
   const request: AccessRequest = { resource: declared.resource as AccessRequest['resource'], operation: declared.operation, namespace };
   const decision = decide(principal.blocks, request);
   if (decision.ok) return { accountId: principal.accountId, principal, scope: decision.scope };

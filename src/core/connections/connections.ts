@@ -6,7 +6,6 @@ import {
   findConnectionWithCredentials,
   insertConnectionIfFree,
   listConnectionsPage,
-  recordConnectionStatus,
   updateConnection,
   type ConnectionChanges,
 } from '../../db/queries/connections.ts';
@@ -36,6 +35,7 @@ import { toConnectionRecord, type ConnectionRecord } from './connection-store.ts
 import { toConnection, type Connection } from './connection-view.ts';
 import { openCredentials, sealCredentials, type ConnectionRef } from './credentials.ts';
 import { decodeCursor, encodeCursor, metadataFilters } from './list-query.ts';
+import { enqueueConnectionDeleted, recordConnectionStatusWithEvent } from '../webhooks/webhook-events.ts';
 
 export type ProbeOutcome = {
   status: StoredStatus;
@@ -242,7 +242,13 @@ export async function deleteConnection(
   const held = await findConnectionOAuth(services.db, ref, { forUpdate: false });
   const hadOAuthTokens = held !== undefined && openOAuthState(services.keyring, ref, held.oauth).tokens !== undefined;
   const event = connectionDeletedEvent({ access, requestId: services.requestId }, ref, hadOAuthTokens);
-  if (!(await changeWithAuditEvent(services.db, event, (db) => deleteConnectionRow(db, ref)))) throw connectionNotFound(ref.id);
+  const deleted = await changeWithAuditEvent(services.db, event, async (db) => {
+    if (!(await deleteConnectionRow(db, ref))) return false;
+    // Its webhook event commits with the deletion.
+    await enqueueConnectionDeleted(db, row);
+    return true;
+  });
+  if (!deleted) throw connectionNotFound(ref.id);
   await services.changes.announce({ kind: 'connection', ...ref, revision: null });
   if (held) revokeDeletedConnectionTokens(services, ref, held);
   return { success: true };
@@ -257,7 +263,7 @@ async function probeAndRecord(services: ConnectionServices, ref: ConnectionRef, 
   const row = await findConnectionWithCredentials(services.db, ref);
   if (!row) throw connectionNotFound(ref.id);
   const outcome = await services.upstreams.probe(toConnectionRecord(row, services.keyring));
-  const recorded = await recordConnectionStatus(services.db, { ...ref, revision: row.revision }, outcome);
+  const recorded = await recordConnectionStatusWithEvent(services.db, { ...ref, revision: row.revision }, outcome);
   if (!recorded) return getConnectionView(services, ref);
   await services.changes.announce({ kind: 'connection', ...ref, revision: recorded.revision });
   return toConnection(recorded, services.links);
@@ -286,7 +292,7 @@ export async function noteObservedStatus(
     messageOf(connection.status) === messageOf(observed.status) &&
     (observed.serverInfo === undefined || canonicalJson(connection.serverInfo) === canonicalJson(observed.serverInfo));
   if (unchanged) return;
-  const recorded = await recordConnectionStatus(services.db, connection, observed);
+  const recorded = await recordConnectionStatusWithEvent(services.db, connection, observed);
   if (recorded) await services.changes.announce({ kind: 'connection', namespace: connection.namespace, id: connection.id, revision: recorded.revision });
 }
 

@@ -4,6 +4,7 @@ import { contextOf as credentialsContext } from '../connections/credentials.ts';
 import { FLOW_CONTEXT } from '../oauth/authorization-flow.ts';
 import { CONTEXT as OAUTH_CLIENT_CONTEXT } from '../oauth/oauth-clients.ts';
 import { contextOf as oauthStateContext } from '../oauth/oauth-state.ts';
+import { secretContextOf as webhookSecretContext } from '../webhooks/webhook-signing.ts';
 import type { Keyring } from './keyring.ts';
 
 /**
@@ -20,6 +21,7 @@ export const sealedFields: readonly SealedField[] = [
   { table: 'connections', column: 'oauth', key: ['namespace', 'id'], contextOf: (k) => oauthStateContext(ref(k)) },
   { table: 'oauth_clients', column: 'client', key: ['id'], contextOf: () => OAUTH_CLIENT_CONTEXT },
   { table: 'oauth_flows', column: 'flow', key: ['state_hash'], contextOf: () => FLOW_CONTEXT },
+  { table: 'webhooks', column: 'secret', key: ['id'], contextOf: (k) => webhookSecretContext(String(k[0])) },
 ];
 
 export type RotationCount = {

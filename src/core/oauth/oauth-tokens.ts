@@ -1,6 +1,5 @@
 import { OAuthError, refreshAuthorization } from '@modelcontextprotocol/client';
 import type { Db } from '../../db/open.ts';
-import { recordConnectionStatus } from '../../db/queries/connections.ts';
 import { findConnectionOAuth, storeConnectionChallenge, storeConnectionOAuth } from '../../db/queries/oauth.ts';
 import { AppError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
@@ -12,6 +11,7 @@ import type { Egress } from '../network/guarded-dispatcher.ts';
 import { callbackUrl, describeOAuthError } from './authorization-flow.ts';
 import { findClientForIssuer } from './oauth-clients.ts';
 import { recordAuditEventInBackground } from '../audit/record-audit-event.ts';
+import { recordConnectionStatusWithEvent } from '../webhooks/webhook-events.ts';
 import type { AuditEventDetails } from '../audit/audit-event-types.ts';
 import { oauthErrorCode, refreshedEvent, refreshFailedEvent } from './oauth-audit.ts';
 import { AuthorizationRequiredError, isExpiringSoon, openOAuthState, sealOAuthState, toTokenSet, type OAuthChallenge, type OAuthState } from './oauth-state.ts';
@@ -66,7 +66,7 @@ export function createOAuthTokenKeeper(services: OAuthTokenServices): OAuthToken
     const next = change(openOAuthState(services.keyring, ref, row.oauth));
     await storeConnectionOAuth(services.db, ref, sealOAuthState(services.keyring, ref, next));
     if (challenge) await storeConnectionChallenge(services.db, ref, challenge);
-    await recordConnectionStatus(services.db, ref, { status: { state: 'auth_required' } });
+    await recordConnectionStatusWithEvent(services.db, ref, { status: { state: 'auth_required' } });
     await services.changes.announce({ kind: 'connection', namespace: ref.namespace, id: ref.id, revision: ref.revision });
   }
 
@@ -111,7 +111,7 @@ async function refreshLocked(services: OAuthTokenServices, connection: Connectio
     const giveUp = async (reason: string, failure: Omit<AuditEventDetails<'oauth.refresh_failed'>, 'issuer'>): Promise<Outcome> => {
       const { tokens: _dropped, ...rest } = state;
       await storeConnectionOAuth(db, revisionRef, sealOAuthState(services.keyring, ref, rest));
-      await recordConnectionStatus(db, revisionRef, { status: { state: 'auth_required' } });
+      await recordConnectionStatusWithEvent(db, revisionRef, { status: { state: 'auth_required' } });
       return { gaveUp: reason, failure, ...audited };
     };
     if (!tokens.refreshToken || !state.discovery) {

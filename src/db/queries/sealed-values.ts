@@ -6,8 +6,8 @@ import type { Db } from '../open.ts';
  * columns that identify its row and, where the schema has one, the column naming the key.
  */
 export type SealedColumn = {
-  table: 'connections' | 'oauth_flows' | 'oauth_clients';
-  column: 'credentials' | 'oauth' | 'flow' | 'client';
+  table: 'connections' | 'oauth_flows' | 'oauth_clients' | 'webhooks';
+  column: 'credentials' | 'oauth' | 'flow' | 'client' | 'secret';
   key: readonly string[];
   keyIdColumn?: 'credentials_key_id';
 };
