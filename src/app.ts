@@ -12,6 +12,8 @@ import { createRestHandler } from './http/rest.ts';
 import { handleOAuthPage } from './http/oauth-pages.ts';
 import { checkRequestTarget } from './http/request-target.ts';
 import { handleMcpRequest, matchMcpPath } from './mcp/mcp-endpoint.ts';
+import { serveMetricsOnMainPort } from './telemetry/metrics-endpoint.ts';
+import type { RequestObservation } from './telemetry/telemetry.ts';
 import { SWITCHBOARD_VERSION } from './version.ts';
 
 const REQUEST_ID_PATTERN = /^[\w.:-]{1,128}$/;
@@ -58,7 +60,7 @@ export function createApp(services: Services) {
     };
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function handle(req: IncomingMessage, res: ServerResponse, observed: RequestObservation): Promise<void> {
     const started = performance.now();
     const incomingId = req.headers['x-request-id'];
     const requestId = typeof incomingId === 'string' && REQUEST_ID_PATTERN.test(incomingId) ? incomingId : randomUUID();
@@ -76,6 +78,7 @@ export function createApp(services: Services) {
         },
         'request',
       );
+      observed.finish(route ?? 'unmatched', res.statusCode);
     });
 
     if (applyCors(req, res, config.corsOrigins)) {
@@ -114,6 +117,11 @@ export function createApp(services: Services) {
         return;
       }
     }
+    if (pathname === '/metrics') {
+      route = '/metrics';
+      await serveMetricsOnMainPort(req, res, { config: config.telemetry, registry: services.telemetry.metrics?.registry });
+      return;
+    }
     if (pathname === '/openapi.json' && (req.method === 'GET' || req.method === 'HEAD')) {
       route = '/openapi.json';
       sendJsonText(res, 200, openApiJson);
@@ -125,7 +133,8 @@ export function createApp(services: Services) {
   return {
     openApiJson,
     handler(req: IncomingMessage, res: ServerResponse): void {
-      handle(req, res).catch((error: unknown) => {
+      const observed = services.telemetry.request(req.method);
+      observed.run(() => handle(req, res, observed)).catch((error: unknown) => {
         // A database that is down answers 503 (the MCP endpoint reaches it outside tRPC); anything else is a 500.
         const appError = appErrorFromUnknown(error);
         const err = { name: (error as Error)?.name, message: (error as Error)?.message };

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { parseEgressAllowlist, type EgressAllowlist } from './core/network/egress-policy.ts';
+import { telemetryConfig, telemetryEnv, type TelemetryConfig } from './telemetry/telemetry-config.ts';
 
 /**
  * Every setting Switchboard reads from the environment. `process.env` is read here and
@@ -40,6 +41,7 @@ const envSchema = z.object({
   RATE_LIMIT_TOKEN_PER_MINUTE: integer(0, 100_000_000, 'a whole number from 0 (unlimited) to 100000000').default(600),
   /** For tests: a shorter window (the limits then count per window). */
   RATE_LIMIT_WINDOW_MS: integer(1000, 3_600_000, 'a number of milliseconds from 1000 to 3600000').default(60_000),
+  ...telemetryEnv,
 });
 
 export type Config = Readonly<{
@@ -74,6 +76,8 @@ export type Config = Readonly<{
   shutdownGraceMs: number;
   /** Requests per window (one minute unless a test shortens it) per API key and per token; 0 = unlimited. */
   rateLimits: Readonly<{ apiKeyPerWindow: number; tokenPerWindow: number; windowMs: number }>;
+  /** `/metrics` (where and how it is protected) and OpenTelemetry traces. */
+  telemetry: TelemetryConfig;
 }>;
 
 export class ConfigError extends Error {
@@ -150,6 +154,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       tokenPerWindow: e.RATE_LIMIT_TOKEN_PER_MINUTE,
       windowMs: e.RATE_LIMIT_WINDOW_MS,
     }),
+    telemetry: telemetryConfig(e),
     corsOrigins: e.CORS_ORIGINS.trim() === '*' ? ('*' as const) : e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
   });
 }

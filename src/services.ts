@@ -16,6 +16,8 @@ import { closeUpstreamPools } from './core/upstream/upstream-http.ts';
 import { createUpstreamPool, type UpstreamPool } from './core/upstream/upstream-pool.ts';
 import type { Db, OpenDatabase } from './db/open.ts';
 import type { Logger } from './logger.ts';
+import { observedEgress } from './core/network/upstream-observer.ts';
+import { createTelemetry, type Telemetry } from './telemetry/telemetry.ts';
 
 /** The long-lived parts every request handler can reach. */
 export type Services = {
@@ -34,6 +36,8 @@ export type Services = {
   /** How every request to a user-supplied URL goes out: only to public or allowlisted addresses. */
   egress: Egress;
   rateLimits: RateLimiter;
+  /** Metrics and traces (no-ops unless configured). */
+  telemetry: Telemetry;
 };
 
 const UPSTREAM_SESSION_IDLE_MS = 10 * 60_000;
@@ -43,11 +47,12 @@ export async function createServices(config: Config, logger: Logger, database: O
   const keyring = createKeyring(
     resolveMasterSecrets({ current: config.secrets.current, previous: config.secrets.previous, dataDir: config.dataDir }),
   );
+  const telemetry = await createTelemetry(config.telemetry, database, logger);
   const changes = await startChangeFeed(database);
   const db = database.db;
   const tokens = createTokenService(db, keyring, await loadRevocationList(db, changes), changes);
   const connections = createConnectionStore(db, keyring, changes);
-  const egress = createEgress(config.allowedUpstreamHosts);
+  const egress = observedEgress(createEgress(config.allowedUpstreamHosts), telemetry.upstream);
   const oauth = createOAuthTokenKeeper({
     db,
     keyring,
@@ -58,6 +63,7 @@ export async function createServices(config: Config, logger: Logger, database: O
     // PGlite belongs to one process (the data directory is locked): a row lock would only hold
     // its single connection through the refresh's network round trip.
     crossProcessLocks: database.kind === 'postgres',
+    observer: telemetry.oauth,
   });
   const upstreams = createUpstreamPool(changes, {
     timeoutMs: config.upstreamTimeoutMs,
@@ -68,6 +74,14 @@ export async function createServices(config: Config, logger: Logger, database: O
     oauth,
     latest: (connection) => connections.get(connection),
   });
+  const apiKeys = createApiKeyVerifier(db, changes);
+  const namespaces = createNamespaceDirectory(db, changes);
+  telemetry.observeCaches({
+    api_keys: apiKeys.cacheStats,
+    service_tokens: tokens.cacheStats,
+    namespaces: namespaces.cacheStats,
+    connections: connections.cacheStats,
+  });
   return {
     config,
     db,
@@ -75,19 +89,21 @@ export async function createServices(config: Config, logger: Logger, database: O
     logger,
     changes,
     tokens,
-    auth: createAuthenticator(createApiKeyVerifier(db, changes), tokens),
-    namespaces: createNamespaceDirectory(db, changes),
+    auth: createAuthenticator(apiKeys, tokens),
+    namespaces,
     connections,
     upstreams,
     oauth,
     links: createAuthorizationLinks(keyring, config.publicUrl),
     egress,
     rateLimits: createRateLimiter(db, config.rateLimits, logger),
+    telemetry,
     async close() {
       await upstreams.close();
       await closeUpstreamPools();
       await egress.close();
       await changes.close();
+      await telemetry.close();
     },
   };
 }
