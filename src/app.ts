@@ -9,6 +9,7 @@ import { AppError } from './errors.ts';
 import { applyCors } from './http/cors.ts';
 import { sendError, sendJsonText } from './http/respond.ts';
 import { createRestHandler } from './http/rest.ts';
+import { handleDocs } from './http/docs-page.ts';
 import { handleOAuthPage } from './http/oauth-pages.ts';
 import { checkRequestTarget } from './http/request-target.ts';
 import { handleMcpRequest, matchMcpPath } from './mcp/mcp-endpoint.ts';
@@ -116,6 +117,11 @@ export function createApp(services: Services) {
         route = page;
         return;
       }
+    }
+    const docs = handleDocs(req, res, pathname, { publicUrl: config.publicUrl });
+    if (docs) {
+      route = docs;
+      return;
     }
     if (pathname === '/metrics') {
       route = '/metrics';
