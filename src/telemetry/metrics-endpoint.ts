@@ -42,7 +42,10 @@ export async function serveMetricsOnMainPort(
 ): Promise<void> {
   const token = options.config.metrics.token;
   if (!token || !options.registry) {
-    sendError(res, new AppError('not_found', HOW_TO_ENABLE));
+    const elsewhere = options.config.metrics.listener
+      ? 'Metrics are served on the METRICS_PORT listener, not on this port (set METRICS_TOKEN to serve them here too, to that bearer).'
+      : HOW_TO_ENABLE;
+    sendError(res, new AppError('not_found', elsewhere));
     return;
   }
   const header = req.headers.authorization ?? '';

@@ -227,7 +227,9 @@ describe('/metrics elsewhere', () => {
       expect(sum(exposition, 'switchboard_http_requests_total', { route: '/health', status: '200' })).toBe(1);
       expect((await fetch(`http://127.0.0.1:${port}/other`)).status).toBe(404);
       expect((await fetch(`http://127.0.0.1:${port}/metrics`, { method: 'POST' })).status).toBe(405);
-      expect((await separate.request('/metrics')).status).toBe(404);
+      const mainPort = await separate.request('/metrics');
+      expect(mainPort.status).toBe(404);
+      expect(((await mainPort.json()) as { message: string }).message).toMatch(/METRICS_PORT listener/);
     } finally {
       await separate.close();
     }
