@@ -47,10 +47,14 @@ export async function createServices(config: Config, logger: Logger, database: O
   const keyring = createKeyring(
     resolveMasterSecrets({ current: config.secrets.current, previous: config.secrets.previous, dataDir: config.dataDir }),
   );
-  const telemetry = await createTelemetry(config.telemetry, database, logger);
   const changes = await startChangeFeed(database);
   const db = database.db;
   const tokens = createTokenService(db, keyring, await loadRevocationList(db, changes), changes);
+  // Last of what may fail (METRICS_PORT taken): what was started before is stopped again.
+  const telemetry = await createTelemetry(config.telemetry, database, logger).catch(async (error: unknown) => {
+    await changes.close();
+    throw error;
+  });
   const connections = createConnectionStore(db, keyring, changes);
   const egress = observedEgress(createEgress(config.allowedUpstreamHosts), telemetry.upstream);
   const oauth = createOAuthTokenKeeper({

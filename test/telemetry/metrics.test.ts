@@ -1,6 +1,13 @@
+import fs from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
+import { openDb } from '../../src/db/open.ts';
+import { createLogger } from '../../src/logger.ts';
+import { startServer } from '../../src/server.ts';
 import { testDatabaseKind } from '../helpers/database.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { freePort, startFixtureUpstream, type Upstream } from '../helpers/upstreams.ts';
@@ -234,5 +241,24 @@ describe('/metrics elsewhere', () => {
       await separate.close();
     }
     await expect(fetch(`http://127.0.0.1:${port}/metrics`)).rejects.toThrow();
+  });
+
+  it('refuses to start, naming METRICS_PORT, when that port is taken', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchboard-metrics-'));
+    try {
+      const config = loadConfig({
+        PORT: '0',
+        DATA_DIR: dataDir,
+        SWITCHBOARD_SECRET: 'x'.repeat(40),
+        METRICS_PORT: String((taken.address() as AddressInfo).port),
+      });
+      const logger = createLogger(config, { write: () => {} });
+      await expect(startServer(config, logger, await openDb({ kind: 'memory' }))).rejects.toThrow(/^METRICS_PORT \d+ on 127\.0\.0\.1 is already in use$/);
+    } finally {
+      taken.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
