@@ -26,19 +26,30 @@ const DIST_FILES: Record<string, string> = {
 /** Ours, so that the page needs no inline script and the CSP can forbid it. */
 const INIT_SCRIPT = `'use strict';
 // Switchboard's API reference: Swagger UI over this server's OpenAPI document.
-window.ui = SwaggerUIBundle({
-  url: '/openapi.json',
-  dom_id: '#swagger-ui',
-  deepLinking: true,
-  presets: [SwaggerUIBundle.presets.apis],
-  layout: 'BaseLayout',
-  // The key entered under "Authorize" stays in this page: never written to localStorage.
-  persistAuthorization: false,
-  displayRequestDuration: true,
-  filter: true,
-  // No call to validator.swagger.io (the default), or to anywhere but this server.
-  validatorUrl: null,
-});
+fetch('/openapi.json')
+  .then((response) => response.json())
+  .then((spec) => {
+    // "Try it out" calls the document's server, PUBLIC_URL. A page reached at another address of
+    // this same server (PUBLIC_URL unset, or an internal name) offers that address first: it is
+    // the one this browser is known to reach.
+    const servers = Array.isArray(spec.servers) ? spec.servers : [];
+    if (!servers.some((server) => new URL(server.url, location.href).origin === location.origin)) {
+      spec.servers = [{ url: location.origin, description: 'the address of this page' }, ...servers];
+    }
+    window.ui = SwaggerUIBundle({
+      spec,
+      dom_id: '#swagger-ui',
+      deepLinking: true,
+      presets: [SwaggerUIBundle.presets.apis],
+      layout: 'BaseLayout',
+      // The key entered under "Authorize" stays in this page: never written to localStorage.
+      persistAuthorization: false,
+      displayRequestDuration: true,
+      filter: true,
+      // No call to validator.swagger.io (the default), or to anywhere but this server.
+      validatorUrl: null,
+    });
+  });
 `;
 
 const PAGE = `<!doctype html>

@@ -4,6 +4,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawRequest } from '../helpers/raw-http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { freePort } from '../helpers/upstreams.ts';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../setup/chromium.ts';
 
 /**
@@ -80,6 +81,8 @@ describe('/docs in a browser', () => {
       expect(await page.locator('#operations-connections-connections-list .opblock-summary-path').innerText()).toBe('/{namespace}');
       expect(await page.locator('#operations-connections-connections-get .opblock-summary-path').innerText()).toBe('/{namespace}/{connectionId}');
       expect(await page.locator('.btn.authorize').count()).toBe(1);
+      // PUBLIC_URL is this page's origin: the one server offered.
+      expect(await page.locator('.servers select option').allInnerTexts()).toEqual([server.url]);
       await page.screenshot({ path: path.join(artifacts, 'docs-page.png'), fullPage: false });
 
       const anonymous = await tryListNamespaces(page);
@@ -116,6 +119,26 @@ describe('/docs in a browser', () => {
       expect(violations).toEqual([]);
     } finally {
       await page.close();
+    }
+  });
+});
+
+describe('/docs reached at another address than PUBLIC_URL', () => {
+  it('offers the page\'s own origin first, so that "Try it out" reaches this server', async () => {
+    const port = await freePort();
+    const elsewhere = await startTestServer({ PORT: String(port), PUBLIC_URL: `http://localhost:${port}` });
+    const page = await browser.newPage();
+    try {
+      const calls: string[] = [];
+      page.on('request', (request) => calls.push(request.url()));
+      await page.goto(`http://127.0.0.1:${port}/docs`);
+      await page.locator('#operations-namespaces-namespaces-list').waitFor();
+      expect(await page.locator('.servers select option').allInnerTexts()).toEqual([`http://127.0.0.1:${port} - the address of this page`, `http://localhost:${port}`]);
+      expect((await tryListNamespaces(page)).status).toBe('401');
+      expect(calls.filter((url) => new URL(url).pathname === '/namespaces').map((url) => new URL(url).origin)).toEqual([`http://127.0.0.1:${port}`]);
+    } finally {
+      await page.close();
+      await elsewhere.close();
     }
   });
 });
