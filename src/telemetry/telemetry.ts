@@ -38,7 +38,7 @@ const UNOBSERVED: RequestObservation = { run: (fn) => fn(), finish() {} };
 export async function createTelemetry(config: TelemetryConfig, database: OpenDatabase, logger: Logger): Promise<Telemetry> {
   const metrics = metricsEnabled(config) ? createMetrics({ kind: database.kind, poolSize: database.poolSize }) : undefined;
   // Loaded only when asked for: with traces off, no OpenTelemetry module is in the process.
-  const tracing: Tracing | undefined = config.traces ? (await import('./tracing.ts')).startTracing(config.traces) : undefined;
+  const tracing: Tracing | undefined = config.traces ? (await import('./tracing.ts')).startTracing(config.traces, logger) : undefined;
   database.observeQueries(metrics?.queries);
   let listener: Awaited<ReturnType<typeof startMetricsListener>> | undefined;
   if (metrics && config.metrics.listener) {

@@ -4,6 +4,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type { UpstreamOutcome } from '../core/network/upstream-observer.ts';
+import type { Logger } from '../logger.ts';
 import { SWITCHBOARD_VERSION } from '../version.ts';
 
 /**
@@ -26,8 +27,9 @@ export type RequestSpan = {
 };
 
 let contextManagerSet = false;
+const SHUTDOWN_EXPORT_MS = 2000;
 
-export function startTracing(options: { url: string; serviceName: string }): Tracing {
+export function startTracing(options: { url: string; serviceName: string }, logger: Logger): Tracing {
   // The process's one context manager (several servers may share a process): set once.
   if (!contextManagerSet) contextManagerSet = context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   const provider = new NodeTracerProvider({
@@ -69,6 +71,18 @@ export function startTracing(options: { url: string; serviceName: string }): Tra
         span.end();
       };
     },
-    shutdown: () => provider.shutdown(),
+    // The last spans are sent on the way out; a collector that is down must neither fail the
+    // shutdown nor hold it for the exporter's retries (10 s).
+    async shutdown() {
+      let timer: NodeJS.Timeout | undefined;
+      const giveUp = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${SHUTDOWN_EXPORT_MS} ms`)), SHUTDOWN_EXPORT_MS);
+      });
+      await Promise.race([provider.shutdown(), giveUp])
+        .catch((error: unknown) => {
+          logger.warn({ err: { message: (error as Error).message }, url: options.url }, 'could not export the last trace spans');
+        })
+        .finally(() => clearTimeout(timer));
+    },
   };
 }

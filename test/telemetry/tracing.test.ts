@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canary } from '../helpers/canary.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { startFixtureUpstream, type Upstream } from '../helpers/upstreams.ts';
+import { freePort, startFixtureUpstream, type Upstream } from '../helpers/upstreams.ts';
 
 /**
  * OpenTelemetry traces, exported over OTLP/HTTP to a loopback receiver: a span for the
@@ -117,6 +117,15 @@ describe('OpenTelemetry traces (OTEL_TRACES_ENABLED=true)', () => {
     const keys = new Set(spans.flatMap((span) => span.attributes.map((a) => a.key)));
     expect([...keys].sort()).toEqual(['error.type', 'http.request.method', 'http.response.status_code', 'http.route', 'server.address', 'server.port'].filter((k) => keys.has(k)));
     expect(keys.has('url.full')).toBe(false);
+  });
+});
+
+describe('with the collector down', () => {
+  it('serves as usual and still shuts down cleanly, with a warning', async () => {
+    const down = await startTestServer({ OTEL_TRACES_ENABLED: 'true', OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${await freePort()}` });
+    expect((await down.request('/health')).status).toBe(200);
+    await down.close();
+    expect(down.logs.filter((line) => line.msg === 'could not export the last trace spans')).toHaveLength(1);
   });
 });
 
