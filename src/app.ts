@@ -9,11 +9,14 @@ import { AppError } from './errors.ts';
 import { applyCors } from './http/cors.ts';
 import { sendError, sendJsonText } from './http/respond.ts';
 import { createRestHandler } from './http/rest.ts';
+import { handleDocs } from './http/docs-page.ts';
 import { handleOAuthPage } from './http/oauth-pages.ts';
 import { handleSetupPage } from './http/setup-pages.ts';
 import { checkRequestTarget } from './http/request-target.ts';
 import { handleMcpRequest, matchMcpPath } from './mcp/mcp-endpoint.ts';
 import { createToolboxEndpoint, isToolboxRequest, matchToolboxPath } from './mcp/toolbox-endpoint.ts';
+import { serveMetricsOnMainPort } from './telemetry/metrics-endpoint.ts';
+import type { RequestObservation } from './telemetry/telemetry.ts';
 import { SWITCHBOARD_VERSION } from './version.ts';
 
 const REQUEST_ID_PATTERN = /^[\w.:-]{1,128}$/;
@@ -61,7 +64,7 @@ export function createApp(services: Services) {
     };
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function handle(req: IncomingMessage, res: ServerResponse, observed: RequestObservation): Promise<void> {
     const started = performance.now();
     const incomingId = req.headers['x-request-id'];
     const requestId = typeof incomingId === 'string' && REQUEST_ID_PATTERN.test(incomingId) ? incomingId : randomUUID();
@@ -79,6 +82,7 @@ export function createApp(services: Services) {
         },
         'request',
       );
+      observed.finish(route ?? 'unmatched', res.statusCode);
     });
 
     if (applyCors(req, res, config.corsOrigins)) {
@@ -131,6 +135,16 @@ export function createApp(services: Services) {
       route = await handleSetupPage(req, res, ctx, pathname);
       return;
     }
+    const docs = handleDocs(req, res, pathname, { publicUrl: config.publicUrl });
+    if (docs) {
+      route = docs;
+      return;
+    }
+    if (pathname === '/metrics') {
+      route = '/metrics';
+      await serveMetricsOnMainPort(req, res, { config: config.telemetry, registry: services.telemetry.metrics?.registry });
+      return;
+    }
     if (pathname === '/openapi.json' && (req.method === 'GET' || req.method === 'HEAD')) {
       route = '/openapi.json';
       sendJsonText(res, 200, openApiJson);
@@ -142,7 +156,8 @@ export function createApp(services: Services) {
   return {
     openApiJson,
     handler(req: IncomingMessage, res: ServerResponse): void {
-      handle(req, res).catch((error: unknown) => {
+      const observed = services.telemetry.request(req.method);
+      observed.run(() => handle(req, res, observed)).catch((error: unknown) => {
         // A database that is down answers 503 (the MCP endpoint reaches it outside tRPC); anything else is a 500.
         const appError = appErrorFromUnknown(error);
         const err = { name: (error as Error)?.name, message: (error as Error)?.message };

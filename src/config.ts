@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { parseEgressAllowlist, type EgressAllowlist } from './core/network/egress-policy.ts';
+import { telemetryConfig, telemetryEnv, type TelemetryConfig } from './telemetry/telemetry-config.ts';
 
 /**
  * Every setting Switchboard reads from the environment. `process.env` is read here and
@@ -43,6 +44,7 @@ const envSchema = z.object({
   RATE_LIMIT_WINDOW_MS: integer(1000, 3_600_000, 'a number of milliseconds from 1000 to 3600000').default(60_000),
   WEBHOOK_RETRY_BASE_MS: integer(10, 3_600_000, 'a number of milliseconds from 10 to 3600000').default(10_000),
   WEBHOOK_MAX_ATTEMPTS: integer(1, 20, 'a whole number from 1 to 20').default(8),
+  ...telemetryEnv,
 });
 
 export type Config = Readonly<{
@@ -81,6 +83,8 @@ export type Config = Readonly<{
   rateLimits: Readonly<{ apiKeyPerWindow: number; tokenPerWindow: number; windowMs: number }>;
   /** Webhook retries: the first wait (later ones are multiples of it) and how many attempts in all. */
   webhookRetry: Readonly<{ baseMs: number; maxAttempts: number }>;
+  /** `/metrics` (where and how it is protected) and OpenTelemetry traces. */
+  telemetry: TelemetryConfig;
 }>;
 
 export class ConfigError extends Error {
@@ -159,6 +163,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       windowMs: e.RATE_LIMIT_WINDOW_MS,
     }),
     webhookRetry: Object.freeze({ baseMs: e.WEBHOOK_RETRY_BASE_MS, maxAttempts: e.WEBHOOK_MAX_ATTEMPTS }),
+    telemetry: telemetryConfig(e),
     corsOrigins: e.CORS_ORIGINS.trim() === '*' ? ('*' as const) : e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
   });
 }

@@ -17,6 +17,8 @@ import { createUpstreamPool, type UpstreamPool } from './core/upstream/upstream-
 import { startDeliveryWorker, type DeliveryWorker } from './core/webhooks/delivery-worker.ts';
 import type { Db, OpenDatabase } from './db/open.ts';
 import type { Logger } from './logger.ts';
+import { observedEgress } from './core/network/upstream-observer.ts';
+import { createTelemetry, type Telemetry } from './telemetry/telemetry.ts';
 
 /** The long-lived parts every request handler can reach. */
 export type Services = {
@@ -38,6 +40,8 @@ export type Services = {
   rateLimits: RateLimiter;
   /** Sends webhook events from the outbox. */
   webhookDelivery: Pick<DeliveryWorker, 'wake'>;
+  /** Metrics and traces (no-ops unless configured). */
+  telemetry: Telemetry;
 };
 
 const UPSTREAM_SESSION_IDLE_MS = 10 * 60_000;
@@ -50,8 +54,13 @@ export async function createServices(config: Config, logger: Logger, database: O
   const changes = await startChangeFeed(database);
   const db = database.db;
   const tokens = createTokenService(db, keyring, await loadRevocationList(db, changes), changes);
+  // Last of what may fail (METRICS_PORT taken): what was started before is stopped again.
+  const telemetry = await createTelemetry(config.telemetry, database, logger).catch(async (error: unknown) => {
+    await changes.close();
+    throw error;
+  });
   const connections = createConnectionStore(db, keyring, changes);
-  const egress = createEgress(config.allowedUpstreamHosts);
+  const egress = observedEgress(createEgress(config.allowedUpstreamHosts), telemetry.upstream);
   const oauth = createOAuthTokenKeeper({
     db,
     keyring,
@@ -62,6 +71,7 @@ export async function createServices(config: Config, logger: Logger, database: O
     // PGlite belongs to one process (the data directory is locked): a row lock would only hold
     // its single connection through the refresh's network round trip.
     crossProcessLocks: database.kind === 'postgres',
+    observer: telemetry.oauth,
   });
   const upstreams = createUpstreamPool(changes, {
     timeoutMs: config.upstreamTimeoutMs,
@@ -73,6 +83,14 @@ export async function createServices(config: Config, logger: Logger, database: O
     latest: (connection) => connections.get(connection),
   });
   const webhookDelivery = startDeliveryWorker({ db, keyring, egress, logger, changes, retry: config.webhookRetry, timeoutMs: config.upstreamTimeoutMs });
+  const apiKeys = createApiKeyVerifier(db, changes);
+  const namespaces = createNamespaceDirectory(db, changes);
+  telemetry.observeCaches({
+    api_keys: apiKeys.cacheStats,
+    service_tokens: tokens.cacheStats,
+    namespaces: namespaces.cacheStats,
+    connections: connections.cacheStats,
+  });
   return {
     config,
     db,
@@ -80,8 +98,8 @@ export async function createServices(config: Config, logger: Logger, database: O
     logger,
     changes,
     tokens,
-    auth: createAuthenticator(createApiKeyVerifier(db, changes), tokens),
-    namespaces: createNamespaceDirectory(db, changes),
+    auth: createAuthenticator(apiKeys, tokens),
+    namespaces,
     connections,
     upstreams,
     oauth,
@@ -89,12 +107,14 @@ export async function createServices(config: Config, logger: Logger, database: O
     egress,
     rateLimits: createRateLimiter(db, config.rateLimits, logger),
     webhookDelivery,
+    telemetry,
     async close() {
       await webhookDelivery.close();
       await upstreams.close();
       await closeUpstreamPools();
       await egress.close();
       await changes.close();
+      await telemetry.close();
     },
   };
 }

@@ -6,6 +6,7 @@ import { PostgresJSDialect } from 'kysely-postgres-js';
 import postgres from 'postgres';
 import { migrations } from '../../db/migrations/index.ts';
 import { lockDataDir } from './data-dir-lock.ts';
+import { observingQueries, type QueryObserver } from './query-observer.ts';
 import { listenResiliently } from './resilient-listen.ts';
 import { reportingUnavailability } from './unavailable.ts';
 import type { Database } from './schema.ts';
@@ -28,6 +29,10 @@ export type OpenDatabase = {
    */
   listen(channel: string, onMessage: (payload: string) => void, onConnected?: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
+  /** Reports this database's connections and queries to `observer` (metrics), or to no one. */
+  observeQueries(observer: QueryObserver | undefined): void;
+  /** Connections the pool may open (PGlite: its one in-process connection). */
+  poolSize: number;
 };
 
 export type OpenDbOptions = {
@@ -58,10 +63,13 @@ export async function openDb(target: DatabaseTarget, options: OpenDbOptions = {}
     });
     // A lost connection surfaces as DatabaseUnavailableError (503 at the edge); postgres.js
     // connects anew on the next query, so the service recovers once the server is back.
-    const db = new Kysely<Database>({ dialect: reportingUnavailability(new PostgresJSDialect({ postgres: client })), log });
+    const observed = observingQueries(reportingUnavailability(new PostgresJSDialect({ postgres: client })));
+    const db = new Kysely<Database>({ dialect: observed.dialect, log });
     return {
       db,
       kind: 'postgres',
+      observeQueries: observed.observe,
+      poolSize: target.poolSize,
       listen: (channel, onMessage, onConnected) => listenResiliently(client, channel, onMessage, onConnected),
       close: async () => {
         // A bounded end first: postgres.js waits forever for a reserved connection that was
@@ -79,17 +87,21 @@ export async function openDb(target: DatabaseTarget, options: OpenDbOptions = {}
   const pgliteOptions = { startParams: [...EmbeddedPostgres.defaultStartParams, '-c', 'shared_buffers=16MB'] };
   if (target.kind === 'memory') {
     const pglite = new EmbeddedPostgres(pgliteOptions);
-    const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }), log });
-    return { db, kind: 'memory', listen: pgliteListener(pglite), close: () => db.destroy() };
+    const observed = observingQueries(new PGliteDialect({ pglite }));
+    const db = new Kysely<Database>({ dialect: observed.dialect, log });
+    return { db, kind: 'memory', listen: pgliteListener(pglite), close: () => db.destroy(), observeQueries: observed.observe, poolSize: 1 };
   }
   const lock = lockDataDir(target.dataDir);
   try {
     const pglite = new EmbeddedPostgres(path.join(target.dataDir, 'pglite'), pgliteOptions);
     await pglite.waitReady;
-    const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }), log });
+    const observed = observingQueries(new PGliteDialect({ pglite }));
+    const db = new Kysely<Database>({ dialect: observed.dialect, log });
     return {
       db,
       kind: 'pglite',
+      observeQueries: observed.observe,
+      poolSize: 1,
       listen: pgliteListener(pglite),
       close: async () => {
         await db.destroy();

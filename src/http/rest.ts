@@ -69,7 +69,8 @@ export function createRestHandler(options: { router: AppRouter; maxBodyBytes: nu
     const captured = captureResponse(res);
     await adapter(req, captured.facade as unknown as ServerResponse);
     const meta = outcome.procedurePath ? metas.get(outcome.procedurePath) : undefined;
-    const route = meta?.openapi ? meta.openapi.path : undefined;
+    // Templates are written with `\.` for the router's regular expressions; logs and metrics show them plain.
+    const route = meta?.openapi ? meta.openapi.path.replaceAll('\\.', '.') : undefined;
     // The adapter's own headers are dropped with its response; ours (rate limits) go on either way.
     if (ctx.response.headers) for (const [name, value] of Object.entries(ctx.response.headers)) res.setHeader(name, value);
 

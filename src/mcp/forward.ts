@@ -84,6 +84,7 @@ async function send(
     timeoutMs: options.timeoutMs,
     signal: options.signal,
     connect: session.egress.connect,
+    observer: session.egress.observer,
   });
   const status = response.statusCode;
   if (status === 401 || status === 403) {

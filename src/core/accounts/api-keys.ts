@@ -7,7 +7,7 @@ import { revokeTokensOfApiKey } from '../../db/queries/service-tokens.ts';
 import { AppError } from '../../errors.ts';
 import type { AuditActor } from '../audit/audit-event-types.ts';
 import { recordAuditEvent } from '../audit/record-audit-event.ts';
-import { createBoundedCache } from '../cache/bounded-cache.ts';
+import { createBoundedCache, type CacheStats } from '../cache/bounded-cache.ts';
 import type { ChangeFeed } from '../changes/change-feed.ts';
 import { newAccountId, randomBase32 } from '../ids.ts';
 
@@ -29,7 +29,7 @@ export function looksLikeApiKey(bearer: string): boolean {
 
 type StoredKey = { id: string; accountId: string; secretHash: Uint8Array; revoked: boolean };
 
-export type ApiKeyVerifier = { verify(presented: string): Promise<ApiKeyVerification> };
+export type ApiKeyVerifier = { verify(presented: string): Promise<ApiKeyVerification>; readonly cacheStats: CacheStats };
 
 /**
  * Verifies keys against their stored hashes. Rows are cached (hash included, never the key),
@@ -47,6 +47,7 @@ export function createApiKeyVerifier(db: Db, changes: ChangeFeed): ApiKeyVerifie
     return row && { id: row.id, accountId: row.account_id, secretHash: row.secret_hash, revoked: row.revoked_at !== null };
   };
   return {
+    cacheStats: cache.stats,
     async verify(presented) {
       const match = API_KEY_PATTERN.exec(presented);
       if (!match) return { ok: false, reason: 'malformed' };

@@ -16,7 +16,11 @@ export type BoundedCache<K, V> = {
   deleteWhere(predicate: (key: K, value: V) => boolean): void;
   clear(): void;
   readonly size: number;
+  /** Lookups so far (metrics read them at scrape time; counting costs an increment). */
+  readonly stats: CacheStats;
 };
+
+export type CacheStats = { readonly hits: number; readonly misses: number; readonly size: number };
 
 type Entry<V> = { value: V; expiresAt: number; usedAt: number };
 
@@ -28,14 +32,26 @@ export function createBoundedCache<K, V>(options: { maxEntries: number; maxAgeMs
   // Bumped by every invalidation: a load that started before one must not store its result,
   // which may predate the change.
   let epoch = 0;
+  const stats = {
+    hits: 0,
+    misses: 0,
+    get size() {
+      return entries.size;
+    },
+  };
 
   function get(key: K): V | undefined {
     const entry = entries.get(key);
-    if (!entry) return undefined;
-    if (entry.expiresAt <= now()) {
-      entries.delete(key);
+    if (!entry) {
+      stats.misses++;
       return undefined;
     }
+    if (entry.expiresAt <= now()) {
+      entries.delete(key);
+      stats.misses++;
+      return undefined;
+    }
+    stats.hits++;
     entry.usedAt = ++clock;
     return entry.value;
   }
@@ -95,5 +111,6 @@ export function createBoundedCache<K, V>(options: { maxEntries: number; maxAgeMs
     get size() {
       return entries.size;
     },
+    stats,
   };
 }

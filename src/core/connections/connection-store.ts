@@ -1,7 +1,7 @@
 import type { Db } from '../../db/open.ts';
 import { findConnectionWithCredentials } from '../../db/queries/connections.ts';
 import type { ConnectionRow } from '../../db/schema.ts';
-import { createBoundedCache } from '../cache/bounded-cache.ts';
+import { createBoundedCache, type CacheStats } from '../cache/bounded-cache.ts';
 import type { ChangeFeed } from '../changes/change-feed.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import { isConnectionId } from './connection-input.ts';
@@ -30,6 +30,7 @@ export type ConnectionRecord = {
 export type ConnectionStore = {
   /** The connection, from memory when possible; undefined when it does not exist. */
   get(ref: ConnectionRef): Promise<ConnectionRecord | undefined>;
+  readonly cacheStats: CacheStats;
 };
 
 export function connectionKey(ref: ConnectionRef): string {
@@ -69,6 +70,7 @@ export function createConnectionStore(db: Db, keyring: Keyring, changes: ChangeF
     onReset: () => cache.clear(),
   });
   return {
+    cacheStats: cache.stats,
     get(ref) {
       // A malformed id names nothing; the database must not see it (PostgreSQL refuses NUL).
       if (!isConnectionId(ref.id)) return Promise.resolve(undefined);

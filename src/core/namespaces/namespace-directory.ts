@@ -1,7 +1,7 @@
 import type { Db } from '../../db/open.ts';
 import { findNamespace } from '../../db/queries/namespaces.ts';
 import { AppError } from '../../errors.ts';
-import { createBoundedCache } from '../cache/bounded-cache.ts';
+import { createBoundedCache, type CacheStats } from '../cache/bounded-cache.ts';
 import type { ChangeFeed } from '../changes/change-feed.ts';
 import { NAMESPACE_NAME_PATTERN } from './names.ts';
 import type { NamespaceOwner } from './namespaces.ts';
@@ -13,6 +13,7 @@ import type { NamespaceOwner } from './namespaces.ts';
 export type NamespaceDirectory = {
   /** Resolves when `owner` owns the namespace; otherwise `not_found`, exactly as if it did not exist. */
   requireOwned(owner: NamespaceOwner, name: string): Promise<void>;
+  readonly cacheStats: CacheStats;
 };
 
 export function createNamespaceDirectory(db: Db, changes: ChangeFeed): NamespaceDirectory {
@@ -22,6 +23,7 @@ export function createNamespaceDirectory(db: Db, changes: ChangeFeed): Namespace
     onReset: () => owners.clear(),
   });
   return {
+    cacheStats: owners.stats,
     async requireOwned(owner, name) {
       // A malformed name names nothing; the database must not see it (PostgreSQL refuses NUL).
       if (!NAMESPACE_NAME_PATTERN.test(name)) throw namespaceNotFound(name);

@@ -1,6 +1,7 @@
 import dns, { type LookupAddress } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
 import { Agent, buildConnector, fetch as undiciFetch } from 'undici';
+import type { UpstreamCallObserver } from './upstream-observer.ts';
 import { checkAddress, checkResolvedHost, EgressBlockedError, type EgressAllowlist } from './egress-policy.ts';
 
 /** undici's connector: how a Pool or Agent opens its sockets. */
@@ -18,6 +19,8 @@ export type Egress = {
   readonly connect: EgressConnector;
   /** undici's fetch over the guarded connector; every redirect hop connects through it too. */
   readonly fetch: typeof globalThis.fetch;
+  /** Hears every outbound call (metrics, traces); `fetch` reports on its own, undici Pools must call it. */
+  readonly observer?: UpstreamCallObserver;
   close(): Promise<void>;
 };
 

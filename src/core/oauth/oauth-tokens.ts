@@ -34,6 +34,14 @@ export type OAuthTokenServices = {
    * per connection runs at a time. PGlite serves one process, where an in-process lock suffices.
    */
   crossProcessLocks: boolean;
+  /** Hears refreshes and their failures (metrics). */
+  observer?: OAuthRefreshObserver;
+};
+
+export type OAuthRefreshObserver = {
+  refreshed(): void;
+  /** `reason`: refused, no_refresh_token, client_gone (the user must authorize again) or unreachable (tried again later). */
+  refreshFailed(reason: 'refused' | 'no_refresh_token' | 'client_gone' | 'unreachable'): void;
 };
 
 export type OAuthTokenKeeper = {
@@ -140,6 +148,7 @@ async function refreshLocked(services: OAuthTokenServices, connection: Connectio
         return giveUp(`The refresh was refused: ${error.code}`, { reason: 'refused', error: oauthErrorCode(error) });
       }
       // The authorization server is down or confused: keep the tokens, try again later.
+      services.observer?.refreshFailed('unreachable');
       throw new AppError('bad_gateway', `Could not refresh the upstream's access token: ${describeOAuthError(error)}`);
     }
     const next: OAuthState = { ...state, tokens: toTokenSet(refreshed, tokens) };
@@ -151,12 +160,14 @@ async function refreshLocked(services: OAuthTokenServices, connection: Connectio
   const outcome = services.crossProcessLocks ? await services.db.transaction().execute(run) : await run(services.db);
   // The audit log is written in the background: a tool call waits for the token, not the log.
   if ('gaveUp' in outcome) {
+    services.observer?.refreshFailed(outcome.failure.reason);
     recordAuditEventInBackground(services.db, services.logger, refreshFailedEvent(outcome.accountId, ref, { issuer: outcome.issuer ?? null, ...outcome.failure }));
     await services.changes.announce({ kind: 'connection', ...ref, revision: connection.revision });
     services.logger.info({ connection: connectionKey(ref) }, 'upstream authorization required again');
     throw new AuthorizationRequiredError(outcome.gaveUp);
   }
   if (outcome.changed) {
+    services.observer?.refreshed();
     if (outcome.accountId) recordAuditEventInBackground(services.db, services.logger, refreshedEvent(outcome.accountId, ref, outcome.issuer));
     services.logger.info({ connection: connectionKey(ref) }, 'upstream access token refreshed');
     await services.changes.announce({ kind: 'connection', ...ref, revision: connection.revision });

@@ -3,7 +3,7 @@ import { findServiceToken, insertServiceToken, revokeServiceToken } from '../../
 import { AppError } from '../../errors.ts';
 import { SYSTEM_ACTOR, type AuditActor } from '../audit/audit-event-types.ts';
 import { recordAuditEvent } from '../audit/record-audit-event.ts';
-import { createBoundedCache } from '../cache/bounded-cache.ts';
+import { createBoundedCache, type CacheStats } from '../cache/bounded-cache.ts';
 import type { ChangeFeed } from '../changes/change-feed.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import { randomBase32 } from '../ids.ts';
@@ -50,6 +50,7 @@ export type TokenService = {
   ): Promise<MintedToken>;
   /** `by` names the caller for the audit log (Switchboard itself when left out). */
   revoke(accountId: string, target: { id: string } | { token: string }, by?: { actor: AuditActor; requestId?: string }): Promise<{ id: string }>;
+  readonly cacheStats: CacheStats;
 };
 
 export function createTokenService(db: Db, keyring: Keyring, revocations: RevocationList, changes: ChangeFeed): TokenService {
@@ -85,6 +86,7 @@ export function createTokenService(db: Db, keyring: Keyring, revocations: Revoca
   }
 
   return {
+    cacheStats: opened.stats,
     verify,
 
     async mint(caller, policyInput) {

@@ -2,6 +2,7 @@ import type { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
 import type { EgressConnector } from '../network/guarded-dispatcher.ts';
+import { classifyUpstreamError, type UpstreamCallObserver } from '../network/upstream-observer.ts';
 
 /**
  * The forwarding hot path's HTTP client: undici connection pools, one per upstream origin,
@@ -51,6 +52,8 @@ export type UpstreamRequest = {
   signal?: AbortSource;
   /** Opens the connections: the egress guard, which refuses addresses Switchboard may not reach. */
   connect: EgressConnector;
+  /** Hears the call (metrics, traces). */
+  observer?: UpstreamCallObserver;
 };
 
 export type UpstreamResponse = {
@@ -60,6 +63,19 @@ export type UpstreamResponse = {
 };
 
 export async function sendUpstream(request: UpstreamRequest): Promise<UpstreamResponse> {
+  if (!request.observer) return sendThroughPool(request);
+  const done = request.observer.start(request.url, request.method);
+  try {
+    const response = await sendThroughPool(request);
+    done({ status: response.statusCode });
+    return response;
+  } catch (error) {
+    done({ error: classifyUpstreamError(error) });
+    throw error;
+  }
+}
+
+async function sendThroughPool(request: UpstreamRequest): Promise<UpstreamResponse> {
   const pool = poolFor(request.url.origin, request.connect);
   const options = {
     path: `${request.url.pathname}${request.url.search}`,

@@ -14,7 +14,7 @@ import { createReplyGuards } from './reply-guards.ts';
 
 export type ProtocolEra = 'legacy' | 'modern';
 
-export type SessionEgress = Pick<Egress, 'fetch' | 'connect'>;
+export type SessionEgress = Pick<Egress, 'fetch' | 'connect' | 'observer'>;
 
 /**
  * Switchboard relays what upstream tools return; judging their output against their own
