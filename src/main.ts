@@ -36,6 +36,7 @@ export async function main(): Promise<void> {
     {
       url: server.url,
       publicUrl: config.publicUrl,
+      apiReference: `${config.publicUrlFromEnvironment ? config.publicUrl : server.url}/docs`,
       database: config.database.kind,
       ...(config.database.kind === 'pglite' ? { dataDir: config.database.dataDir } : {}),
       startupMs: Math.round(performance.now() - startedAt),

@@ -26,6 +26,7 @@ describe.skipIf(testDatabaseKind === 'postgres')('first start on the embedded da
       expect(listed.status).toBe(200);
       const output = server.output();
       expect(output).toContain(keyFile);
+      expect(output).toContain(`${server.url}/docs`);
       expect(output).not.toContain(key);
       expect(output).not.toContain(key.split('_')[2]);
     } finally {
