@@ -8,6 +8,7 @@ import { registerOAuthClientCommands } from './commands/oauth-clients.ts';
 import { registerServerCommands } from './commands/server.ts';
 import { registerTokenCommands } from './commands/tokens.ts';
 import { registerToolCommands } from './commands/tools.ts';
+import { registerWebhookCommands } from './commands/webhooks.ts';
 import { addCommonOptions, addProgramOptions } from './context.ts';
 import { reportFailure } from './errors.ts';
 
@@ -21,7 +22,8 @@ Example:
   export SWITCHBOARD_API_KEY=sk_…
   switchboard namespaces create my-team
   switchboard connections add my-team --url https://mcp.example.com/mcp --header x-api-key=…
-  switchboard tools call my-team <connection id> echo '{"message":"hi"}'`;
+  switchboard tools call my-team <connection id> echo '{"message":"hi"}'
+  switchboard webhooks add my-team --url https://app.example.com/hooks/switchboard`;
 
 function buildProgram(): Command {
   const program = new Command('switchboard')
@@ -34,7 +36,7 @@ function buildProgram(): Command {
     .showSuggestionAfterError()
     .addHelpText('after', AFTER_HELP);
   addProgramOptions(program);
-  const http = [registerNamespaceCommands, registerConnectionCommands, registerToolCommands, registerTokenCommands];
+  const http = [registerNamespaceCommands, registerConnectionCommands, registerToolCommands, registerTokenCommands, registerWebhookCommands];
   const database = [registerApiKeyCommands, registerOAuthClientCommands, registerKeyCommands];
   for (const register of http) register(program);
   const before = program.commands.length;
