@@ -16,8 +16,8 @@ import { openWebhookSecret, signedHeaders } from './webhook-signing.ts';
  * Sends what the outbox holds, in every server process. Deliveries are claimed one attempt at a
  * time with a lease (see claimDueDeliveries), so replicas on one database send each event once;
  * a process that dies mid-attempt leaves a lease that runs out, and the event goes again (at
- * least once: receivers deduplicate by `webhook-id`). It wakes on every connection change this
- * or another process announces (status changes come with one), when a retry falls due, and,
+ * least once: receivers deduplicate by `webhook-id`). It wakes when this or another process
+ * queues deliveries (a notification sent on the commit that queued them), when a retry falls due, and,
  * while any webhook exists, every half minute regardless (an event whose announcement was lost).
  * With no webhook and nothing due it sends no query at all. A database that is down only delays it.
  */
@@ -181,7 +181,7 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     else logger.info({ ...facts, error, retryInMs }, retryInMs === null ? 'webhook delivery failed for good' : 'webhook delivery failed; will retry');
   }
 
-  deps.changes.subscribe({ onChange: (change) => change.kind === 'connection' && schedule(WAKE_COALESCE_MS), onReset: () => schedule(0) });
+  deps.changes.subscribe({ onChange: (change) => change.kind === 'webhook_deliveries_queued' && schedule(WAKE_COALESCE_MS), onReset: () => schedule(0) });
   schedule(0);
 
   return {

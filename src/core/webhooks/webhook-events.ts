@@ -1,4 +1,5 @@
 import type { Db } from '../../db/open.ts';
+import { notifyChange } from '../../db/queries/changes.ts';
 import { recordConnectionStatus } from '../../db/queries/connections.ts';
 import { enqueueDeliveries } from '../../db/queries/webhooks.ts';
 import { parseStoredStatus, type StoredStatus } from '../connections/connection-status.ts';
@@ -39,7 +40,10 @@ type ConnectionFacts = { namespace: string; id: string; name: string; metadata: 
 export async function enqueueEvent(db: Db, namespace: string, type: string, data: Record<string, unknown>, onlyWebhookId?: string): Promise<string> {
   const eventId = newEventId();
   const payload = JSON.stringify({ type, timestamp: new Date().toISOString(), data });
-  await enqueueDeliveries(db, { namespace, eventId, type, payload, onlyWebhookId });
+  const queued = await enqueueDeliveries(db, { namespace, eventId, type, payload, onlyWebhookId });
+  // Inside the caller's transaction this is sent on commit, when the deliveries can be seen;
+  // with no webhook listening nothing is sent, so no worker wakes (and queries) for nothing.
+  if (queued > 0) await notifyChange(db, { kind: 'webhook_deliveries_queued', namespace });
   return eventId;
 }
 

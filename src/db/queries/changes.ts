@@ -12,7 +12,9 @@ export type Change =
   | { kind: 'revocations_changed' }
   | { kind: 'namespace'; name: string }
   /** `revision` is the connection's revision after the change, null when it was deleted. */
-  | { kind: 'connection'; namespace: string; id: string; revision: number | null };
+  | { kind: 'connection'; namespace: string; id: string; revision: number | null }
+  /** Webhook deliveries were queued (sent on commit): delivery workers look for due ones. */
+  | { kind: 'webhook_deliveries_queued'; namespace: string };
 
 /** Tells every process (this one included) about a change. Inside a transaction, on commit. */
 export async function notifyChange(db: Db, change: Change): Promise<void> {
