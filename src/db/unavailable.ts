@@ -1,4 +1,4 @@
-import type { DatabaseConnection, Dialect, Driver } from 'kysely';
+import { CompiledQuery, type DatabaseConnection, type Dialect, type Driver } from 'kysely';
 
 /**
  * The database could not be reached, or dropped the connection (restarting, crashed, out of
@@ -58,6 +58,13 @@ export function reportingUnavailability(dialect: Dialect): Dialect {
     createDriver: () => passThrough(dialect.createDriver(), {
       acquireConnection: (driver: Driver) => async (...args: unknown[]) =>
         guardConnection(await (driver.acquireConnection as (...a: unknown[]) => Promise<DatabaseConnection>)(...args).catch(rethrow), lost),
+      // Kysely's PostgresDriver, which kysely-postgres-js extends, answers a failed ROLLBACK by
+      // calling a private method that only its own `pg` connections have: a transaction whose
+      // connection was lost then failed with a TypeError (a 500) in place of the loss (a 503).
+      // The same ROLLBACK, through the guarded connection: a loss is reported and marks it lost.
+      rollbackTransaction: () => async (connection: DatabaseConnection) => {
+        await connection.executeQuery(CompiledQuery.raw('rollback'));
+      },
       releaseConnection: (driver: Driver) => async (connection: DatabaseConnection, ...rest: unknown[]) => {
         if (lost.has(connection)) return;
         await (driver.releaseConnection as (c: DatabaseConnection, ...r: unknown[]) => Promise<void>)(connection, ...rest);
