@@ -107,21 +107,13 @@ export function createApp(services: Services) {
     const mcpTarget = matchMcpPath(pathname);
     if (mcpTarget) {
       route = '/connect/{namespace}/{connectionId}/mcp';
-      await handleMcpRequest(req, res, ctx, mcpTarget).catch((error: unknown) => {
-        if (!(error instanceof AppError)) throw error;
-        if (res.headersSent) res.destroy();
-        else sendError(res, error);
-      });
+      await handleMcpRequest(req, res, ctx, mcpTarget).catch(answerRefusal(res));
       return;
     }
     const toolboxPath = matchToolboxPath(pathname);
     if (toolboxPath && isToolboxRequest(req)) {
       route = '/connect/{namespace}/mcp';
-      await handleToolbox(req, res, ctx, toolboxPath).catch((error: unknown) => {
-        if (!(error instanceof AppError)) throw error;
-        if (res.headersSent) res.destroy();
-        else sendError(res, error);
-      });
+      await handleToolbox(req, res, ctx, toolboxPath).catch(answerRefusal(res));
       return;
     }
     if (pathname.startsWith('/oauth/')) {
@@ -167,5 +159,14 @@ export function createApp(services: Services) {
         else res.destroy();
       });
     },
+  };
+}
+
+/** An MCP endpoint's refusal (AppError) as the REST error; anything else goes on to the 500 handler. */
+function answerRefusal(res: ServerResponse) {
+  return (error: unknown) => {
+    if (!(error instanceof AppError)) throw error;
+    if (res.headersSent) res.destroy();
+    else sendError(res, error);
   };
 }

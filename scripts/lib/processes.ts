@@ -17,8 +17,13 @@ export type CliResult = { code: number | null; stdout: string; stderr: string };
 
 /** Runs the `switchboard` bin exactly as `npx switchboard …` would. */
 export function runCli(args: string[], env: Env): Promise<CliResult> {
+  return runCommand(process.execPath, [path.join(projectRoot, 'bin', 'switchboard.js'), ...args], env);
+}
+
+/** Runs a command from the project root with only `env` (plus PATH, HOME), collecting its output. */
+export function runCommand(command: string, args: string[], env: Env): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(projectRoot, 'bin', 'switchboard.js'), ...args], {
+    const child = spawn(command, args, {
       cwd: projectRoot,
       env: childEnv(env),
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,17 +1,15 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestContext } from '../api/context.ts';
-import { decideAccess } from '../core/auth/access.ts';
 import { connectionNotFound, noteObservedStatus } from '../core/connections/connections.ts';
 import { allowsCall, allowsConnection } from '../core/tokens/policy.ts';
 import type { ConnectionRecord } from '../core/connections/connection-store.ts';
-import { rateLimitedMessage, rateLimitHeaders } from '../core/rate-limits/rate-limit-headers.ts';
-import type { RateLimitDecision } from '../core/rate-limits/rate-limiter.ts';
 import { describeUpstreamFailure } from '../core/upstream/upstream-failure.ts';
 import type { UpstreamSession } from '../core/upstream/upstream-session.ts';
 import { AppError } from '../errors.ts';
 import { isJsonContentType, readBody } from '../http/body.ts';
 import { classifyMessage, JsonRpcCode, sendJsonRpcError, sendJsonRpcResult, type JsonRpcId } from './json-rpc.ts';
+import { admitMcpCaller } from './mcp-admission.ts';
 import { streamThrough } from './stream-through.ts';
 import { forwardMessage, type OutgoingMessage, type UpstreamAnswer } from './forward.ts';
 
@@ -35,15 +33,8 @@ export function matchMcpPath(pathname: string): McpTarget | undefined {
  * session id): any session id the client sends is accepted and ignored, and none is issued.
  */
 export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, target: McpTarget): Promise<void> {
-  if (req.method !== 'POST') {
-    sendJsonRpcError(res, 405, null, { code: JsonRpcCode.serverError, message: 'Method not allowed: this endpoint takes POST only (no sessions, no standalone stream)' }, { allow: 'POST' });
-    return;
-  }
-  const principal = await ctx.auth.authenticate(ctx.bearer);
-  const limited = ctx.rateLimits.check(principal);
-  if (limited && answeredRateLimited(res, await limited)) return;
-  const access = decideAccess(principal, { resource: 'connections', operation: 'execute' }, target.namespace);
-  await ctx.namespaces.requireOwned(access, target.namespace);
+  const access = await admitMcpCaller(req, res, ctx, target.namespace);
+  if (!access) return;
   const connection = await ctx.connections.get({ namespace: target.namespace, id: target.connectionId });
   if (!connection || !allowsConnection(access.scope, connection.metadata)) throw connectionNotFound(target.connectionId);
 
@@ -125,17 +116,6 @@ export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse
     if (error instanceof AppError) throw error;
     answerUpstreamFailure(res, ctx, connection, id, error);
   }
-}
-
-/** Sets the caller's rate-limit headers; a spent budget is answered here, 429 before any other work. */
-export function answeredRateLimited(res: ServerResponse, decision: RateLimitDecision): boolean {
-  const headers = rateLimitHeaders(decision);
-  if (!decision.allowed) {
-    sendJsonRpcError(res, 429, null, { code: JsonRpcCode.serverError, message: rateLimitedMessage(decision) }, headers);
-    return true;
-  }
-  for (const name in headers) res.setHeader(name, headers[name]!);
-  return false;
 }
 
 /** A connection needing setup is answered without calling upstream (CONTRACT: -32001 / -32002). */

@@ -1,13 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestContext } from '../api/context.ts';
-import { decideAccess, type Access } from '../core/auth/access.ts';
+import type { Access } from '../core/auth/access.ts';
 import { MAX_JSON_DEPTH } from '../core/json-depth.ts';
 import { resolveToolboxTool, setupNeeded, ToolboxCallError } from '../core/tools/toolbox-call.ts';
 import { allowsCall, allowsRequest } from '../core/tokens/policy.ts';
 import type { Logger } from '../logger.ts';
 import { isJsonContentType, nestingExceeds, readBody } from '../http/body.ts';
 import { classifyMessage, JsonRpcCode, sendJsonRpcError } from './json-rpc.ts';
-import { answeredRateLimited } from './mcp-endpoint.ts';
+import { admitMcpCaller } from './mcp-admission.ts';
 import { createToolboxHandler, exchangeAuthInfo, type ToolboxExchange } from './toolbox-server.ts';
 import { sendWebResponse } from './web-response.ts';
 
@@ -47,15 +47,8 @@ export function createToolboxEndpoint(logger: Logger) {
   const handler = createToolboxHandler((error) => logger.debug({ err: { message: error.message } }, 'toolbox: request refused by the MCP layer'));
 
   return async function handleToolboxRequest(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, path: ToolboxPath): Promise<void> {
-    if (req.method !== 'POST') {
-      sendJsonRpcError(res, 405, null, { code: JsonRpcCode.serverError, message: 'Method not allowed: this endpoint takes POST only (no sessions, no standalone stream)' }, { allow: 'POST' });
-      return;
-    }
-    const principal = await ctx.auth.authenticate(ctx.bearer);
-    const limited = ctx.rateLimits.check(principal);
-    if (limited && answeredRateLimited(res, await limited)) return;
-    const access = decideAccess(principal, { resource: 'connections', operation: 'execute' }, path.namespace);
-    await ctx.namespaces.requireOwned(access, path.namespace);
+    const access = await admitMcpCaller(req, res, ctx, path.namespace);
+    if (!access) return;
 
     const read = await readJsonRpc(req, res, ctx.config.maxBodyBytes);
     if (!read) return;

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../scripts/lib/processes.ts';
 import { canary } from '../helpers/canary.ts';
+import { expectOneLineError, sb, type CliRun as Result } from './cli-process.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { freePort, startFixtureUpstream, type Upstream } from '../helpers/upstreams.ts';
 
@@ -13,32 +14,6 @@ import { freePort, startFixtureUpstream, type Upstream } from '../helpers/upstre
  * server: every command is a child process (so each costs a Node start: they run in
  * parallel wherever they do not depend on each other).
  */
-type Result = { code: number | null; stdout: string; stderr: string };
-
-function sb(args: string[], options: { env?: Record<string, string>; input?: string } = {}): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(projectRoot, 'bin', 'switchboard.js'), ...args], {
-      cwd: projectRoot,
-      // No DATA_DIR or DATABASE_URL: the HTTP commands must not need them.
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env },
-      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (chunk) => (stdout += chunk));
-    child.stderr!.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    if (options.input !== undefined) child.stdin!.end(options.input);
-  });
-}
-
-/** A failure is exactly one line on stderr, naming the program. */
-function expectOneLineError(result: Result, code: number, pattern: RegExp): void {
-  expect(result.code, result.stderr).toBe(code);
-  expect(result.stderr).toMatch(/^switchboard: [^\n]+\n$/);
-  expect(result.stderr).toMatch(pattern);
-}
 
 describe('switchboard CLI over HTTP', { timeout: 120_000 }, () => {
   let server: TestServer;

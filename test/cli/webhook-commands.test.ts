@@ -1,39 +1,14 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { projectRoot } from '../../scripts/lib/processes.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { freePort } from '../helpers/upstreams.ts';
 import { eventOf, eventually, webhookClient } from '../webhooks/webhook-client.ts';
 import { startReceiver, type Receiver } from '../webhooks/webhook-receiver.ts';
+import { expectOneLineError, sb, type CliRun as Result } from './cli-process.ts';
 
 /**
  * `switchboard webhooks …` as a user runs it: the real bin in a child process, a real server,
  * and a real receiver on loopback that checks every signature with the `standardwebhooks` library.
  */
-type Result = { code: number | null; stdout: string; stderr: string };
-
-function sb(args: string[], env: Record<string, string>): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(projectRoot, 'bin', 'switchboard.js'), ...args], {
-      cwd: projectRoot,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-function expectOneLineError(result: Result, code: number, pattern: RegExp): void {
-  expect(result.code, result.stderr).toBe(code);
-  expect(result.stderr).toMatch(/^switchboard: [^\n]+\n$/);
-  expect(result.stderr).toMatch(pattern);
-}
 
 describe('switchboard webhooks', { timeout: 60_000 }, () => {
   let server: TestServer;
@@ -44,7 +19,7 @@ describe('switchboard webhooks', { timeout: 60_000 }, () => {
   let secret: string;
   const ns = 'cli-hooks';
 
-  const run = (args: string[]) => sb(args, env);
+  const run = (args: string[]) => sb(args, { env });
   const json = <T>(result: Result): T => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toBe('');
@@ -64,7 +39,7 @@ describe('switchboard webhooks', { timeout: 60_000 }, () => {
 
   it('adds a webhook, printing its secret once; list and get never show it', async () => {
     // The server's address before the command: `add --url` is the receiver's.
-    const added = await sb(['--url', server.url, 'webhooks', 'add', ns, '--url', receiver.url, '--event', 'connection.deleted', '--description', 'my app'], { SWITCHBOARD_API_KEY: key });
+    const added = await sb(['--url', server.url, 'webhooks', 'add', ns, '--url', receiver.url, '--event', 'connection.deleted', '--description', 'my app'], { env: { SWITCHBOARD_API_KEY: key } });
     expect(added.code, added.stderr).toBe(0);
     expect(added.stderr).toBe('');
     const [created, , shown, , store] = added.stdout.split('\n');
@@ -154,8 +129,8 @@ describe('switchboard webhooks', { timeout: 60_000 }, () => {
       run(['webhooks', 'add', ns]),
       run(['webhooks', 'deliveries', ns, 'wh_aaaaaaaaaaaaaaaa', '--limit', '0']),
       // Webhooks are for API keys only.
-      sb(['webhooks', 'list', ns], { SWITCHBOARD_URL: server.url, SWITCHBOARD_API_KEY: token }),
-      sb(['--url', nowhere, 'webhooks', 'add', ns, '--url', receiver.url], { SWITCHBOARD_API_KEY: key }),
+      sb(['webhooks', 'list', ns], { env: { SWITCHBOARD_URL: server.url, SWITCHBOARD_API_KEY: token } }),
+      sb(['--url', nowhere, 'webhooks', 'add', ns, '--url', receiver.url], { env: { SWITCHBOARD_API_KEY: key } }),
       run(['--help']),
     ]);
     expectOneLineError(badUrl, 1, /^switchboard: 400 validation_error: url is not a valid absolute URL/);

@@ -1,8 +1,7 @@
 import createClient from 'openapi-fetch';
-import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { components, paths } from '../../clients/typescript/switchboard-api.d.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { startFixtureUpstream, type Upstream } from '../helpers/upstreams.ts';
+import { serverWithUpstream } from './run-process.ts';
 
 /**
  * The REST client generated from openapi.json (openapi-typescript types + openapi-fetch),
@@ -12,24 +11,15 @@ import { startFixtureUpstream, type Upstream } from '../helpers/upstreams.ts';
 type Connection = components['schemas']['Connection'];
 type ApiError = components['schemas']['Error'];
 
-let server: TestServer;
-let upstream: Upstream;
-
-beforeAll(async () => {
-  [server, upstream] = await Promise.all([startTestServer(), startFixtureUpstream('sessions')]);
-});
-afterAll(async () => {
-  await upstream?.stop();
-  await server?.close();
-});
+const live = serverWithUpstream();
 
 function switchboard(apiKey: string) {
-  return createClient<paths>({ baseUrl: server.url, headers: { Authorization: `Bearer ${apiKey}` } });
+  return createClient<paths>({ baseUrl: live.server.url, headers: { Authorization: `Bearer ${apiKey}` } });
 }
 
 describe('openapi-fetch client generated from openapi.json', () => {
   it('creates a namespace and a connection, lists, filters by metadata, lists and calls tools', async () => {
-    const client = switchboard((await server.newAccount()).key);
+    const client = switchboard((await live.server.newAccount()).key);
 
     const created = await client.POST('/namespaces');
     expect(created.response.status).toBe(201);
@@ -38,12 +28,12 @@ describe('openapi-fetch client generated from openapi.json', () => {
 
     const connection = await client.POST('/{namespace}', {
       params: { path: { namespace } },
-      body: { mcpUrl: upstream.url, name: 'typed', metadata: { userId: 'alice' } },
+      body: { mcpUrl: live.upstream.url, name: 'typed', metadata: { userId: 'alice' } },
     });
     expect(connection.response.status).toBe(201);
     expectTypeOf(connection.data).toEqualTypeOf<Connection | undefined>();
     const { connectionId } = connection.data!;
-    expect(connection.data).toMatchObject({ mcpUrl: upstream.url, name: 'typed', status: { state: 'connected' } });
+    expect(connection.data).toMatchObject({ mcpUrl: live.upstream.url, name: 'typed', status: { state: 'connected' } });
     // The status is a discriminated union: narrowing on state reaches that state's fields.
     const status = connection.data!.status;
     if (status.state === 'auth_required') expectTypeOf(status.authorizationUrl).toEqualTypeOf<string | undefined>();
@@ -74,7 +64,7 @@ describe('openapi-fetch client generated from openapi.json', () => {
   });
 
   it('returns the typed {error, message} body on 404, 400 and 401', async () => {
-    const client = switchboard((await server.newAccount()).key);
+    const client = switchboard((await live.server.newAccount()).key);
     const { data: namespace } = await client.PUT('/namespaces/{name}', { params: { path: { name: 'typed-errors' } } });
     expect(namespace?.name).toBe('typed-errors');
 

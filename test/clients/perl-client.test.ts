@@ -1,10 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { projectRoot } from '../../scripts/lib/processes.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { startFixtureUpstream, type Upstream } from '../helpers/upstreams.ts';
-import { runProcess, stepsOf } from './run-process.ts';
+import { runProcess, serverWithUpstream, stepsOf } from './run-process.ts';
 
 /**
  * clients/perl/switchboard-example.pl, driven by our OpenAPI document through Debian's
@@ -14,22 +12,13 @@ import { runProcess, stepsOf } from './run-process.ts';
 const script = path.join(projectRoot, 'clients', 'perl', 'switchboard-example.pl');
 const validatorCache = path.join(projectRoot, 'clients', 'perl', 'json-validator-cache');
 
-let server: TestServer;
-let upstream: Upstream;
-
-beforeAll(async () => {
-  [server, upstream] = await Promise.all([startTestServer(), startFixtureUpstream('sessions')]);
-});
-afterAll(async () => {
-  await upstream?.stop();
-  await server?.close();
-});
+const live = serverWithUpstream();
 
 describe('Perl OpenAPI::Client example', () => {
   it('loads /openapi.json from the server, creates a connection, lists and calls tools', async () => {
-    const { key } = await server.newAccount();
-    const run = await runProcess('perl', [script, upstream.url, 'add', '{"a":2,"b":40}'], {
-      SWITCHBOARD_URL: server.url,
+    const { key } = await live.server.newAccount();
+    const run = await runProcess('perl', [script, live.upstream.url, 'add', '{"a":2,"b":40}'], {
+      SWITCHBOARD_URL: live.server.url,
       SWITCHBOARD_API_KEY: key,
     });
     expect(run.stderr).toBe('');
@@ -38,7 +27,7 @@ describe('Perl OpenAPI::Client example', () => {
     const namespace = steps.namespace as { name: string };
     const connection = steps.connection as { connectionId: string };
     expect(namespace.name).toMatch(/^[a-z0-9-]{3,39}$/);
-    expect(connection).toMatchObject({ mcpUrl: upstream.url, name: 'perl-example', metadata: { client: 'perl' }, status: { state: 'connected' } });
+    expect(connection).toMatchObject({ mcpUrl: live.upstream.url, name: 'perl-example', metadata: { client: 'perl' }, status: { state: 'connected' } });
     // Listed through the metadata filter, which the script adds by hand (see its comment).
     expect(steps.connections).toEqual([connection.connectionId]);
     expect(steps.tools).toEqual(expect.arrayContaining(['echo', 'add', 'github/create_issue']));
@@ -46,14 +35,14 @@ describe('Perl OpenAPI::Client example', () => {
     expect(steps.missing).toEqual({ status: 404, body: { error: 'not_found', message: expect.any(String) } });
 
     // What the script made is really there, seen through REST.
-    const stored = await server.request(`/${namespace.name}/${connection.connectionId}`, { bearer: key });
+    const stored = await live.server.request(`/${namespace.name}/${connection.connectionId}`, { bearer: key });
     expect(stored.status).toBe(200);
   });
 
   it('works from the committed openapi.json, calls a slashed tool, and fails with the API error on a bad key', async () => {
-    const { key } = await server.newAccount();
-    const env = { SWITCHBOARD_URL: server.url, SWITCHBOARD_OPENAPI: 'openapi.json' };
-    const run = await runProcess('perl', [script, upstream.url, 'github/create_issue', '{"title":"from Perl"}'], {
+    const { key } = await live.server.newAccount();
+    const env = { SWITCHBOARD_URL: live.server.url, SWITCHBOARD_OPENAPI: 'openapi.json' };
+    const run = await runProcess('perl', [script, live.upstream.url, 'github/create_issue', '{"title":"from Perl"}'], {
       ...env,
       SWITCHBOARD_API_KEY: key,
     });
@@ -61,7 +50,7 @@ describe('Perl OpenAPI::Client example', () => {
     expect(run.code).toBe(0);
     expect(stepsOf(run.stdout).call).toEqual({ content: [{ type: 'text', text: 'created from Perl' }] });
 
-    const refused = await runProcess('perl', [script, upstream.url], { ...env, SWITCHBOARD_API_KEY: 'sk_not_a_real_key' });
+    const refused = await runProcess('perl', [script, live.upstream.url], { ...env, SWITCHBOARD_API_KEY: 'sk_not_a_real_key' });
     expect(refused.code).toBe(1);
     expect(refused.stdout).toBe('');
     expect(JSON.parse(refused.stderr)).toEqual({

@@ -1,27 +1,36 @@
-import { spawn } from 'node:child_process';
-import { projectRoot } from '../../scripts/lib/processes.ts';
+import { afterAll, beforeAll } from 'vitest';
+import { runCommand, type CliResult } from '../../scripts/lib/processes.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { startFixtureUpstream, type Upstream } from '../helpers/upstreams.ts';
 
-export type ProcessResult = { code: number | null; stdout: string; stderr: string };
+export type ProcessResult = CliResult;
 
 /**
  * Runs a client example as a user would, from the project root, with only the environment the
- * test names (plus PATH and HOME). Asynchronous on purpose: the server under test runs in this
- * very process and must keep answering while the child waits on it.
+ * test names. Asynchronous on purpose: the server under test runs in this very process and must
+ * keep answering while the child waits on it.
  */
-export function runProcess(command: string, args: string[], env: Record<string, string>): Promise<ProcessResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd: projectRoot,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+export const runProcess = runCommand;
+
+/** A live server and a real upstream MCP server for the file's tests, started once and stopped after. */
+export function serverWithUpstream(): { readonly server: TestServer; readonly upstream: Upstream } {
+  let server: TestServer;
+  let upstream: Upstream;
+  beforeAll(async () => {
+    [server, upstream] = await Promise.all([startTestServer(), startFixtureUpstream('sessions')]);
   });
+  afterAll(async () => {
+    await upstream?.stop();
+    await server?.close();
+  });
+  return {
+    get server() {
+      return server;
+    },
+    get upstream() {
+      return upstream;
+    },
+  };
 }
 
 /** The JSON lines an example prints, one object per step, keyed by step. */
