@@ -43,6 +43,17 @@ const ready = /^listening \d+/m;
 export const OAUTH_UPSTREAM_SCOPES = ['mcp:tools', 'mcp:admin'] as const;
 
 export async function startOAuthUpstream(options: OAuthUpstreamOptions = {}): Promise<OAuthUpstream> {
+  // A free port is only free when asked: another test file may bind it before the child does.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOAuthUpstreamOnce(options);
+    } catch (error) {
+      if (attempt === 3 || !String((error as Error)?.message).includes('EADDRINUSE')) throw error;
+    }
+  }
+}
+
+async function startOAuthUpstreamOnce(options: OAuthUpstreamOptions): Promise<OAuthUpstream> {
   const [asPort, mcpPort] = await Promise.all([freePort(), freePort()]);
   const issuer = `http://127.0.0.1:${asPort}`;
   const mcpUrl = `http://127.0.0.1:${mcpPort}/mcp`;

@@ -50,13 +50,22 @@ export function startServerEverything(): Promise<Upstream> {
 }
 
 async function startUpstream(launch: (port: number) => Launch): Promise<Upstream> {
-  const port = await freePort();
+  let port = 0;
   let child: ChildProcess | undefined;
   const start = async () => {
     const { args, env, ready } = launch(port);
     child = await spawnUntilReady(args, env, ready);
   };
-  await start();
+  // A free port is only free when asked: another test file may bind it before the child does.
+  for (let attempt = 1; ; attempt++) {
+    port = await freePort();
+    try {
+      await start();
+      break;
+    } catch (error) {
+      if (attempt === 3 || !String((error as Error).message).includes('EADDRINUSE')) throw error;
+    }
+  }
   const stop = async () => {
     const running = child;
     child = undefined;
