@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
-import { readBearer, type RequestContext, type Services } from './api/context.ts';
+import { requestContexts, type RequestContext, type Services } from './api/context.ts';
 import { appErrorFromUnknown } from './api/error-mapping.ts';
 import { buildOpenApiDocument } from './api/openapi.ts';
 import { appRouter } from './api/router.ts';
@@ -33,13 +33,13 @@ export function createApp(services: Services) {
     2,
   );
   const handleRest = createRestHandler({ router: appRouter, maxBodyBytes: config.maxBodyBytes, logger });
-  const contexts = new WeakMap<IncomingMessage, RequestContext>();
+  const trpcContexts = new WeakMap<IncomingMessage, RequestContext>();
   const handleToolbox = createToolboxEndpoint(logger);
   const handleTrpc = createHTTPHandler({
     router: appRouter,
     basePath: '/trpc/',
     maxBodySize: config.maxBodyBytes,
-    createContext: ({ req }) => contexts.get(req)!,
+    createContext: ({ req }) => trpcContexts.get(req)!,
     // Headers the access middleware set (rate limits), on successes and errors alike; a refused
     // credential is told how to authenticate, as on REST (RFC 6750).
     responseMeta: ({ ctx, errors }) => {
@@ -49,20 +49,7 @@ export function createApp(services: Services) {
     },
   });
 
-  function createContext(req: IncomingMessage, requestId: string): RequestContext {
-    let requestLogger: typeof logger | undefined;
-    return {
-      ...services,
-      requestId,
-      // Made on first use: most requests log nothing but their one request line.
-      get logger() {
-        requestLogger ??= logger.child({ reqId: requestId });
-        return requestLogger;
-      },
-      bearer: readBearer(req),
-      response: {},
-    };
-  }
+  const contexts = requestContexts(services);
 
   async function handle(req: IncomingMessage, res: ServerResponse, observed: RequestObservation): Promise<void> {
     const started = performance.now();
@@ -96,24 +83,23 @@ export function createApp(services: Services) {
     }
     req.url = target.url;
     const pathname = target.pathname;
-    const ctx = createContext(req, requestId);
-
-    if (pathname === '/trpc' || pathname.startsWith('/trpc/')) {
-      route = '/trpc';
-      contexts.set(req, ctx);
-      handleTrpc(req, res);
-      return;
-    }
     const mcpTarget = matchMcpPath(pathname);
     if (mcpTarget) {
       route = '/connect/{namespace}/{connectionId}/mcp';
-      await handleMcpRequest(req, res, ctx, mcpTarget).catch(answerRefusal(res));
+      await handleMcpRequest(req, res, contexts.inheriting(req, requestId), mcpTarget).catch(answerRefusal(res));
       return;
     }
     const toolboxPath = matchToolboxPath(pathname);
     if (toolboxPath && isToolboxRequest(req)) {
       route = '/connect/{namespace}/mcp';
-      await handleToolbox(req, res, ctx, toolboxPath).catch(answerRefusal(res));
+      await handleToolbox(req, res, contexts.inheriting(req, requestId), toolboxPath).catch(answerRefusal(res));
+      return;
+    }
+    const ctx = contexts.copying(req, requestId);
+    if (pathname === '/trpc' || pathname.startsWith('/trpc/')) {
+      route = '/trpc';
+      trpcContexts.set(req, ctx);
+      handleTrpc(req, res);
       return;
     }
     if (pathname.startsWith('/oauth/')) {

@@ -185,7 +185,8 @@ async function relay(
     res.end(answer.body);
     return;
   }
-  const url = new URL(connection.mcpUrl);
+  // The session's URL is the connection's, parsed once when the session opened.
+  const url = session.url;
   await streamThrough(res, answer.response, id, {
     host: url.host,
     describe: (error) => {
