@@ -26,9 +26,15 @@ export async function benchProxy(options: Options): Promise<Row[]> {
     rows.push({ section, measure, value, unit, ...(detail ? { detail } : {}) });
   const trivialPort = await freePort();
   const sdkPort = await freePort();
+  const nodeProxyPort = await freePort();
   const children = await Promise.all([
     spawnUntilReady(['--import', 'tsx', path.join(projectRoot, 'scripts', 'lib', 'trivial-upstream.ts'), String(trivialPort)], {}, /^listening/m),
     spawnUntilReady(['--import', 'tsx', path.join(projectRoot, 'test', 'fixtures', 'upstream-server.ts'), 'sessions', String(sdkPort)], {}, /^listening/m),
+    spawnUntilReady(
+      ['--import', 'tsx', path.join(projectRoot, 'scripts', 'lib', 'minimal-node-proxy.ts'), String(nodeProxyPort), `http://127.0.0.1:${trivialPort}`],
+      {},
+      /^listening/m,
+    ),
   ]);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchboard-bench-proxy-'));
   const env = { DATA_DIR: dataDir };
@@ -37,7 +43,7 @@ export async function benchProxy(options: Options): Promise<Row[]> {
   const { key } = JSON.parse(created.stdout) as { key: string };
   // The token is rate limited as in production, at a limit the run never reaches: its figures
   // include the limiter's cost.
-  const server = await startServerProcess({ ...env, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', RATE_LIMIT_TOKEN_PER_MINUTE: '100000000' });
+  const server = await startServerProcess({ ...env, RATE_LIMIT_TOKEN_PER_MINUTE: '100000000' });
   const nginx: NginxProxy | undefined = ensureNginx() ? await startNginx(trivialPort) : undefined;
   try {
     const auth = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
@@ -62,6 +68,7 @@ export async function benchProxy(options: Options): Promise<Row[]> {
     const trivial: Record<string, Target> = {
       direct: { url: trivialUrl, headers: { ...MCP_HEADERS, 'mcp-session-id': 'trivial-session', 'mcp-protocol-version': '2025-11-25' } },
       ...(nginx ? { nginx: { url: `${nginx.url}/mcp`, headers: { ...MCP_HEADERS, 'mcp-session-id': 'trivial-session', 'mcp-protocol-version': '2025-11-25' } } } : {}),
+      'node-proxy': { url: `http://127.0.0.1:${nodeProxyPort}/mcp`, headers: { ...MCP_HEADERS, 'mcp-session-id': 'trivial-session', 'mcp-protocol-version': '2025-11-25' } },
       switchboard: through('trivial', key),
       'switchboard+token': through('trivial', token),
     };
@@ -91,8 +98,16 @@ export async function benchProxy(options: Options): Promise<Row[]> {
       if (targets['switchboard+token']) {
         add(section, 'service token vs API key p50 @1', round(p('switchboard+token', 0.5) - p('switchboard', 0.5)), 'µs', 'verification + policy check');
       }
+      if (targets['node-proxy']) {
+        add(section, 'minimal Node proxy added latency p50 @1', round(added('node-proxy', 0.5)), 'µs', 'node:http + undici, nothing checked: the floor for Node');
+        add(section, `throughput switchboard / minimal Node proxy @${options.connections}`, round(throughput.switchboard! / throughput['node-proxy']!, 2), 'ratio');
+      }
       if (targets.nginx) {
         add(section, 'nginx added latency p50 @1', round(added('nginx', 0.5)), 'µs');
+        if (targets['node-proxy']) {
+          const floor = added('node-proxy', 0.5) / Math.max(added('nginx', 0.5), 1);
+          add(section, 'minimal Node proxy vs nginx: added p50, throughput', round(floor, 2), '×', `throughput ${round(throughput['node-proxy']! / throughput.nginx!, 2)}×`);
+        }
         const latencyRatio = added('switchboard', 0.5) / Math.max(added('nginx', 0.5), 1);
         const throughputRatio = throughput.switchboard! / throughput.nginx!;
         add(section, 'target: added p50 ≤ 2× nginx’s', round(latencyRatio, 2), '×', latencyRatio <= 2 ? 'met' : 'missed');
