@@ -6,9 +6,11 @@ import { closeUpstreamPools, readSmallBody, sendUpstream } from '../../src/core/
 
 /**
  * The keep-alive race: an upstream closes a kept-alive connection as idle just as a request is
- * written to it. A raw TCP server plays each part exactly, request by request.
+ * written to it. A raw TCP server plays each part exactly, request by request: `close` ends the
+ * connection (FIN); `reset` aborts it (RST), which is what Linux sends when a server closes a
+ * socket with a request still unread in it, the likelier form of the race.
  */
-type Behaviour = 'answer' | 'close';
+type Behaviour = 'answer' | 'close' | 'reset';
 
 async function rawUpstream(plan: (connection: number, request: number) => Behaviour) {
   let connections = 0;
@@ -27,10 +29,9 @@ async function rawUpstream(plan: (connection: number, request: number) => Behavi
       const body = buffered.slice(end + 4, end + 4 + length);
       buffered = '';
       requestsSeen.push(`${connection}:${body}`);
-      if (plan(connection, ++served) === 'close') {
-        socket.end();
-        return;
-      }
+      const behaviour = plan(connection, ++served);
+      if (behaviour === 'close') return void socket.end();
+      if (behaviour === 'reset') return void socket.resetAndDestroy();
       const answer = `{"echo":${JSON.stringify(body)}}`;
       socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${answer.length}\r\n\r\n${answer}`);
     });
@@ -91,6 +92,30 @@ describe('sendUpstream and connections the upstream closes', () => {
       await connectionFreed();
       await expect(send(upstream.url, 'two')).rejects.toMatchObject({ code: 'UND_ERR_SOCKET', message: 'other side closed' });
       expect(upstream.requestsSeen).toEqual(['1:one', '1:two', '2:two']);
+    } finally {
+      await upstream.close();
+    }
+  });
+
+  it('sends again on a fresh connection when a kept-alive one is reset unanswered', async () => {
+    const upstream = await rawUpstream((connection, request) => (connection === 1 && request === 2 ? 'reset' : 'answer'));
+    try {
+      const first = await send(upstream.url, 'one');
+      expect((await readSmallBody(first.body)).toString()).toBe('{"echo":"one"}');
+      await connectionFreed();
+      const second = await send(upstream.url, 'two');
+      expect((await readSmallBody(second.body)).toString()).toBe('{"echo":"two"}');
+      expect(upstream.requestsSeen).toEqual(['1:one', '1:two', '2:two']);
+    } finally {
+      await upstream.close();
+    }
+  });
+
+  it('sends once on a new connection the upstream resets unanswered', async () => {
+    const upstream = await rawUpstream(() => 'reset');
+    try {
+      await expect(send(upstream.url, 'once')).rejects.toMatchObject({ code: 'ECONNRESET' });
+      expect(upstream.requestsSeen).toEqual(['1:once']);
     } finally {
       await upstream.close();
     }

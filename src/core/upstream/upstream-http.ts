@@ -26,10 +26,29 @@ function poolFor(origin: string, connect: EgressConnector): Pool {
       pools.delete(oldest);
       void stale.close();
     }
-    pool = new Pool(origin, { connections: 256, keepAliveTimeout: 60_000, pipelining: 1, connect });
+    pool = new Pool(origin, { connections: 256, keepAliveTimeout: 60_000, pipelining: 1, connect: noticingUsedSockets(connect) });
     pools.set(key, pool);
   }
   return pool;
+}
+
+/**
+ * Errors raised on a socket that had already read a reply. undici reports a connection reset
+ * (ECONNRESET, EPIPE) as the socket's own error, which says nothing of the connection's past:
+ * this remembers it, so a reset on a kept-alive connection can be told from one on a new one.
+ */
+const errorsOnUsedSockets = new WeakSet<Error>();
+
+function noticingUsedSockets(connect: EgressConnector): EgressConnector {
+  return (options, callback) =>
+    connect(options, (...args) => {
+      const socket = args[1];
+      // Registered before undici's own listener, so it runs first.
+      socket?.on('error', (error: Error) => {
+        if (socket.bytesRead > 0) errorsOnUsedSockets.add(error);
+      });
+      callback(...args);
+    });
 }
 
 /**
@@ -102,12 +121,15 @@ async function sendThroughPool(request: UpstreamRequest): Promise<UpstreamRespon
 /**
  * The upstream closed a kept-alive connection as idle just as a request was written to it:
  * the connection had served earlier answers, and this request got no byte back. The server
- * dropped it unread, so sending it again is safe. (Switchboard's own idle timer, set from the
- * server's Keep-Alive hint, normally closes first; under event-loop lag the close can lose.)
+ * dropped it unread, so sending it again is safe. It shows as a clean close, or as a reset,
+ * which Linux sends when a server closes a socket with the request still unread in it.
+ * (Switchboard's own idle timer, set from the server's Keep-Alive hint, normally closes
+ * first; under event-loop lag the close can lose.)
  */
 function lostToKeepAliveRace(error: unknown): boolean {
   const { code, socket } = error as { code?: unknown; socket?: { bytesRead?: number } };
-  return code === 'UND_ERR_SOCKET' && (error as Error).message === 'other side closed' && (socket?.bytesRead ?? 0) > 0;
+  if (code === 'UND_ERR_SOCKET') return (error as Error).message === 'other side closed' && (socket?.bytesRead ?? 0) > 0;
+  return (code === 'ECONNRESET' || code === 'EPIPE') && errorsOnUsedSockets.has(error as Error);
 }
 
 /** Reads a small body whole (error answers), refusing more than `limit` bytes. */
