@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { createGuardedConnector } from '../../src/core/network/guarded-dispatcher.ts';
+import { createEgress, createGuardedConnector } from '../../src/core/network/guarded-dispatcher.ts';
 import { parseEgressAllowlist } from '../../src/core/network/egress-policy.ts';
 import { closeUpstreamPools, readSmallBody, sendUpstream } from '../../src/core/upstream/upstream-http.ts';
 
@@ -121,3 +121,42 @@ describe('sendUpstream and connections the upstream closes', () => {
     }
   });
 });
+
+/** The egress fetch carries the MCP SDK's requests (session start, REST tool calls): the same race, the same answer. */
+describe('the egress fetch and connections the upstream closes', () => {
+  const post = (egress: ReturnType<typeof createEgress>, url: URL, body: string) =>
+    egress.fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+
+  it.each(['close', 'reset'] as const)('sends again on a fresh connection when a kept-alive one is met with %s unanswered', async (behaviour) => {
+    const upstream = await rawUpstream((connection, request) => (connection === 1 && request === 2 ? behaviour : 'answer'));
+    const egress = createEgress(parseEgressAllowlist('127.0.0.1'));
+    try {
+      expect(await (await post(egress, upstream.url, 'one')).text()).toBe('{"echo":"one"}');
+      await connectionFreed();
+      expect(await (await post(egress, upstream.url, 'two')).text()).toBe('{"echo":"two"}');
+      expect(upstream.requestsSeen).toEqual(['1:one', '1:two', '2:two']);
+    } finally {
+      await egress.close();
+      await upstream.close();
+    }
+  });
+
+  it('sends once on a new connection the upstream resets, and once a body that cannot be replayed', async () => {
+    const upstream = await rawUpstream((connection, request) => (connection === 1 && request === 1 ? 'answer' : 'reset'));
+    const egress = createEgress(parseEgressAllowlist('127.0.0.1'));
+    try {
+      expect(await (await post(egress, upstream.url, 'one')).text()).toBe('{"echo":"one"}');
+      await connectionFreed();
+      const streamed = new Blob(['two']).stream();
+      await expect(
+        egress.fetch(upstream.url, { method: 'POST', headers: { 'content-length': '3' }, body: streamed, duplex: 'half' } as RequestInit),
+      ).rejects.toMatchObject({ cause: { code: 'ECONNRESET' } });
+      await expect(post(egress, upstream.url, 'three')).rejects.toMatchObject({ cause: { code: 'ECONNRESET' } });
+      expect(upstream.requestsSeen).toEqual(['1:one', '1:two', '2:three']);
+    } finally {
+      await egress.close();
+      await upstream.close();
+    }
+  });
+});
+

@@ -1,6 +1,7 @@
 import dns, { type LookupAddress } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
 import { Agent, buildConnector, fetch as undiciFetch } from 'undici';
+import { lostToKeepAliveRace, noticingUsedSockets } from './keep-alive-race.ts';
 import type { UpstreamCallObserver } from './upstream-observer.ts';
 import { checkAddress, checkResolvedHost, EgressBlockedError, type EgressAllowlist } from './egress-policy.ts';
 
@@ -59,12 +60,16 @@ export function createGuardedConnector(allowlist: EgressAllowlist, options: { ti
 
 export function createEgress(allowlist: EgressAllowlist): Egress {
   const connect = createGuardedConnector(allowlist);
-  const dispatcher = new Agent({ connect });
+  const dispatcher = new Agent({ connect: noticingUsedSockets(connect) });
+  const fetchOnce = async (input: string | URL | Request, init?: RequestInit) =>
+    asGlobalResponse(await undiciFetch(input as Parameters<typeof undiciFetch>[0], { ...(init as object), dispatcher }));
   const guardedFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     try {
-      const response = await undiciFetch(input as Parameters<typeof undiciFetch>[0], { ...(init as object), dispatcher });
-      return asGlobalResponse(response);
+      return await fetchOnce(input, init);
     } catch (error) {
+      // Sent again, once, when a kept-alive connection was closed under it (see keep-alive-race.ts).
+      const retried = lostToKeepAliveRace((error as Error).cause) && replayable(input, init) ? await fetchOnce(input, init).catch(() => undefined) : undefined;
+      if (retried) return retried;
       // fetch wraps connection errors in TypeError("fetch failed"); the MCP SDK reads a
       // TypeError during discovery as a CORS failure and moves on, so a refusal is rethrown as itself.
       throw blockedCause(error) ?? error;
@@ -78,6 +83,13 @@ export function createEgress(allowlist: EgressAllowlist): Egress {
       await dispatcher.destroy();
     },
   };
+}
+
+/** Whether the request can be sent again as it was: its body is not a stream read by the first try. */
+function replayable(input: string | URL | Request, init?: RequestInit): boolean {
+  if (typeof input !== 'string' && !(input instanceof URL)) return false;
+  const body = init?.body;
+  return body === undefined || body === null || typeof body === 'string' || body instanceof URLSearchParams || body instanceof Uint8Array || body instanceof ArrayBuffer;
 }
 
 /**

@@ -2,6 +2,7 @@ import type { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
 import type { EgressConnector } from '../network/guarded-dispatcher.ts';
+import { lostToKeepAliveRace, noticingUsedSockets } from '../network/keep-alive-race.ts';
 import { classifyUpstreamError, type UpstreamCallObserver } from '../network/upstream-observer.ts';
 
 /**
@@ -30,25 +31,6 @@ function poolFor(origin: string, connect: EgressConnector): Pool {
     pools.set(key, pool);
   }
   return pool;
-}
-
-/**
- * Errors raised on a socket that had already read a reply. undici reports a connection reset
- * (ECONNRESET, EPIPE) as the socket's own error, which says nothing of the connection's past:
- * this remembers it, so a reset on a kept-alive connection can be told from one on a new one.
- */
-const errorsOnUsedSockets = new WeakSet<Error>();
-
-function noticingUsedSockets(connect: EgressConnector): EgressConnector {
-  return (options, callback) =>
-    connect(options, (...args) => {
-      const socket = args[1];
-      // Registered before undici's own listener, so it runs first.
-      socket?.on('error', (error: Error) => {
-        if (socket.bytesRead > 0) errorsOnUsedSockets.add(error);
-      });
-      callback(...args);
-    });
 }
 
 /**
@@ -116,20 +98,6 @@ async function sendThroughPool(request: UpstreamRequest): Promise<UpstreamRespon
     if (!retried) throw error;
     return { statusCode: retried.statusCode, headers: retried.headers, body: retried.body };
   }
-}
-
-/**
- * The upstream closed a kept-alive connection as idle just as a request was written to it:
- * the connection had served earlier answers, and this request got no byte back. The server
- * dropped it unread, so sending it again is safe. It shows as a clean close, or as a reset,
- * which Linux sends when a server closes a socket with the request still unread in it.
- * (Switchboard's own idle timer, set from the server's Keep-Alive hint, normally closes
- * first; under event-loop lag the close can lose.)
- */
-function lostToKeepAliveRace(error: unknown): boolean {
-  const { code, socket } = error as { code?: unknown; socket?: { bytesRead?: number } };
-  if (code === 'UND_ERR_SOCKET') return (error as Error).message === 'other side closed' && (socket?.bytesRead ?? 0) > 0;
-  return (code === 'ECONNRESET' || code === 'EPIPE') && errorsOnUsedSockets.has(error as Error);
 }
 
 /** Reads a small body whole (error answers), refusing more than `limit` bytes. */
