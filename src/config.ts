@@ -74,7 +74,8 @@ export type Config = Readonly<{
   setupLinkTtlSeconds: number;
   /**
    * Hosts, addresses and ranges that upstream and OAuth requests may reach although they are
-   * not public (loopback, private networks, …); empty: public addresses only.
+   * not public (loopback, private networks, …), on the port an entry names or, without one, on
+   * every port; empty: public addresses only.
    */
   allowedUpstreamHosts: EgressAllowlist;
   /** On SIGTERM, how long requests in flight may take to finish before they are cut. */

@@ -19,6 +19,8 @@ import type { Db, OpenDatabase } from './db/open.ts';
 import type { Logger } from './logger.ts';
 import { observedEgress } from './core/network/upstream-observer.ts';
 import { createTelemetry, type Telemetry } from './telemetry/telemetry.ts';
+import { startReplicaRegistry, type ReplicaRegistry } from './core/replicas/config-drift.ts';
+import { securitySettingsOf } from './core/replicas/security-settings.ts';
 
 /** The long-lived parts every request handler can reach. */
 export type Services = {
@@ -42,6 +44,8 @@ export type Services = {
   webhookDelivery: Pick<DeliveryWorker, 'wake'>;
   /** Metrics and traces (no-ops unless configured). */
   telemetry: Telemetry;
+  /** This replica among those sharing the database: whether their security settings drifted apart. */
+  replicas: Pick<ReplicaRegistry, 'drift'>;
 };
 
 const UPSTREAM_SESSION_IDLE_MS = 10 * 60_000;
@@ -56,6 +60,17 @@ export async function createServices(config: Config, logger: Logger, database: O
   const tokens = createTokenService(db, keyring, await loadRevocationList(db, changes), changes);
   // Last of what may fail (METRICS_PORT taken): what was started before is stopped again.
   const telemetry = await createTelemetry(config.telemetry, database, logger).catch(async (error: unknown) => {
+    await changes.close();
+    throw error;
+  });
+  const replicas = await startReplicaRegistry({
+    db,
+    logger,
+    changes,
+    settings: securitySettingsOf(config, keyring),
+    singleProcess: database.kind !== 'postgres',
+  }).catch(async (error: unknown) => {
+    await telemetry.close();
     await changes.close();
     throw error;
   });
@@ -108,7 +123,9 @@ export async function createServices(config: Config, logger: Logger, database: O
     rateLimits: createRateLimiter(db, config.rateLimits, logger),
     webhookDelivery,
     telemetry,
+    replicas,
     async close() {
+      await replicas.close();
       await webhookDelivery.close();
       await upstreams.close();
       await closeUpstreamPools();

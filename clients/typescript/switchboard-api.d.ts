@@ -787,6 +787,13 @@ export interface operations {
                         status: "ok";
                         /** Format: date-time */
                         timestamp: string;
+                        /** @description Present when replicas sharing the database run with different security-relevant settings */
+                        configDrift?: {
+                            /** @description The settings (environment variable names) that differ; never their values */
+                            settings: string[];
+                            /** @description How many other live replicas differ from this one */
+                            replicas: number;
+                        };
                     };
                 };
             };

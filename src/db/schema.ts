@@ -121,6 +121,14 @@ export interface WebhookDeliveriesTable {
   created_at: CreatedAt;
 }
 
+export interface ReplicaSettingsTable {
+  replica_id: string;
+  /** jsonb object: setting name → digest of its value (see core/replicas/security-settings.ts). */
+  settings: ColumnType<Record<string, string>, string, string>;
+  started_at: ColumnType<Date, never, never>;
+  seen_at: ColumnType<Date, never, never>;
+}
+
 export interface Database {
   accounts: AccountsTable;
   api_keys: ApiKeysTable;
@@ -133,6 +141,7 @@ export interface Database {
   rate_limit_windows: RateLimitWindowsTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  replica_settings: ReplicaSettingsTable;
 }
 
 export type AccountRow = Selectable<AccountsTable>;

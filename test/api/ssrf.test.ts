@@ -2,7 +2,7 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { startFixtureUpstream, type Upstream } from '../helpers/upstreams.ts';
+import { freePort, startFixtureUpstream, type Upstream } from '../helpers/upstreams.ts';
 
 /**
  * SSRF: a connection's mcpUrl, and the OAuth discovery it leads to, may not reach loopback,
@@ -103,6 +103,8 @@ let discovery: Awaited<ReturnType<typeof discoveryFixture>>;
 const guarded = { server: undefined as unknown as TestServer, key: '', ns: '' };
 /** Only the name `localhost` allowed: 127.0.0.1 spelt as an address is not. */
 const localhostOnly = { server: undefined as unknown as TestServer, key: '', ns: '' };
+/** 127.0.0.1 on the fixture upstream's port alone, and the name localhost on every port. */
+const onePort = { server: undefined as unknown as TestServer, key: '', ns: '' };
 
 async function setUp(target: typeof guarded, env: Record<string, string>) {
   target.server = await startTestServer(env);
@@ -121,10 +123,11 @@ beforeAll(async () => {
   upstream = started;
   relay = await countingRelay(upstream);
   discovery = await discoveryFixture();
+  await setUp(onePort, { ALLOWED_UPSTREAM_HOSTS: `127.0.0.1:${upstream.port}, localhost` });
 });
 
 afterAll(async () => {
-  await Promise.all([guarded.server?.close(), localhostOnly.server?.close()]);
+  await Promise.all([guarded.server?.close(), localhostOnly.server?.close(), onePort.server?.close()]);
   await Promise.all([relay?.close(), discovery?.close(), upstream?.stop()]);
 });
 
@@ -297,5 +300,96 @@ describe('with localhost allowed (positive controls: the same targets are reache
     expect(made.status.state).toBe('auth_required');
     await (await fetch(made.status.authorizationUrl!, { redirect: 'manual' })).text();
     expect(discovery.authorizationServerHits().slice(before)).toContain('/.well-known/oauth-authorization-server/as');
+  });
+});
+
+/** A TCP listener that hangs up on whoever connects: counts them. */
+async function hangingUpListener(): Promise<{ port: number; connections: () => number; close(): Promise<void> }> {
+  let connections = 0;
+  const server = net.createServer((socket) => {
+    connections++;
+    socket.destroy();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.address() as AddressInfo).port, connections: () => connections, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+describe('with an address allowed on one port (127.0.0.1:<upstream port>)', () => {
+  let hangUp: Awaited<ReturnType<typeof hangingUpListener>>;
+  let closedPort: number;
+  /** Other ports of 127.0.0.1, each a different outcome were it reached: the scanner's question. */
+  let probes: [what: string, port: () => number][];
+  beforeAll(async () => {
+    [hangUp, closedPort] = await Promise.all([hangingUpListener(), freePort()]);
+    probes = [
+      ['a closed port', () => closedPort],
+      ['a live MCP server (through the relay)', () => relay.port],
+      ['an HTTP server that is not MCP', () => discovery.port],
+      ['a listener that hangs up', () => hangUp.port],
+    ];
+  });
+  afterAll(() => hangUp?.close());
+
+  it('connects to the upstream on that port and calls a tool (positive control)', async () => {
+    const made = await created(onePort, upstream.url);
+    expect(made.status).toEqual({ state: 'connected' });
+    const call = await onePort.server.request(`/${onePort.ns}/${made.connectionId}/.tools/echo`, {
+      method: 'POST',
+      bearer: onePort.key,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ message: 'on the allowed port' }),
+    });
+    expect(call.status).toBe(200);
+  });
+
+  it('refuses every other port of that address at create with one and the same 400, reaching none of them', async () => {
+    const before = { relay: relay.connections(), loopback: discovery.loopbackHits().length, hangUp: hangUp.connections() };
+    const answers = [];
+    for (const [, port] of probes) {
+      const response = await create(onePort, `http://127.0.0.1:${port()}/mcp`);
+      answers.push({ status: response.status, body: await response.json() });
+    }
+    expect(answers[0]).toEqual({
+      status: 400,
+      body: { error: 'validation_error', message: 'mcpUrl points to 127.0.0.1, which is not allowed (loopback address); an operator can allow it with ALLOWED_UPSTREAM_HOSTS' },
+    });
+    expect(new Set(answers.map((answer) => JSON.stringify(answer))).size).toBe(1);
+    expect({ relay: relay.connections(), loopback: discovery.loopbackHits().length, hangUp: hangUp.connections() }).toEqual(before);
+  });
+
+  it('a stored connection pointed at another port reads the same whatever listens there: status, REST and MCP answers alike', async () => {
+    // Stored under a wider policy (or before it): only the guard at connect time stands between.
+    const before = { relay: relay.connections(), loopback: discovery.loopbackHits().length, hangUp: hangUp.connections() };
+    const seen: string[] = [];
+    for (const [what, port] of probes) {
+      const made = await created(onePort, 'http://stored-under-a-wider-policy.invalid/mcp');
+      await onePort.server.db
+        .updateTable('connections')
+        .set({ mcp_url: `http://127.0.0.1:${port()}/mcp` })
+        .where('namespace', '=', onePort.ns)
+        .where('id', '=', made.connectionId)
+        .execute();
+      const tools = await onePort.server.request(`/${onePort.ns}/${made.connectionId}/.tools`, { bearer: onePort.key });
+      const mcp = await mcpPost(onePort, made.connectionId, { jsonrpc: '2.0', id: 1, method: 'tools/list' });
+      const mcpAnswer = (await mcp.json()) as { error: { code: number; message: string } };
+      let status: Status | undefined;
+      for (let attempt = 0; attempt < 100; attempt++) {
+        status = (await connection(onePort, made.connectionId)).status;
+        if (status.message?.includes('blocked')) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      seen.push(JSON.stringify({ rest: [tools.status, await tools.json()], mcp: [mcp.status, mcpAnswer.error], status }));
+      expect(status, what).toEqual({ state: 'error', message: 'upstream address 127.0.0.1 is a blocked (loopback) address; set ALLOWED_UPSTREAM_HOSTS to allow it' });
+    }
+    expect(new Set(seen).size).toBe(1);
+    expect({ relay: relay.connections(), loopback: discovery.loopbackHits().length, hangUp: hangUp.connections() }).toEqual(before);
+  });
+
+  it('a bare entry (localhost) opens every port, so there the outcomes differ: why host:port is the safe form', async () => {
+    const closed = await created(onePort, `http://localhost:${closedPort}/mcp`);
+    const notMcp = await created(onePort, `http://localhost:${discovery.port}/mcp`);
+    expect(closed.status.state).toBe('error');
+    expect(closed.status.message).toMatch(/refused/);
+    expect(notMcp.status.message).not.toBe(closed.status.message);
   });
 });

@@ -162,21 +162,36 @@ describe('ALLOWED_UPSTREAM_HOSTS', () => {
     ['other.example.com', ['8.8.8.8', '169.254.169.254'], false],
     ['sub.internal.example.com', ['10.9.9.9'], false],
   ])('%s resolving to %j: allowed %s', (host, addresses, allowed) => {
-    expect(checkResolvedHost(host, addresses, allowlist).allowed).toBe(allowed);
+    expect(checkResolvedHost(host, 443, addresses, allowlist).allowed).toBe(allowed);
   });
 
   it('an allowlisted IPv4 address also opens its IPv4-mapped IPv6 form, not its neighbours', () => {
-    expect(checkAddress('::ffff:10.1.2.3', allowlist).allowed).toBe(true);
-    expect(checkAddress('::ffff:10.1.2.4', allowlist).allowed).toBe(false);
+    expect(checkAddress('::ffff:10.1.2.3', 80, allowlist).allowed).toBe(true);
+    expect(checkAddress('::ffff:10.1.2.4', 80, allowlist).allowed).toBe(false);
   });
 
   it('is empty by default: nothing but public addresses', () => {
     const config = loadConfig({});
     expect(config.allowedUpstreamHosts.entries).toEqual([]);
-    expect(checkAddress('127.0.0.1', config.allowedUpstreamHosts).allowed).toBe(false);
+    expect(checkAddress('127.0.0.1', 80, config.allowedUpstreamHosts).allowed).toBe(false);
   });
 
-  it.each(['*.example.com', 'http://example.com', 'example.com:8080', '10.0.0.0/33', 'fd00::/129', 'not a host', 'a@b', '1.2.3.4/x'])(
+  it.each([
+    '*.example.com',
+    'http://example.com',
+    '10.0.0.0/33',
+    'fd00::/129',
+    'not a host',
+    'a@b',
+    '1.2.3.4/x',
+    'example.com:',
+    'example.com:0',
+    'example.com:65536',
+    'example.com:http',
+    '127.0.0.1:80:80',
+    '[::1]:',
+    '[fd00::/8]:443',
+  ])(
     'refuses the entry %j naming the variable',
     (entry) => {
       expect(() => parseEgressAllowlist(entry)).toThrow(RangeError);
@@ -186,10 +201,71 @@ describe('ALLOWED_UPSTREAM_HOSTS', () => {
   );
 });
 
+describe('ALLOWED_UPSTREAM_HOSTS entries with a port', () => {
+  const allowlist = parseEgressAllowlist('mcp.internal:8443, 127.0.0.1:9000, [::1]:9001, 10.0.0.0/8:443, [fd00::]/8:8080, fc00::/8:7000, ::1:9002, both.internal, both.internal:1');
+
+  it.each([
+    // host names: that port alone, and the scheme's default port counts as given
+    ['http://mcp.internal:8443/mcp', true],
+    ['https://mcp.internal:8443/mcp', true],
+    ['http://mcp.internal:8444/mcp', 'names are judged after DNS'],
+    ['http://127.0.0.1:9000/mcp', true],
+    ['http://127.0.0.1:9001/mcp', false],
+    ['http://127.0.0.1/mcp', false],
+    ['http://[::ffff:127.0.0.1]:9000/', true],
+    ['http://[::ffff:127.0.0.1]:5432/', false],
+    ['http://[::1]:9001/', true],
+    ['http://[::1]:9000/', false],
+    ['https://10.2.3.4/', true],
+    ['http://10.2.3.4/', false],
+    ['http://10.2.3.4:443/', true],
+    ['http://[fd12::1]:8080/', true],
+    ['http://[fd12::1]:8081/', false],
+    ['http://[fc00::1]:7000/', true],
+    ['http://[fc00::1]:7001/', false],
+    // without brackets, ::1:9002 is an IPv6 address (all ports), not ::1 on port 9002
+    ['http://[::1:9002]:22/', true],
+    ['http://[::1]:9002/', false],
+  ])('%s: allowed %s', (url, allowed) => {
+    const verdict = checkUrlTarget(new URL(url), allowlist);
+    if (allowed === 'names are judged after DNS') expect(verdict.allowed).toBe(true);
+    else expect(verdict.allowed).toBe(allowed);
+  });
+
+  it.each([
+    ['mcp.internal', 8443, ['10.9.9.9'], true],
+    ['MCP.internal.', 8443, ['127.0.0.1'], true],
+    ['mcp.internal', 8444, ['10.9.9.9'], false],
+    ['mcp.internal', 443, ['8.8.8.8'], true],
+    // a name outside the list resolving to an address allowed on one port
+    ['db.example.com', 9000, ['127.0.0.1'], true],
+    ['db.example.com', 5432, ['127.0.0.1'], false],
+    // a bare entry opens every port, whatever else names the host with a port
+    ['both.internal', 5432, ['10.0.0.9'], true],
+  ])('%s on port %i resolving to %j: allowed %s', (host, port, addresses, allowed) => {
+    expect(checkResolvedHost(host, port, addresses, allowlist).allowed).toBe(allowed);
+  });
+
+  it('a bare entry still opens every port of its host (as before ports existed)', () => {
+    const bare = parseEgressAllowlist('127.0.0.1, internal.example.com');
+    for (const port of [1, 22, 5432, 65535]) {
+      expect(checkAddress('127.0.0.1', port, bare).allowed).toBe(true);
+      expect(checkResolvedHost('internal.example.com', port, ['10.0.0.1'], bare).allowed).toBe(true);
+    }
+  });
+
+  it('public addresses are reached on every port, whatever the allowlist says', () => {
+    expect(checkAddress('8.8.8.8', 5432, allowlist).allowed).toBe(true);
+  });
+});
+
 describe('the guard on real sockets', () => {
   let target: http.Server;
   let port: number;
-  /** Requests that reached the target, by path. */
+  /** Another live server on 127.0.0.1, on a port no allowlist below names. */
+  let other: http.Server;
+  let otherPort: number;
+  /** Requests that reached the target or the other server, by path. */
   const hits: string[] = [];
   const egresses: Egress[] = [];
 
@@ -204,16 +280,25 @@ describe('the guard on real sockets', () => {
       hits.push(`${req.headers.host} ${req.url}`);
       if (req.url === '/redirect') {
         res.writeHead(302, { location: `http://127.0.0.1:${port}/landing` }).end();
+      } else if (req.url === '/redirect-to-other-port') {
+        res.writeHead(302, { location: `http://127.0.0.1:${otherPort}/other-landing` }).end();
       } else {
         res.writeHead(200, { 'content-type': 'text/plain' }).end('reached');
       }
     });
     await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
     port = (target.address() as AddressInfo).port;
+    other = http.createServer((req, res) => {
+      hits.push(`${req.headers.host} ${req.url}`);
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('other');
+    });
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    otherPort = (other.address() as AddressInfo).port;
   });
   afterAll(async () => {
     await Promise.all(egresses.map((e) => e.close()));
     await new Promise((resolve) => target?.close(resolve));
+    await new Promise((resolve) => other?.close(resolve));
   });
 
   async function refusal(work: Promise<unknown>): Promise<EgressBlockedError> {
@@ -255,6 +340,23 @@ describe('the guard on real sockets', () => {
     expect(hits).toContain(`127.0.0.1:${port} /landing`);
   });
 
+  it('an address allowed on one port reaches that port alone: another live port, and a redirect to it, are refused before connecting', async () => {
+    const onePort = egress(`127.0.0.1:${port}`);
+    expect(await (await onePort.fetch(`http://127.0.0.1:${port}/one-port`)).text()).toBe('reached');
+    const direct = await refusal(onePort.fetch(`http://127.0.0.1:${otherPort}/other-direct`));
+    expect(direct.message).toBe('upstream address 127.0.0.1 is a blocked (loopback) address; set ALLOWED_UPSTREAM_HOSTS to allow it');
+    await refusal(onePort.fetch(`http://127.0.0.1:${port}/redirect-to-other-port`));
+    expect(hits).toContain(`127.0.0.1:${port} /redirect-to-other-port`);
+    // The same, by a name that resolves to the address (the check after DNS knows the port too).
+    await refusal(egress(`127.0.0.1:${port}`).fetch(`http://localhost:${otherPort}/other-by-name`));
+    await refusal(egress(`localhost:${port}`).fetch(`http://localhost:${otherPort}/other-by-allowed-name`));
+    expect(await (await egress(`localhost:${port}`).fetch(`http://localhost:${port}/by-name`)).text()).toBe('reached');
+    expect(hits.filter((hit) => hit.includes('/other'))).toEqual([]);
+    // Positive control: with the other port listed too, the same redirect lands there.
+    expect(await (await egress(`127.0.0.1:${port}, 127.0.0.1:${otherPort}`).fetch(`http://127.0.0.1:${port}/redirect-to-other-port`)).text()).toBe('other');
+    expect(hits).toContain(`127.0.0.1:${otherPort} /other-landing`);
+  });
+
   it('guards undici pools too (the forwarding path), on IP literals and names alike', async () => {
     const connect = createGuardedConnector(none);
     for (const origin of [`http://127.0.0.1:${port}`, `http://localhost:${port}`]) {
@@ -266,7 +368,14 @@ describe('the guard on real sockets', () => {
       }
     }
     expect(hits.some((hit) => hit.endsWith('/pooled'))).toBe(false);
-    const allowed = new Pool(`http://127.0.0.1:${port}`, { connect: createGuardedConnector(parseEgressAllowlist('127.0.0.1')) });
+    const otherPortOnly = new Pool(`http://127.0.0.1:${port}`, { connect: createGuardedConnector(parseEgressAllowlist(`127.0.0.1:${otherPort}`)) });
+    try {
+      await refusal(otherPortOnly.request({ path: '/pooled', method: 'GET' }));
+    } finally {
+      await otherPortOnly.destroy();
+    }
+    expect(hits.some((hit) => hit.endsWith('/pooled'))).toBe(false);
+    const allowed = new Pool(`http://127.0.0.1:${port}`, { connect: createGuardedConnector(parseEgressAllowlist(`127.0.0.1:${port}`)) });
     try {
       const { statusCode, body } = await allowed.request({ path: '/pooled', method: 'GET' });
       expect(statusCode).toBe(200);

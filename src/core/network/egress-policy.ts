@@ -21,12 +21,21 @@ export type AddressKind =
   | 'documentation'
   | 'reserved';
 
-/** The operator's `ALLOWED_UPSTREAM_HOSTS`, parsed. */
+/** Which ports an allowlist entry opens: all of them (a bare host or range), or those it names. */
+export type PortScope = 'every port' | ReadonlySet<number>;
+
+/**
+ * The operator's `ALLOWED_UPSTREAM_HOSTS`, parsed. An entry with a port (`host:port`,
+ * `[v6]:port`, `range:port`) opens that port alone; an entry without one opens every port of
+ * its host — so a tenant may probe them all, which is why the port form is the safe one.
+ */
 export type EgressAllowlist = Readonly<{
-  /** Host names (lowercase, ASCII, no trailing dot), allowed whatever they resolve to. */
-  hosts: ReadonlySet<string>;
-  /** Addresses and ranges allowed even though they are not public. */
+  /** Host names (lowercase, ASCII, no trailing dot), allowed whatever they resolve to, on their ports. */
+  hosts: ReadonlyMap<string, PortScope>;
+  /** Addresses and ranges allowed on every port although they are not public. */
   addresses: BlockList;
+  /** Addresses and ranges allowed on one port only, by port. */
+  addressesByPort: ReadonlyMap<number, BlockList>;
   /** The entries as given, for messages and logs. */
   entries: readonly string[];
 }>;
@@ -150,34 +159,78 @@ export function normalizeHost(hostname: string): string {
 
 /**
  * Parses `ALLOWED_UPSTREAM_HOSTS`: a comma list of host names (matched exactly,
- * case-insensitively), IP addresses and CIDR ranges. Throws a RangeError naming a bad entry.
+ * case-insensitively), IP addresses and CIDR ranges, each optionally followed by `:port`
+ * (`mcp.internal:8443`, `127.0.0.1:9000`, `[::1]:9000`, `10.0.0.0/8:443`). An IPv6 address
+ * takes a port only in brackets: `::1:9000` is itself an address. Throws a RangeError naming
+ * a bad entry.
  */
 export function parseEgressAllowlist(list: string): EgressAllowlist {
   const entries = list.split(',').map((entry) => entry.trim()).filter(Boolean);
-  const hosts = new Set<string>();
+  const hosts = new Map<string, PortScope>();
   const addresses = new BlockList();
+  const addressesByPort = new Map<number, BlockList>();
+  const addressListFor = (port: number | undefined) => {
+    if (port === undefined) return addresses;
+    let listed = addressesByPort.get(port);
+    if (!listed) addressesByPort.set(port, (listed = new BlockList()));
+    return listed;
+  };
   for (const entry of entries) {
-    const cidr = /^\[?([^\]/]+)\]?\/(\d{1,3})$/.exec(entry);
+    const { target, port } = splitPort(entry);
+    const cidr = /^\[?([^\]/]+)\]?\/(\d{1,3})$/.exec(target);
     if (cidr) {
       const family = isIP(cidr[1]!);
       const prefix = Number(cidr[2]);
       if (family === 0 || prefix > (family === 4 ? 32 : 128)) throw new RangeError(`"${entry}" is not a valid CIDR range such as 10.0.0.0/8 or fd00::/8`);
-      addresses.addSubnet(cidr[1]!, prefix, family === 4 ? 'ipv4' : 'ipv6');
+      addressListFor(port).addSubnet(cidr[1]!, prefix, family === 4 ? 'ipv4' : 'ipv6');
       continue;
     }
-    if (entry.includes('*')) throw new RangeError(`"${entry}": wildcards are not supported, list each host name`);
-    const bare = entry.replace(/^\[(.*)\]$/, '$1');
+    if (target.includes('*')) throw new RangeError(`"${entry}": wildcards are not supported, list each host name`);
+    const bare = target.replace(/^\[(.*)\]$/, '$1');
     if (isIP(bare)) {
-      addresses.addAddress(bare, isIP(bare) === 4 ? 'ipv4' : 'ipv6');
+      addressListFor(port).addAddress(bare, isIP(bare) === 4 ? 'ipv4' : 'ipv6');
       continue;
     }
     const host = canonicalHost(bare);
-    if (!host) throw new RangeError(`"${entry}" is not a host name, IP address or CIDR range`);
+    if (!host) throw new RangeError(`"${entry}" is not a host name, IP address or CIDR range, optionally with :port`);
     // WHATWG URLs read "2130706433" or "127.1" as IPv4 addresses: so does the allowlist.
-    if (isIP(host)) addresses.addAddress(host, 'ipv4');
-    else hosts.add(host);
+    if (isIP(host)) addressListFor(port).addAddress(host, 'ipv4');
+    else hosts.set(host, widenPorts(hosts.get(host), port));
   }
-  return Object.freeze({ hosts, addresses, entries: Object.freeze(entries) });
+  return Object.freeze({ hosts, addresses, addressesByPort, entries: Object.freeze(entries) });
+}
+
+/**
+ * An entry's trailing `:port`, if it has one. A colon ends a host name, an IPv4 address, a
+ * bracketed IPv6 address or a CIDR range; an unbracketed IPv6 address is all colons, so it has none.
+ */
+function splitPort(entry: string): { target: string; port?: number } {
+  const match = /^(.*(?:\]|\/\d{1,3}|^[^:]+)):(\d*)$/.exec(entry);
+  if (!match) return { target: entry };
+  const port = /^\d{1,5}$/.test(match[2]!) ? Number(match[2]) : 0;
+  if (port < 1 || port > 65535) throw new RangeError(`"${entry}": the port must be a number from 1 to 65535`);
+  return { target: match[1]!, port };
+}
+
+function widenPorts(scope: PortScope | undefined, port: number | undefined): PortScope {
+  if (port === undefined || scope === 'every port') return 'every port';
+  return new Set([...(scope ?? []), port]);
+}
+
+/** Whether the allowlist names this host (lowercase, as normalizeHost spells it) for this port. */
+function allowsHostName(allowlist: EgressAllowlist, host: string, port: number): boolean {
+  const scope = allowlist.hosts.get(host);
+  return scope === 'every port' || (scope !== undefined && scope.has(port));
+}
+
+/** Whether the allowlist opens this address (an IP literal, no zone) on this port. */
+function allowsListedAddress(allowlist: EgressAllowlist, ip: string, family: 'ipv4' | 'ipv6', port: number): boolean {
+  return allowlist.addresses.check(ip, family) || (allowlist.addressesByPort.get(port)?.check(ip, family) ?? false);
+}
+
+/** The port a URL reaches: its own, or its scheme's default. */
+export function portOf(url: URL): number {
+  return url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
 }
 
 function canonicalHost(entry: string): string | undefined {
@@ -192,28 +245,28 @@ function canonicalHost(entry: string): string | undefined {
 
 export type EgressVerdict = { allowed: true } | { allowed: false; kind: Exclude<AddressKind, 'public'> };
 
-/** Whether one address may be reached: public, or opened by the allowlist. */
-export function checkAddress(address: string, allowlist: EgressAllowlist): EgressVerdict {
+/** Whether one address may be reached on `port`: public, or opened there by the allowlist. */
+export function checkAddress(address: string, port: number, allowlist: EgressAllowlist): EgressVerdict {
   const ip = address.replace(/%.*$/, '');
   const kind = classifyAddress(ip);
   if (kind === 'public') return { allowed: true };
   const family = isIP(ip) === 4 ? 'ipv4' : 'ipv6';
-  if (allowlist.addresses.check(ip, family)) return { allowed: true };
+  if (allowsListedAddress(allowlist, ip, family, port)) return { allowed: true };
   // An allowlisted IPv4 address also opens the IPv6 forms that stand for it (::ffff:127.0.0.1).
   const embedded = family === 'ipv6' ? embeddedIPv4(ip) : undefined;
-  if (embedded && embedded.form !== 'compatible' && allowlist.addresses.check(embedded.address, 'ipv4')) return { allowed: true };
+  if (embedded && embedded.form !== 'compatible' && allowsListedAddress(allowlist, embedded.address, 'ipv4', port)) return { allowed: true };
   return { allowed: false, kind };
 }
 
 /**
- * After DNS: a host the allowlist names is allowed whatever it resolves to; otherwise every
- * address must be allowed (a name with one private address among public ones is refused, as
- * the connection could land on any of them).
+ * After DNS: a host the allowlist names (for this port) is allowed whatever it resolves to;
+ * otherwise every address must be allowed on the port (a name with one private address among
+ * public ones is refused, as the connection could land on any of them).
  */
-export function checkResolvedHost(hostname: string, addresses: readonly string[], allowlist: EgressAllowlist): EgressVerdict {
-  if (allowlist.hosts.has(normalizeHost(hostname))) return { allowed: true };
+export function checkResolvedHost(hostname: string, port: number, addresses: readonly string[], allowlist: EgressAllowlist): EgressVerdict {
+  if (allowsHostName(allowlist, normalizeHost(hostname), port)) return { allowed: true };
   for (const address of addresses) {
-    const verdict = checkAddress(address, allowlist);
+    const verdict = checkAddress(address, port, allowlist);
     if (!verdict.allowed) return verdict;
   }
   return { allowed: true };
@@ -221,14 +274,15 @@ export function checkResolvedHost(hostname: string, addresses: readonly string[]
 
 /**
  * What can be judged from a URL alone, before any DNS lookup: its scheme, an IP-literal host,
- * and `localhost` (RFC 6761 names that always mean this machine). Other names pass here and
- * are checked when they are resolved.
+ * and `localhost` (RFC 6761 names that always mean this machine), on the URL's port. Other
+ * names pass here and are checked when they are resolved.
  */
 export function checkUrlTarget(url: URL, allowlist: EgressAllowlist): EgressVerdict | { allowed: false; kind: 'scheme' } {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return { allowed: false, kind: 'scheme' };
   const host = normalizeHost(url.hostname);
-  if (allowlist.hosts.has(host)) return { allowed: true };
-  if (isIP(host)) return checkAddress(host, allowlist);
+  const port = portOf(url);
+  if (allowsHostName(allowlist, host, port)) return { allowed: true };
+  if (isIP(host)) return checkAddress(host, port, allowlist);
   if (host === 'localhost' || host.endsWith('.localhost')) return { allowed: false, kind: 'loopback' };
   return { allowed: true };
 }

@@ -27,13 +27,13 @@ export type Egress = {
 
 /**
  * A DNS lookup that resolves every address of the name and refuses them all if any is
- * refused; otherwise answers as net.connect asked (one address, or all for happy eyeballs).
+ * refused on `port`; otherwise answers as net.connect asked (one address, or all for happy eyeballs).
  */
-function guardedLookup(allowlist: EgressAllowlist): LookupFunction {
+function guardedLookup(allowlist: EgressAllowlist, port: number): LookupFunction {
   return (hostname, options, callback) => {
     dns.lookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
       if (error) return callback(error, '', 0);
-      const verdict = checkResolvedHost(hostname, addresses.map((a) => a.address), allowlist);
+      const verdict = checkResolvedHost(hostname, port, addresses.map((a) => a.address), allowlist);
       if (!verdict.allowed) return callback(new EgressBlockedError(hostname, verdict.kind), '', 0);
       if (options.all) return (callback as unknown as (e: null, all: LookupAddress[]) => void)(null, addresses);
       const first = addresses[0];
@@ -44,17 +44,28 @@ function guardedLookup(allowlist: EgressAllowlist): LookupFunction {
 }
 
 export function createGuardedConnector(allowlist: EgressAllowlist, options: { timeoutMs?: number } = {}): EgressConnector {
-  const base = buildConnector({ lookup: guardedLookup(allowlist), ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}) });
+  // net.connect tells its lookup the name but not the port: one connector per port reached,
+  // each with a lookup that knows its port (a handful in practice).
+  const byPort = new Map<number, EgressConnector>();
+  const connectorFor = (port: number) => {
+    let connector = byPort.get(port);
+    if (!connector) {
+      connector = buildConnector({ lookup: guardedLookup(allowlist, port), ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}) });
+      byPort.set(port, connector);
+    }
+    return connector;
+  };
   return (target, callback) => {
+    const port = Number(target.port) || (target.protocol === 'https:' ? 443 : 80);
     // net.connect never looks up an IP literal: judge it here.
     if (isIP(target.hostname)) {
-      const verdict = checkAddress(target.hostname, allowlist);
+      const verdict = checkAddress(target.hostname, port, allowlist);
       if (!verdict.allowed) {
         process.nextTick(callback, new EgressBlockedError(target.hostname, verdict.kind), null);
         return;
       }
     }
-    return base(target, callback);
+    return connectorFor(port)(target, callback);
   };
 }
 

@@ -14,7 +14,9 @@ export type Change =
   /** `revision` is the connection's revision after the change, null when it was deleted. */
   | { kind: 'connection'; namespace: string; id: string; revision: number | null }
   /** Webhook deliveries were queued (sent on commit): delivery workers look for due ones. */
-  | { kind: 'webhook_deliveries_queued'; namespace: string };
+  | { kind: 'webhook_deliveries_queued'; namespace: string }
+  /** A replica started or stopped: others compare their settings with it (configuration drift). */
+  | { kind: 'replicas_changed' };
 
 /** Tells every process (this one included) about a change. Inside a transaction, on commit. */
 export async function notifyChange(db: Db, change: Change): Promise<void> {
