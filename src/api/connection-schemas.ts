@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { isConnectionId } from '../core/connections/connection-input.ts';
-import { isStorableText } from '../core/text.ts';
-import { namespaceNameParam } from './schemas.ts';
+import { namespaceNameParam, storableText } from './schemas.ts';
 
 /**
  * Path parameters arrive percent-encoded from REST (`github%2Fcreate_issue`) and plain from
@@ -16,10 +15,6 @@ const pathSegment = z.string().transform((value, ctx) => {
     return z.NEVER;
   }
 });
-
-/** Filter text goes into SQL: it must be text PostgreSQL can hold. */
-const storableText = (max: number) =>
-  z.string().max(max).refine(isStorableText, 'must not contain NUL characters or unpaired surrogates');
 
 export const connectionPath = {
   namespace: namespaceNameParam,
