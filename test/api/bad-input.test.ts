@@ -201,3 +201,40 @@ describe('values the database cannot take', () => {
     await expectError(response, response.status, response.status === 400 ? 'validation_error' : 'not_found');
   });
 });
+
+/**
+ * Metadata keys are data: `__proto__`, `constructor` and `prototype` name JavaScript's object
+ * machinery instead (`__proto__` vanished in validation, so a filter on it matched everything
+ * and a connection's metadata lost it). Refused by name, in bodies and in filters.
+ */
+describe('reserved metadata keys', () => {
+  const NS = 'reserved-keys';
+  beforeAll(async () => {
+    expect((await server.request(`/namespaces/${NS}`, { method: 'PUT', bearer: key })).status).toBeLessThan(300);
+  });
+
+  it.each([
+    ['metadata[__proto__]=x', 'metadata%5B__proto__%5D=x'],
+    ['metadata.__proto__=x', 'metadata.__proto__=x'],
+    ['metadata[constructor]=x', 'metadata%5Bconstructor%5D=x'],
+    ['metadata.prototype=x beside a valid filter', 'metadata.userId=alice&metadata.prototype=x'],
+  ])('GET /{ns}?%s: 400 naming the key', async (_label, query) => {
+    const body = await expectError(await server.request(`/${NS}?${query}`, { bearer: key }), 400, 'validation_error');
+    expect(body.message).toMatch(/metadata.*(__proto__|constructor|prototype).*reserved/);
+  });
+
+  it.each([
+    ['__proto__ (an object)', '{"__proto__":{"admin":true},"userId":"alice"}'],
+    ['__proto__ (a string)', '{"__proto__":"x"}'],
+    ['constructor', '{"constructor":"x"}'],
+    ['prototype', '{"prototype":{"a":1}}'],
+  ])('POST and PUT a connection with the metadata key %s: 400, nothing stored', async (_label, metadata) => {
+    const json = { 'content-type': 'application/json' };
+    const created = await server.request(`/${NS}`, { method: 'POST', bearer: key, headers: json, body: `{"mcpUrl":"https://mcp.example.com/mcp","metadata":${metadata}}` });
+    expect((await expectError(created, 400, 'validation_error')).message).toMatch(/metadata.*reserved/);
+    const put = await server.request(`/${NS}/reserved`, { method: 'PUT', bearer: key, headers: json, body: `{"mcpUrl":"https://mcp.example.com/mcp","metadata":${metadata}}` });
+    expect((await expectError(put, 400, 'validation_error')).message).toMatch(/metadata.*reserved/);
+    const listed = (await (await server.request(`/${NS}`, { bearer: key })).json()) as { connections: unknown[] };
+    expect(listed.connections).toEqual([]);
+  });
+});

@@ -735,6 +735,8 @@ describe('POST /tokens refuses invalid policies with 400 naming the problem', ()
     ['a namespace with uppercase letters', { policy: [{ namespaces: 'Team-A' }] }, /namespaces.*namespace name/],
     ['metadata with a number value', { policy: [{ metadata: { count: 3 } }] }, /metadata.*(count|string)/],
     ['metadata that is empty', { policy: [{ metadata: {} }] }, /metadata/],
+    ['metadata with the key __proto__', { policy: [{ metadata: JSON.parse('{"userId":"alice","__proto__":"x"}') }] }, /metadata.*"__proto__" is reserved/],
+    ['metadata with the key constructor', { policy: [{ metadata: [{ userId: 'bob' }, { constructor: 'x' }] }] }, /metadata.*"constructor" is reserved/],
     ['an rpcReqMatch key that is not a dot-path', { policy: [{ rpcReqMatch: { 'params..name': '^x$' } }] }, /rpcReqMatch.*dot-path/],
     ['a policy that is not an array', { policy: { namespaces: 'team-a' } }, /policy/],
   ];
