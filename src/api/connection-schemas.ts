@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { isConnectionId } from '../core/connections/connection-input.ts';
-import { isStorableText } from '../core/text.ts';
-import { namespaceNameParam } from './schemas.ts';
+import { refusingReservedKeys } from '../core/reserved-keys.ts';
+import { namespaceNameParam, storableText } from './schemas.ts';
 
 /**
  * Path parameters arrive percent-encoded from REST (`github%2Fcreate_issue`) and plain from
@@ -16,10 +16,6 @@ const pathSegment = z.string().transform((value, ctx) => {
     return z.NEVER;
   }
 });
-
-/** Filter text goes into SQL: it must be text PostgreSQL can hold. */
-const storableText = (max: number) =>
-  z.string().max(max).refine(isStorableText, 'must not contain NUL characters or unpaired surrogates');
 
 export const connectionPath = {
   namespace: namespaceNameParam,
@@ -93,8 +89,7 @@ export const connectionSchema = z
 const connectionFields = {
   mcpUrl: z.string().meta({ description: 'The upstream MCP server (http or https); query-string configuration stays in it' }),
   name: z.string().meta({ description: 'Human-readable name (defaults to the connection id)' }),
-  metadata: z
-    .record(z.string(), z.unknown())
+  metadata: refusingReservedKeys(z.record(z.string(), z.unknown()))
     .nullable()
     .meta({ description: 'Free-form JSON for your own bookkeeping, filterable in listings' }),
   headers: z.record(z.string(), z.string()).meta({
@@ -131,22 +126,25 @@ const METADATA_KEY = /^metadata(?:\.([^.[\]]+)|\[([^[\]]+)\])$/;
  */
 function foldMetadataFilters(query: unknown): unknown {
   if (query === null || typeof query !== 'object') return query;
-  const folded: Record<string, unknown> = {};
-  const metadata: Record<string, unknown> = {};
+  // Without prototypes: a key such as `__proto__` is kept as data, to be refused by name.
+  const folded: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  const metadata: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   for (const [key, value] of Object.entries(query)) {
     const match = METADATA_KEY.exec(key);
     if (match) metadata[(match[1] ?? match[2])!] = value;
     else folded[key] = value;
   }
   if (Object.keys(metadata).length > 0) {
-    folded.metadata = { ...((folded.metadata as Record<string, unknown> | undefined) ?? {}), ...metadata };
+    folded.metadata = Object.assign(Object.create(null) as Record<string, unknown>, folded.metadata, metadata);
   }
   return folded;
 }
 
-const metadataFilterSchema = z
-  .record(storableText(100).pipe(z.string().min(1)), z.union([storableText(1000), z.array(storableText(1000)).min(1).max(20)]))
-  .refine((filters) => Object.keys(filters).length <= 20, 'at most 20 metadata filters');
+const metadataFilterSchema = refusingReservedKeys(
+  z
+    .record(storableText(100).pipe(z.string().min(1)), z.union([storableText(1000), z.array(storableText(1000)).min(1).max(20)]))
+    .refine((filters) => Object.keys(filters).length <= 20, 'at most 20 metadata filters'),
+);
 
 /**
  * trpc-to-openapi only describes scalar query parameters, so `metadata` is not a declared key:

@@ -15,7 +15,12 @@ export type UpstreamAnswer =
   | { kind: 'insufficient_scope'; challenge: OAuthChallenge };
 
 export type OutgoingMessage = {
-  raw: Buffer;
+  /**
+   * The parsed message, exactly as the token's policies judged it. It is serialized again
+   * rather than the client's bytes forwarded: a parser that reads JSON differently (the first
+   * of duplicate keys, say) must not see a different request from the one that was allowed.
+   */
+  json: unknown;
   /** Set for requests and notifications; responses to the server's own requests have none. */
   call?: { method: string; params: Record<string, unknown> | undefined };
 };
@@ -69,13 +74,14 @@ async function send(
     'mcp-protocol-version': session.protocolVersion,
   };
   if (bearer) headers.authorization = `Bearer ${bearer}`;
-  let body = message.raw;
+  let json = message.json;
   if (session.sessionId) headers['mcp-session-id'] = session.sessionId;
   if (session.era === 'modern' && message.call) {
-    const modern = toModernRequest(message.raw, message.call, session.protocolVersion);
-    body = modern.body;
+    const modern = toModernRequest(message.json, message.call, session.protocolVersion);
+    json = modern.body;
     Object.assign(headers, modern.headers);
   }
+  const body = Buffer.from(JSON.stringify(json), 'utf8');
   const response = await sendUpstream({
     url: session.url,
     method: 'POST',

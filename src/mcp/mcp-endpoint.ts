@@ -2,12 +2,13 @@ import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestContext } from '../api/context.ts';
 import { connectionNotFound, noteObservedStatus } from '../core/connections/connections.ts';
+import { MAX_JSON_DEPTH } from '../core/json-depth.ts';
 import { allowsCall, allowsConnection } from '../core/tokens/policy.ts';
 import type { ConnectionRecord } from '../core/connections/connection-store.ts';
 import { describeUpstreamFailure } from '../core/upstream/upstream-failure.ts';
 import type { UpstreamSession } from '../core/upstream/upstream-session.ts';
 import { AppError } from '../errors.ts';
-import { isJsonContentType, readBody } from '../http/body.ts';
+import { isJsonContentType, nestingExceeds, readBody } from '../http/body.ts';
 import { classifyMessage, JsonRpcCode, sendJsonRpcError, sendJsonRpcResult, type JsonRpcId } from './json-rpc.ts';
 import { admitMcpCaller } from './mcp-admission.ts';
 import { streamThrough } from './stream-through.ts';
@@ -42,10 +43,15 @@ export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse
     sendJsonRpcError(res, 415, null, { code: JsonRpcCode.serverError, message: 'Unsupported Media Type: Content-Type must be application/json' });
     return;
   }
-  const raw = await readBody(req, ctx.config.maxBodyBytes);
+  const text = (await readBody(req, ctx.config.maxBodyBytes)).toString('utf8');
+  // Checked before parsing: the message is serialized again on its way upstream, which recurses.
+  if (nestingExceeds(text, MAX_JSON_DEPTH)) {
+    sendJsonRpcError(res, 400, null, { code: JsonRpcCode.invalidRequest, message: `Invalid Request: the body nests more than ${MAX_JSON_DEPTH} levels deep` });
+    return;
+  }
   let body: unknown;
   try {
-    body = JSON.parse(raw.toString('utf8'));
+    body = JSON.parse(text);
   } catch {
     sendJsonRpcError(res, 400, null, { code: JsonRpcCode.parseError, message: 'Parse error: the body is not valid JSON' });
     return;
@@ -98,7 +104,7 @@ export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse
       return;
     }
     const outgoing: OutgoingMessage = {
-      raw,
+      json: body,
       ...(message.kind === 'request' || message.kind === 'notification'
         ? { call: { method: message.method, params: message.kind === 'request' ? message.params : undefined } }
         : {}),

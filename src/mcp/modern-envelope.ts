@@ -13,35 +13,38 @@ import { SWITCHBOARD_VERSION } from '../version.ts';
  */
 const NAMED_METHODS = new Set(['tools/call', 'resources/read', 'prompts/get']);
 
-export type ModernRequest = { body: Buffer; headers: Record<string, string> };
+export type ModernRequest = { body: unknown; headers: Record<string, string> };
 
+/** `message` is the parsed JSON-RPC message (the one the policies saw); it is left as it is. */
 export function toModernRequest(
-  raw: Buffer,
-  message: { method: string; params: Record<string, unknown> | undefined },
+  message: unknown,
+  call: { method: string; params: Record<string, unknown> | undefined },
   protocolVersion: string,
 ): ModernRequest {
-  const meta = (message.params?._meta ?? {}) as Record<string, unknown>;
+  const params = (message as { params?: Record<string, unknown> }).params;
+  const meta = (params?._meta ?? {}) as Record<string, unknown>;
   const claimed = meta[PROTOCOL_VERSION_META_KEY];
-  let body = raw;
+  let body = message;
   let version = protocolVersion;
   if (typeof claimed === 'string') {
     version = claimed;
   } else {
-    const parsed = JSON.parse(raw.toString('utf8')) as { params?: Record<string, unknown> };
-    parsed.params = {
-      ...parsed.params,
-      _meta: {
-        [PROTOCOL_VERSION_META_KEY]: protocolVersion,
-        [CLIENT_CAPABILITIES_META_KEY]: {},
-        [CLIENT_INFO_META_KEY]: { name: 'switchboard', version: SWITCHBOARD_VERSION },
-        ...meta,
+    body = {
+      ...(message as Record<string, unknown>),
+      params: {
+        ...params,
+        _meta: {
+          [PROTOCOL_VERSION_META_KEY]: protocolVersion,
+          [CLIENT_CAPABILITIES_META_KEY]: {},
+          [CLIENT_INFO_META_KEY]: { name: 'switchboard', version: SWITCHBOARD_VERSION },
+          ...meta,
+        },
       },
     };
-    body = Buffer.from(JSON.stringify(parsed), 'utf8');
   }
-  const headers: Record<string, string> = { 'mcp-protocol-version': version, 'mcp-method': message.method };
-  const name = message.params?.name ?? message.params?.uri;
-  if (NAMED_METHODS.has(message.method) && typeof name === 'string') headers['mcp-name'] = encodeHeaderValue(name);
+  const headers: Record<string, string> = { 'mcp-protocol-version': version, 'mcp-method': call.method };
+  const name = call.params?.name ?? call.params?.uri;
+  if (NAMED_METHODS.has(call.method) && typeof name === 'string') headers['mcp-name'] = encodeHeaderValue(name);
   return { body, headers };
 }
 

@@ -443,6 +443,16 @@ describe('attenuation through POST /tokens with a token', () => {
     expect(lifetime).toBeLessThanOrEqual(121_000);
   });
 
+  it('a token of 16 blocks, the most a token holds, mints no child: 400 saying so', async () => {
+    let token = (await mint(key)).token;
+    for (let blocks = 1; blocks < 15; blocks++) token = attenuateToken(token, { id: fresh('tok_offline'), exp: nowSeconds() + 600, policy: [{}] });
+    const sixteen = (await mint(token, [{ operations: 'read' }])).token;
+    expect((await send('GET', '/team-a', sixteen)).status).toBe(200);
+    const refused = await send('POST', '/tokens', sixteen, { policy: [{ operations: 'read' }] });
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({ error: 'validation_error', message: expect.stringMatching(/16 blocks/) });
+  });
+
   it('a token validates the policy it mints like a key does', async () => {
     const refused = await send('POST', '/tokens', parent.token, { policy: [{ ttl: '25h' }] });
     expect(refused.status).toBe(400);
@@ -566,6 +576,37 @@ describe('revocation', () => {
     });
     expect((await send('GET', '/team-a', offline)).status).toBe(401);
     expect((await send('GET', '/team-a', parent)).status).toBe(200);
+  });
+
+  it('revoking by a token whose offline block carries another token’s id leaves that token alone', async () => {
+    const [first, second] = [(await mint(key)).token, (await mint(key)).token];
+    const fromSecond = (await mint(second, [{ operations: 'read' }])).token;
+    // (Tokens made from `first` are within its holder's reach anyway: revoking `first` ends them.)
+    for (const victim of [second, fromSecond]) {
+      const disguised = attenuateToken(first, { id: tokenId(victim), exp: nowSeconds() + 600, policy: [{ operations: ['read'] }] });
+      expect(await send('POST', '/tokens/revoke', key, { token: disguised })).toMatchObject({
+        status: 200,
+        body: { id: `${tokenId(first)}/${tokenId(victim)}` },
+      });
+      expect((await send('GET', '/team-a', disguised)).status).toBe(401);
+      expect((await send('GET', '/team-a', victim)).status).toBe(200);
+    }
+    expect((await send('GET', '/team-a', first)).status).toBe(200);
+  });
+
+  it('revoking by a token the server minted block by block revokes its own last id; after an offline block, the id within its chain', async () => {
+    const parent = (await mint(key)).token;
+    const child = (await mint(parent, [{ operations: 'read' }])).token;
+    const grandchild = (await mint(child, [{ namespaces: 'team-a' }])).token;
+    expect(await send('POST', '/tokens/revoke', key, { token: grandchild })).toMatchObject({ status: 200, body: { id: tokenId(grandchild) } });
+    const offline = attenuateToken(child, { id: fresh('tok_offline'), exp: nowSeconds() + 600, policy: [{}] });
+    const mintedAfterOffline = (await mint(offline, [{ operations: 'read' }])).token;
+    expect(await send('POST', '/tokens/revoke', key, { token: mintedAfterOffline })).toMatchObject({
+      status: 200,
+      body: { id: `${tokenId(parent)}/${tokenId(mintedAfterOffline)}` },
+    });
+    expect((await send('GET', '/team-a', mintedAfterOffline)).status).toBe(401);
+    for (const token of [parent, child, offline]) expect((await send('GET', '/team-a', token)).status).toBe(200);
   });
 
   it('a token cannot revoke, not even itself (403)', async () => {
@@ -694,6 +735,8 @@ describe('POST /tokens refuses invalid policies with 400 naming the problem', ()
     ['a namespace with uppercase letters', { policy: [{ namespaces: 'Team-A' }] }, /namespaces.*namespace name/],
     ['metadata with a number value', { policy: [{ metadata: { count: 3 } }] }, /metadata.*(count|string)/],
     ['metadata that is empty', { policy: [{ metadata: {} }] }, /metadata/],
+    ['metadata with the key __proto__', { policy: [{ metadata: JSON.parse('{"userId":"alice","__proto__":"x"}') }] }, /metadata.*"__proto__" is reserved/],
+    ['metadata with the key constructor', { policy: [{ metadata: [{ userId: 'bob' }, { constructor: 'x' }] }] }, /metadata.*"constructor" is reserved/],
     ['an rpcReqMatch key that is not a dot-path', { policy: [{ rpcReqMatch: { 'params..name': '^x$' } }] }, /rpcReqMatch.*dot-path/],
     ['a policy that is not an array', { policy: { namespaces: 'team-a' } }, /policy/],
   ];

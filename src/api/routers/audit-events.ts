@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { auditDetailsByType, AUDIT_ACTOR_TYPES, AUDIT_EVENT_TYPES, type AuditEventType } from '../../core/audit/audit-event-types.ts';
 import { listAuditEvents } from '../../core/audit/audit-log.ts';
 import { isConnectionId } from '../../core/connections/connection-input.ts';
-import { namespaceNameParam } from '../schemas.ts';
+import { isoTimestampParam, namespaceNameParam } from '../schemas.ts';
 import { protectedProcedure, router } from '../trpc.ts';
 
 const tags = ['audit'];
@@ -12,8 +12,8 @@ const listInput = z
     type: z.enum(AUDIT_EVENT_TYPES, { error: `must be one of ${AUDIT_EVENT_TYPES.join(', ')}` }).meta({ description: 'Only events of this type' }).optional(),
     namespace: namespaceNameParam.meta({ description: 'Only events about this namespace' }).optional(),
     connectionId: z.string().refine(isConnectionId, 'is not a valid connection id').meta({ description: 'Only events about this connection' }).optional(),
-    since: z.iso.datetime({ offset: true }).meta({ description: 'Only events at or after this time (ISO 8601)' }).optional(),
-    until: z.iso.datetime({ offset: true }).meta({ description: 'Only events before this time (ISO 8601)' }).optional(),
+    since: isoTimestampParam.meta({ description: 'Only events at or after this time (ISO 8601)' }).optional(),
+    until: isoTimestampParam.meta({ description: 'Only events before this time (ISO 8601)' }).optional(),
     limit: z.coerce.number().int().min(1).max(100).default(50).meta({ description: 'Page size, 1 to 100' }),
     cursor: z.string().max(1024).meta({ description: 'nextCursor from the previous page' }).optional(),
   })

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { configureOAuthClient, listOAuthClients, removeOAuthClient } from '../../core/oauth/oauth-clients.ts';
+import { storableText } from '../schemas.ts';
 import { protectedProcedure, router } from '../trpc.ts';
 
 const tags = ['oauth'];
@@ -43,11 +44,11 @@ export const oauthClientsRouter = router({
     .input(
       z
         .object({
-          issuer: z.string().min(1).max(2048).meta({ description: 'The authorization server’s issuer identifier, exactly' }),
-          clientId: z.string().min(1).max(512),
-          clientSecret: z.string().min(1).max(4096).optional(),
+          issuer: storableText(2048, 1).meta({ description: 'The authorization server’s issuer identifier, exactly' }),
+          clientId: storableText(512, 1),
+          clientSecret: storableText(4096, 1).optional(),
           tokenEndpointAuthMethod: z.enum(['client_secret_basic', 'client_secret_post', 'none']).optional(),
-          scope: z.string().max(1024).optional(),
+          scope: storableText(1024).optional(),
         })
         .strict(),
     )
@@ -59,7 +60,7 @@ export const oauthClientsRouter = router({
       openapi: { method: 'DELETE', path: '/oauth-clients/{id}', summary: 'Stop using a pre-registered OAuth client (API key only)', tags },
       access,
     })
-    .input(z.object({ id: z.string().min(1).max(100) }))
+    .input(z.object({ id: storableText(100, 1) }))
     .output(z.object({ success: z.literal(true) }))
     .mutation(({ ctx, input }) => removeOAuthClient(ctx.db, ctx.access.accountId, input.id)),
 });

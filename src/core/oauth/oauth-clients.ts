@@ -160,6 +160,8 @@ function checkIssuer(raw: string): string {
     throw new AppError('validation_error', 'issuer must be the authorization server’s issuer URL, e.g. https://auth.example.com');
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new AppError('validation_error', 'issuer must be an http(s) URL');
+  // Stored and compared as given: it must be text PostgreSQL holds as it is.
+  if (!isStorableText(raw)) throw new AppError('validation_error', 'issuer must not contain NUL characters or unpaired surrogates');
   // Issuers compare as exact strings (RFC 8414): keep what was given, minus nothing.
   return raw;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { NAMESPACE_NAME_PATTERN } from '../namespaces/names.ts';
+import { refusingReservedKeys } from '../reserved-keys.ts';
 import { isStorableText } from '../text.ts';
 import { checkPattern } from './safe-regex.ts';
 
@@ -44,10 +45,12 @@ const recordWithKeys = <T extends z.ZodType>(keyCheck: (key: string) => string |
     }
   });
 
-const metadataMap = recordWithKeys(
-  (key) => (key.length === 0 || key.length > 100 || !isStorableText(key) ? 'must be 1 to 100 characters of text' : undefined),
-  text(256),
-  { min: 1, max: 20 },
+const metadataMap = refusingReservedKeys(
+  recordWithKeys(
+    (key) => (key.length === 0 || key.length > 100 || !isStorableText(key) ? 'must be 1 to 100 characters of text' : undefined),
+    text(256),
+    { min: 1, max: 20 },
+  ),
 );
 const DOT_PATH = /^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+){0,7}$/;
 const pattern = z.string().superRefine((source, ctx) => {
@@ -97,7 +100,7 @@ export const storedConstraint = z
     resources: z.array(z.enum(RESOURCES)).min(1).optional(),
     operations: z.array(z.enum(OPERATIONS)).min(1).optional(),
     metadata: z
-      .array(z.record(z.string(), z.string()).refine((map) => Object.keys(map).length > 0, 'an empty map means nothing'))
+      .array(refusingReservedKeys(z.record(z.string(), z.string()).refine((map) => Object.keys(map).length > 0, 'an empty map means nothing')))
       .min(1)
       .optional(),
     rpcReqMatch: z

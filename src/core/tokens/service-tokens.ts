@@ -1,5 +1,5 @@
 import type { Db } from '../../db/open.ts';
-import { findServiceToken, insertServiceToken, revokeServiceToken } from '../../db/queries/service-tokens.ts';
+import { findServiceToken, findServiceTokenLineage, insertServiceToken, revokeServiceToken } from '../../db/queries/service-tokens.ts';
 import { AppError } from '../../errors.ts';
 import { SYSTEM_ACTOR, type AuditActor } from '../audit/audit-event-types.ts';
 import { recordAuditEvent } from '../audit/record-audit-event.ts';
@@ -10,7 +10,7 @@ import { randomBase32 } from '../ids.ts';
 import { countPatterns, MAX_PATTERNS_PER_TOKEN, normalizePolicy, type Constraint, type constraintInput } from './constraints.ts';
 import type { Blocks } from './policy.ts';
 import type { RevocationList } from './revocations.ts';
-import { attenuateToken, claimedKeyId, mintToken, openToken, TOKEN_PREFIX, TokenTooLargeError, type ParsedToken } from './token-format.ts';
+import { attenuateToken, claimedKeyId, MAX_BLOCKS, mintToken, openToken, TOKEN_PREFIX, TokenTooLargeError, type ParsedToken } from './token-format.ts';
 import type { z } from 'zod';
 import { isStorableText } from '../text.ts';
 
@@ -105,6 +105,12 @@ export function createTokenService(db: Db, keyring: Keyring, revocations: Revoca
         if (caller.parentToken) {
           const parent = verify(caller.parentToken);
           if (!parent.ok) throw new AppError('unauthorized', 'The token is no longer valid');
+          if (parent.principal.tokenIds.length >= MAX_BLOCKS) {
+            throw new AppError(
+              'validation_error',
+              `This token already holds ${MAX_BLOCKS} blocks, the most a token may: mint from a token with fewer blocks, or from an API key`,
+            );
+          }
           // A child never outlives its parent, and its policy only adds a block: intersection.
           exp = Math.min(exp, parent.principal.expiresAt);
           parentId = parent.principal.tokenIds.at(-1)!;
@@ -150,16 +156,8 @@ export function createTokenService(db: Db, keyring: Keyring, revocations: Revoca
         // Someone else's token, or none at all: nothing of ours to revoke.
         if (!result.ok || result.token.root.acc !== accountId) throw new AppError('not_found', 'No such token of this account');
         const { root, attenuations } = result.token;
-        const last = attenuations.at(-1);
         expiresAt = new Date(Math.min(root.exp, ...attenuations.map((b) => b.exp)) * 1000);
-        if (!last) {
-          id = root.id;
-        } else {
-          // Ids of blocks appended offline were chosen by the token's holder, who may have
-          // copied someone else's: they are revoked within this chain only.
-          const known = await findServiceToken(db, last.id);
-          id = known?.account_id === accountId ? last.id : chainScopedId(root.id, last.id);
-        }
+        id = await ownRevocationId(db, accountId, result.token);
       } else {
         // Text the database cannot take (NUL) names no token.
         if (!isStorableText(target.id)) throw new AppError('not_found', 'No token with this id');
@@ -177,6 +175,29 @@ export function createTokenService(db: Db, keyring: Keyring, revocations: Revoca
       return { id };
     },
   };
+}
+
+/**
+ * What revoking by `token` revokes: an id of that token's own. The root, or the last block
+ * when the server minted every block of the chain (each one's row names the block before it as
+ * its parent). Any block appended offline has an id its holder chose, maybe another token's:
+ * then the last block's id is revoked within the chains of this root only, which ends this
+ * token and those made from it, never a token of another chain. (A forged block can pass for
+ * one minted after the same root and blocks; what it could then end descends from the token
+ * its holder already has, which revoking that token would end too.)
+ */
+async function ownRevocationId(db: Db, accountId: string, token: ParsedToken): Promise<string> {
+  const { root, attenuations } = token;
+  const last = attenuations.at(-1);
+  if (!last) return root.id;
+  const rows = new Map((await findServiceTokenLineage(db, attenuations.map((block) => block.id))).map((row) => [row.id, row]));
+  let previous = root.id;
+  for (const block of attenuations) {
+    const row = rows.get(block.id);
+    if (!row || row.account_id !== accountId || row.parent_id !== previous) return chainScopedId(root.id, last.id);
+    previous = block.id;
+  }
+  return last.id;
 }
 
 /** What the audit log keeps of a policy: its shape, with the paths of rpcReqMatch but not their patterns. */

@@ -13,7 +13,7 @@ import { isStorableText } from '../text.ts';
  */
 export const TOKEN_PREFIX = 'sbt_';
 const DOMAIN = 'switchboard/service-token/v1\n';
-const MAX_BLOCKS = 16;
+export const MAX_BLOCKS = 16;
 const MAX_TOKEN_LENGTH = 16 * 1024;
 
 export type RootBlock = {

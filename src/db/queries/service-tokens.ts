@@ -15,6 +15,12 @@ export async function findServiceToken(db: Db, id: string) {
   return db.selectFrom('service_tokens').select(['id', 'account_id', 'expires_at', 'revoked_at']).where('id', '=', id).executeTakeFirst();
 }
 
+/** The rows of these ids, with who minted each from what (`parent_id`: the id the parent chain ended at). */
+export async function findServiceTokenLineage(db: Db, ids: readonly string[]) {
+  if (ids.length === 0) return [];
+  return db.selectFrom('service_tokens').select(['id', 'account_id', 'parent_id']).where('id', 'in', ids).execute();
+}
+
 /**
  * Marks the id revoked (recording it if it was appended offline and never seen); keeps the
  * first revocation time. Never touches another account's row: returns whether it applied.
