@@ -74,7 +74,8 @@ export async function createServices(config: Config, logger: Logger, database: O
     await changes.close();
     throw error;
   });
-  const connections = createConnectionStore(db, keyring, changes);
+  const namespaces = createNamespaceDirectory(db, changes);
+  const connections = createConnectionStore(db, keyring, changes, namespaces);
   const egress = observedEgress(createEgress(config.allowedUpstreamHosts), telemetry.upstream);
   const oauth = createOAuthTokenKeeper({
     db,
@@ -95,11 +96,10 @@ export async function createServices(config: Config, logger: Logger, database: O
     egress,
     logger,
     oauth,
-    latest: (connection) => connections.get(connection),
+    latest: (connection) => connections.latest(connection),
   });
   const webhookDelivery = startDeliveryWorker({ db, keyring, egress, logger, changes, retry: config.webhookRetry, timeoutMs: config.upstreamTimeoutMs });
   const apiKeys = createApiKeyVerifier(db, changes);
-  const namespaces = createNamespaceDirectory(db, changes);
   telemetry.observeCaches({
     api_keys: apiKeys.cacheStats,
     service_tokens: tokens.cacheStats,

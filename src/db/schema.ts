@@ -21,6 +21,8 @@ export interface NamespacesTable {
   name: string;
   account_id: string;
   created_at: CreatedAt;
+  /** Random, set on insert: a name deleted and taken again is another namespace (see migration 0009). */
+  incarnation: ColumnType<string, never, never>;
 }
 
 export interface ConnectionsTable {
@@ -35,6 +37,8 @@ export interface ConnectionsTable {
   status: ColumnType<unknown, string | undefined, string>;
   server_info: ColumnType<unknown, string | null | undefined, string | null>;
   revision: ColumnType<number, number | undefined, number>;
+  /** Random, set on insert: a (namespace, id) deleted and taken again is another connection. */
+  incarnation: ColumnType<string, never, never>;
   created_at: CreatedAt;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
   /** Sealed OAuth state: tokens, discovery, the client's issuer, the scope. */

@@ -34,9 +34,10 @@ export function matchMcpPath(pathname: string): McpTarget | undefined {
  * session id): any session id the client sends is accepted and ignored, and none is issued.
  */
 export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, target: McpTarget): Promise<void> {
-  const access = await admitMcpCaller(req, res, ctx, target.namespace);
-  if (!access) return;
-  const connection = await ctx.connections.get({ namespace: target.namespace, id: target.connectionId });
+  const admitted = await admitMcpCaller(req, res, ctx, target.namespace);
+  if (!admitted) return;
+  const { access } = admitted;
+  const connection = await ctx.connections.get(admitted.namespace, target.connectionId);
   if (!connection || !allowsConnection(access.scope, connection.metadata)) throw connectionNotFound(target.connectionId);
 
   if (!isJsonContentType(req.headers['content-type'])) {

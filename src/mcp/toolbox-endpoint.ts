@@ -47,8 +47,9 @@ export function createToolboxEndpoint(logger: Logger) {
   const handler = createToolboxHandler((error) => logger.debug({ err: { message: error.message } }, 'toolbox: request refused by the MCP layer'));
 
   return async function handleToolboxRequest(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, path: ToolboxPath): Promise<void> {
-    const access = await admitMcpCaller(req, res, ctx, path.namespace);
-    if (!access) return;
+    const admitted = await admitMcpCaller(req, res, ctx, path.namespace);
+    if (!admitted) return;
+    const { access } = admitted;
 
     const read = await readJsonRpc(req, res, ctx.config.maxBodyBytes);
     if (!read) return;

@@ -54,7 +54,10 @@ const sharedBy = new WeakMap<TestServer, Shared>();
  * `replicaOf`, a second server on the first one's database and master secret, as another
  * replica would be (PostgreSQL only: PGlite belongs to one process).
  */
-export async function startTestServer(env: Record<string, string> = {}, options: { replicaOf?: TestServer } = {}): Promise<TestServer> {
+export async function startTestServer(
+  env: Record<string, string> = {},
+  options: { replicaOf?: TestServer; /** The shared database reached at this URL instead (e.g. through a relay). */ databaseUrl?: string } = {},
+): Promise<TestServer> {
   const shared = options.replicaOf ? sharedBy.get(options.replicaOf) : undefined;
   if (options.replicaOf && (!shared || shared.database.target.kind !== 'postgres')) {
     throw new Error('replicas share a PostgreSQL database: run with TEST_DATABASE_URL');
@@ -74,7 +77,8 @@ export async function startTestServer(env: Record<string, string> = {}, options:
   const rawLogs: string[] = [];
   const logger = createLogger(config, { write: (line: string) => void rawLogs.push(line) });
   let queryCount = 0;
-  const opened = await openDb(database.target, { onQuery: () => void queryCount++ });
+  const target = options.databaseUrl && database.target.kind === 'postgres' ? { ...database.target, url: options.databaseUrl } : database.target;
+  const opened = await openDb(target, { onQuery: () => void queryCount++ });
   const server = await startServer(config, logger, opened);
   const db = opened.db;
   const sent = recordEverythingSent(server.httpServer);

@@ -7,17 +7,28 @@ import { NAMESPACE_NAME_PATTERN } from './names.ts';
 import type { NamespaceOwner } from './namespaces.ts';
 
 /**
+ * One life of a namespace name: deleted and created again (perhaps by another account), the
+ * name is another namespace, with another incarnation. What is cached about its connections
+ * is valid only for the incarnation it was read under.
+ */
+export type OwnedNamespace = { name: string; incarnation: string };
+
+/**
  * Who owns which namespace, cached for the request path: every connection route checks it,
  * so it must not cost a query. A deleted namespace is forgotten everywhere via the change feed.
  */
 export type NamespaceDirectory = {
-  /** Resolves when `owner` owns the namespace; otherwise `not_found`, exactly as if it did not exist. */
-  requireOwned(owner: NamespaceOwner, name: string): Promise<void>;
+  /** The namespace when `owner` owns it; otherwise `not_found`, exactly as if it did not exist. */
+  requireOwned(owner: NamespaceOwner, name: string): Promise<OwnedNamespace>;
+  /** What is cached about `name` is outdated (a later incarnation was seen): read it anew next time. */
+  forget(name: string): void;
   readonly cacheStats: CacheStats;
 };
 
+type Ownership = { accountId: string; incarnation: string };
+
 export function createNamespaceDirectory(db: Db, changes: ChangeFeed): NamespaceDirectory {
-  const owners = createBoundedCache<string, string>({ maxEntries: 10_000, maxAgeMs: 5 * 60_000 });
+  const owners = createBoundedCache<string, Ownership>({ maxEntries: 10_000, maxAgeMs: 5 * 60_000 });
   changes.subscribe({
     onChange: (change) => change.kind === 'namespace' && owners.delete(change.name),
     onReset: () => owners.clear(),
@@ -27,9 +38,14 @@ export function createNamespaceDirectory(db: Db, changes: ChangeFeed): Namespace
     async requireOwned(owner, name) {
       // A malformed name names nothing; the database must not see it (PostgreSQL refuses NUL).
       if (!NAMESPACE_NAME_PATTERN.test(name)) throw namespaceNotFound(name);
-      const accountId = await owners.getOrLoad(name, async () => (await findNamespace(db, name))?.account_id);
-      if (accountId !== owner.accountId) throw namespaceNotFound(name);
+      const ownership = await owners.getOrLoad(name, async () => {
+        const row = await findNamespace(db, name);
+        return row && { accountId: row.account_id, incarnation: row.incarnation };
+      });
+      if (ownership?.accountId !== owner.accountId) throw namespaceNotFound(name);
+      return { name, incarnation: ownership.incarnation };
     },
+    forget: (name) => owners.delete(name),
   };
 }
 

@@ -59,7 +59,8 @@ export function createOAuthTokenKeeper(services: OAuthTokenServices): OAuthToken
   const inFlight = new Map<string, Promise<string>>();
 
   async function refresh(connection: ConnectionRecord, rejected: string): Promise<string> {
-    const key = connectionKey(connection);
+    // By incarnation: a connection recreated under the same id must never join the old one's refresh.
+    const key = connection.incarnation;
     const running = inFlight.get(key);
     if (running) return running;
     const attempt = refreshLocked(services, connection, rejected).finally(() => inFlight.delete(key));
@@ -68,9 +69,9 @@ export function createOAuthTokenKeeper(services: OAuthTokenServices): OAuthToken
   }
 
   async function markAuthRequired(connection: ConnectionRecord, change: (state: OAuthState) => OAuthState, challenge?: OAuthChallenge) {
-    const ref = { namespace: connection.namespace, id: connection.id, revision: connection.revision };
+    const ref = { namespace: connection.namespace, id: connection.id, revision: connection.revision, incarnation: connection.incarnation };
     const row = await findConnectionOAuth(services.db, ref, { forUpdate: false });
-    if (!row || row.revision !== connection.revision) return;
+    if (!row || row.revision !== connection.revision || row.incarnation !== connection.incarnation) return;
     const next = change(openOAuthState(services.keyring, ref, row.oauth));
     await storeConnectionOAuth(services.db, ref, sealOAuthState(services.keyring, ref, next));
     if (challenge) await storeConnectionChallenge(services.db, ref, challenge);
@@ -109,12 +110,13 @@ async function refreshLocked(services: OAuthTokenServices, connection: Connectio
   // Giving up is returned, not thrown: what it writes must commit.
   const run = async (db: Db): Promise<Outcome> => {
     const row = await findConnectionOAuth(db, ref, { forUpdate: services.crossProcessLocks });
-    if (!row) throw new AuthorizationRequiredError('The connection no longer exists');
+    // Another connection under the same id (deleted and created again) is not this one: its tokens are not ours to use.
+    if (!row || row.incarnation !== connection.incarnation) throw new AuthorizationRequiredError('The connection no longer exists');
     const state = openOAuthState(services.keyring, ref, row.oauth);
     const tokens = state.tokens;
     if (!tokens) throw new AuthorizationRequiredError('The connection has no tokens');
     if (tokens.accessToken !== rejected && !isExpiringSoon(tokens)) return { token: tokens.accessToken, changed: false };
-    const revisionRef = { ...ref, revision: row.revision };
+    const revisionRef = { ...ref, revision: row.revision, incarnation: row.incarnation };
     const audited = { accountId: row.account_id, issuer: state.issuer };
     const giveUp = async (reason: string, failure: Omit<AuditEventDetails<'oauth.refresh_failed'>, 'issuer'>): Promise<Outcome> => {
       const { tokens: _dropped, ...rest } = state;

@@ -36,7 +36,8 @@ export async function resolveToolboxTool(services: ToolServices, access: Access,
   if (!parsed) return undefined;
   const connectionId = parsed.connectionId ?? (await findHashedConnection(services, access, namespace, parsed.connectionSegment));
   if (connectionId === undefined) return undefined;
-  const connection = await services.connections.get({ namespace, id: connectionId });
+  const owned = await services.namespaces.requireOwned(access, namespace);
+  const connection = await services.connections.get(owned, connectionId);
   if (!connection || !allowsConnection(access.scope, connection.metadata)) return undefined;
   if (parsed.toolName !== undefined) return { connection, toolName: parsed.toolName };
   // A connection needing setup is refused before any tool matters; its segment stands in for the name.

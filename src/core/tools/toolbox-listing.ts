@@ -46,6 +46,7 @@ export async function visibleConnections(services: ToolServices, access: Access,
  * fails is left out. Both are reported in `unavailable`, never failing the listing.
  */
 export async function listToolboxTools(services: ToolServices, access: Access, namespace: string, listRequest: unknown): Promise<ToolboxListing> {
+  const owned = await services.namespaces.requireOwned(access, namespace);
   const connections = await visibleConnections(services, access, namespace);
   const unavailable: UnavailableConnection[] = [];
   const callable = connections.filter((connection) => {
@@ -59,7 +60,7 @@ export async function listToolboxTools(services: ToolServices, access: Access, n
   });
   const listed = await mapWithConcurrency(callable, TOOLBOX_LIST_CONCURRENCY, async (connection) => {
     try {
-      const record = await services.connections.get({ namespace, id: connection.connectionId });
+      const record = await services.connections.get(owned, connection.connectionId);
       if (!record) throw new AppError('not_found', 'The connection was deleted meanwhile');
       return { connection, tools: await fetchTools(services, record, 'use') };
     } catch (error) {

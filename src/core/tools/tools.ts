@@ -77,13 +77,14 @@ export async function listNamespaceTools(
   namespace: string,
   query: ConnectionListQuery,
 ): Promise<{ connections: ConnectionTools[]; nextCursor: string | null }> {
+  const owned = await services.namespaces.requireOwned(access, namespace);
   const page = await listConnections(services, access, namespace, query);
   const connections = await Promise.all(
     page.connections.map(async (listed): Promise<ConnectionTools> => {
       const envelope = { connectionId: listed.connectionId, name: listed.name, status: listed.status };
       if (needsSetup(listed.status)) return { ...envelope, tools: null, error: null };
       try {
-        const connection = await services.connections.get({ namespace, id: listed.connectionId });
+        const connection = await services.connections.get(owned, listed.connectionId);
         if (!connection) return { ...envelope, tools: null, error: 'The connection was deleted meanwhile' };
         return { ...envelope, tools: await fetchTools(services, connection, 'use'), error: null };
       } catch (error) {
@@ -95,8 +96,8 @@ export async function listNamespaceTools(
 }
 
 async function findOwnedConnection(services: ToolServices, access: Access, ref: ConnectionRef): Promise<ConnectionRecord> {
-  await services.namespaces.requireOwned(access, ref.namespace);
-  const connection = await services.connections.get(ref);
+  const owned = await services.namespaces.requireOwned(access, ref.namespace);
+  const connection = await services.connections.get(owned, ref.id);
   if (!connection || !allowsConnection(access.scope, connection.metadata)) throw connectionNotFound(ref.id);
   return connection;
 }

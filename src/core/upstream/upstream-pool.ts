@@ -29,6 +29,11 @@ export type UpstreamPoolOptions = {
  * session is opened once and shared by every request for that connection; when the
  * connection changes (new URL or credentials) or goes away, its session is ended, in every
  * process, through the change feed.
+ *
+ * A session serves only the connection it was opened for: same incarnation (a connection
+ * deleted and created again under its id, even by another account, is another connection,
+ * with its revision back at 1) and same revision. That holds with every notification lost;
+ * the feed only ends sessions sooner.
  */
 export type UpstreamPool = {
   session(connection: ConnectionRecord): Promise<UpstreamSession>;
@@ -40,6 +45,7 @@ export type UpstreamPool = {
 };
 
 type Entry = {
+  incarnation: string;
   revision: number;
   session: Promise<UpstreamSession>;
   prior?: OpenSessionOptions['prior'];
@@ -70,9 +76,25 @@ export function createUpstreamPool(changes: ChangeFeed, options: UpstreamPoolOpt
         for (const key of [...entries.keys()]) if (key.startsWith(`${change.name}/`)) end(key, true);
       }
     },
-    // Sessions are keyed by revision and checked against the connection on every use.
-    onReset() {},
+    // Deletions may have gone unheard: no session outlives that. Each is checked against the
+    // connection on every use anyway; in-flight calls get a grace period to finish.
+    onReset() {
+      for (const key of [...entries.keys()]) retire(key);
+    },
   });
+
+  const retiring = new Set<Promise<UpstreamSession>>();
+  function retire(key: string): void {
+    const entry = entries.get(key);
+    if (!entry) return;
+    entries.delete(key);
+    retiring.add(entry.session);
+    const timer = setTimeout(() => {
+      retiring.delete(entry.session);
+      entry.session.then((session) => session.close({ terminate: true }), () => {});
+    }, options.timeoutMs);
+    timer.unref();
+  }
 
   const sweep = setInterval(() => {
     const cutoff = Date.now() - options.idleMs;
@@ -102,7 +124,7 @@ export function createUpstreamPool(changes: ChangeFeed, options: UpstreamPoolOpt
   function open(connection: ConnectionRecord, known: OpenSessionOptions['prior']): Entry {
     const key = connectionKey(connection);
     const prior = known ?? (legacyUrls.get(connection.mcpUrl) ? { kind: 'legacy' as const } : undefined);
-    const entry: Entry = { revision: connection.revision, prior, session: undefined as unknown as Promise<UpstreamSession> };
+    const entry: Entry = { incarnation: connection.incarnation, revision: connection.revision, prior, session: undefined as unknown as Promise<UpstreamSession> };
     entry.session = openUpstreamSession({
       url: new URL(connection.mcpUrl),
       credentials: connection.credentials,
@@ -133,7 +155,7 @@ export function createUpstreamPool(changes: ChangeFeed, options: UpstreamPoolOpt
   async function session(connection: ConnectionRecord): Promise<UpstreamSession> {
     const key = connectionKey(connection);
     let entry = entries.get(key);
-    if (entry && entry.revision !== connection.revision) {
+    if (entry && !opensFor(entry, connection)) {
       end(key, true);
       entry = undefined;
     }
@@ -181,12 +203,18 @@ export function createUpstreamPool(changes: ChangeFeed, options: UpstreamPoolOpt
     },
     async close() {
       clearInterval(sweep);
-      const sessions = [...entries.values()].map((entry) => entry.session);
+      const sessions = [...entries.values()].map((entry) => entry.session).concat([...retiring]);
       entries.clear();
+      retiring.clear();
       await Promise.all(sessions.map((s) => s.then((opened) => opened.close({ terminate: true }), () => {})));
     },
     get size() {
       return entries.size;
     },
   };
+}
+
+/** Whether the entry's session was opened for this connection as it stands (never another one that took its id). */
+function opensFor(entry: Entry, connection: ConnectionRecord): boolean {
+  return entry.incarnation === connection.incarnation && entry.revision === connection.revision;
 }

@@ -1,6 +1,6 @@
 import type { Db } from '../../db/open.ts';
 import { notifyChange } from '../../db/queries/changes.ts';
-import { recordConnectionStatus } from '../../db/queries/connections.ts';
+import { recordConnectionStatus, type IncarnationRef } from '../../db/queries/connections.ts';
 import { enqueueDeliveries } from '../../db/queries/webhooks.ts';
 import { parseStoredStatus, type StoredStatus } from '../connections/connection-status.ts';
 import { randomBase32 } from '../ids.ts';
@@ -62,7 +62,7 @@ export async function enqueueConnectionDeleted(db: Db, connection: ConnectionFac
  */
 export async function recordConnectionStatusWithEvent(
   db: Db,
-  ref: { namespace: string; id: string; revision: number },
+  ref: IncarnationRef,
   observed: Parameters<typeof recordConnectionStatus>[2],
 ): ReturnType<typeof recordConnectionStatus> {
   const run = async (tx: Db) => {
@@ -72,6 +72,7 @@ export async function recordConnectionStatusWithEvent(
       .where('namespace', '=', ref.namespace)
       .where('id', '=', ref.id)
       .where('revision', '=', ref.revision)
+      .$if(ref.incarnation !== undefined, (query) => query.where('incarnation', '=', ref.incarnation!))
       .forUpdate()
       .executeTakeFirst();
     if (!before) return undefined;

@@ -12,6 +12,7 @@ const publicColumns = [
   'status',
   'server_info',
   'revision',
+  'incarnation',
   'created_at',
   'updated_at',
 ] as const;
@@ -54,11 +55,22 @@ export async function findConnection(db: Db, ref: { namespace: string; id: strin
     .executeTakeFirst();
 }
 
-/** With what a call upstream needs: sealed credentials and OAuth state, and the last challenge. */
+/**
+ * With what a call upstream needs: sealed credentials and OAuth state, and the last challenge;
+ * and which incarnation of the namespace it belongs to (what a cached copy is checked against).
+ */
 export async function findConnectionWithCredentials(db: Db, ref: { namespace: string; id: string }) {
   return db
     .selectFrom('connections')
     .select([...publicColumns, 'credentials', 'oauth', 'oauth_challenge'])
+    .select((eb) =>
+      eb
+        .selectFrom('namespaces')
+        .select('namespaces.incarnation')
+        .whereRef('namespaces.name', '=', 'connections.namespace')
+        .$narrowType<{ incarnation: string }>()
+        .as('namespace_incarnation'),
+    )
     .where('namespace', '=', ref.namespace)
     .where('id', '=', ref.id)
     .executeTakeFirst();
@@ -74,6 +86,9 @@ export async function findConnectionForUpdate(db: Db, ref: { namespace: string; 
     .forUpdate()
     .executeTakeFirst();
 }
+
+/** A connection at one revision; with `incarnation`, of that one row only (not one recreated under its id). */
+export type IncarnationRef = { namespace: string; id: string; revision: number; incarnation?: string };
 
 export type ConnectionChanges = {
   name?: string;
@@ -112,10 +127,11 @@ export async function updateConnection(db: Db, ref: { namespace: string; id: str
 /**
  * Records what a probe or call learned, unless the connection changed since the caller read
  * it (`revision`): a slow probe of the old URL must not overwrite the status of the new one.
+ * With `incarnation`, nor the status of a connection created since under the same id.
  */
 export async function recordConnectionStatus(
   db: Db,
-  ref: { namespace: string; id: string; revision: number },
+  ref: IncarnationRef,
   observed: { status: unknown; serverInfo?: unknown; challenge?: unknown },
 ) {
   return db
@@ -129,6 +145,7 @@ export async function recordConnectionStatus(
     .where('namespace', '=', ref.namespace)
     .where('id', '=', ref.id)
     .where('revision', '=', ref.revision)
+    .$if(ref.incarnation !== undefined, (query) => query.where('incarnation', '=', ref.incarnation!))
     .returning(publicColumns)
     .executeTakeFirst();
 }

@@ -1,6 +1,6 @@
 import type { Db } from '../open.ts';
 
-const columns = ['name', 'account_id', 'created_at'] as const;
+const columns = ['name', 'account_id', 'created_at', 'incarnation'] as const;
 
 /** Inserts unless the name is taken; returns the new row, or undefined when it was taken. */
 export async function insertNamespaceIfFree(db: Db, ns: { name: string; accountId: string }) {

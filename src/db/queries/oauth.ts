@@ -3,6 +3,8 @@ import type { Db } from '../open.ts';
 import { jsonb } from './jsonb.ts';
 
 type Ref = { namespace: string; id: string };
+/** With `incarnation`, a write reaches only that row, never a connection recreated under its id. */
+type RevisionRef = Ref & { revision: number; incarnation?: string };
 
 /** The sealed OAuth state of a connection, locked for an update that depends on it when `forUpdate`. */
 export async function findConnectionOAuth(db: Db, ref: Ref, options: { forUpdate: boolean }) {
@@ -14,6 +16,7 @@ export async function findConnectionOAuth(db: Db, ref: Ref, options: { forUpdate
       'connections.id',
       'connections.mcp_url',
       'connections.revision',
+      'connections.incarnation',
       'connections.created_at',
       'connections.oauth',
       'connections.oauth_challenge',
@@ -26,24 +29,26 @@ export async function findConnectionOAuth(db: Db, ref: Ref, options: { forUpdate
 }
 
 /** Stores the OAuth state, unless the connection changed (URL or credentials) since `revision`. */
-export async function storeConnectionOAuth(db: Db, ref: Ref & { revision: number }, sealed: string | null): Promise<boolean> {
+export async function storeConnectionOAuth(db: Db, ref: RevisionRef, sealed: string | null): Promise<boolean> {
   const result = await db
     .updateTable('connections')
     .set({ oauth: sealed, updated_at: sql<Date>`now()` })
     .where('namespace', '=', ref.namespace)
     .where('id', '=', ref.id)
     .where('revision', '=', ref.revision)
+    .$if(ref.incarnation !== undefined, (query) => query.where('incarnation', '=', ref.incarnation!))
     .executeTakeFirst();
   return result.numUpdatedRows > 0n;
 }
 
-export async function storeConnectionChallenge(db: Db, ref: Ref & { revision: number }, challenge: unknown): Promise<void> {
+export async function storeConnectionChallenge(db: Db, ref: RevisionRef, challenge: unknown): Promise<void> {
   await db
     .updateTable('connections')
     .set({ oauth_challenge: challenge === null ? null : jsonb(challenge) })
     .where('namespace', '=', ref.namespace)
     .where('id', '=', ref.id)
     .where('revision', '=', ref.revision)
+    .$if(ref.incarnation !== undefined, (query) => query.where('incarnation', '=', ref.incarnation!))
     .execute();
 }
 
