@@ -27,6 +27,8 @@ describe('loadConfig', () => {
     ['SWITCHBOARD_SECRET', { SWITCHBOARD_SECRET: 'short' }],
     ['LOG_LEVEL', { LOG_LEVEL: 'loud' }],
     ['MAX_BODY_BYTES', { MAX_BODY_BYTES: '-1' }],
+    ['AUTH_FAILURES_PER_MINUTE', { AUTH_FAILURES_PER_MINUTE: '-1' }],
+    ['TRUST_PROXY', { TRUST_PROXY: 'yes' }],
   ])('names %s when its value is bad', (variable, env) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(new RegExp(`${variable}:`));
