@@ -29,6 +29,8 @@ describe('loadConfig', () => {
     ['MAX_BODY_BYTES', { MAX_BODY_BYTES: '-1' }],
     ['AUTH_FAILURES_PER_MINUTE', { AUTH_FAILURES_PER_MINUTE: '-1' }],
     ['TRUST_PROXY', { TRUST_PROXY: 'yes' }],
+    ['MAX_CONNECTIONS', { MAX_CONNECTIONS: 'lots' }],
+    ['UNAUTHENTICATED_BODY_TIMEOUT_MS', { UNAUTHENTICATED_BODY_TIMEOUT_MS: '0' }],
   ])('names %s when its value is bad', (variable, env) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(new RegExp(`${variable}:`));
