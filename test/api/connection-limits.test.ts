@@ -143,6 +143,7 @@ describe('open connections', () => {
   it('beyond MAX_CONNECTIONS a new connection is closed on arrival; those open carry on', async () => {
     const server = await startTestServer({ MAX_CONNECTIONS: '5' });
     const sockets: net.Socket[] = [];
+    let sixth: net.Socket | undefined;
     try {
       for (let i = 0; i < 5; i++) {
         const socket = net.connect(server.port, '127.0.0.1');
@@ -155,12 +156,16 @@ describe('open connections', () => {
         if (open >= 5) break;
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
-      const sixth = net.connect(server.port, '127.0.0.1');
+      const refused = net.connect(server.port, '127.0.0.1');
+      sixth = refused;
       const sixthReceived: Buffer[] = [];
-      sixth.on('data', (chunk) => sixthReceived.push(chunk));
-      sixth.on('error', () => {});
-      sixth.once('connect', () => sixth.write(`GET /health HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n`));
-      await new Promise((resolve) => sixth.once('close', resolve));
+      refused.on('data', (chunk) => sixthReceived.push(chunk));
+      refused.on('error', () => {});
+      refused.once('connect', () => refused.write(`GET /health HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n`));
+      await new Promise((resolve, reject) => {
+        const deadline = setTimeout(() => reject(new Error('the sixth connection was kept open')), 20_000);
+        refused.once('close', () => resolve(clearTimeout(deadline)));
+      });
       expect(Buffer.concat(sixthReceived).length).toBe(0);
 
       const answers = await Promise.all(
@@ -177,7 +182,7 @@ describe('open connections', () => {
       );
       expect(answers).toEqual([200, 200, 200, 200, 200]);
     } finally {
-      for (const socket of sockets) socket.destroy();
+      for (const socket of [...sockets, sixth]) socket?.destroy();
       await server.close();
     }
   });
