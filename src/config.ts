@@ -42,6 +42,12 @@ const envSchema = z.object({
   RATE_LIMIT_TOKEN_PER_MINUTE: integer(0, 100_000_000, 'a whole number from 0 (unlimited) to 100000000').default(600),
   /** For tests: a shorter window (the limits then count per window). */
   RATE_LIMIT_WINDOW_MS: integer(1000, 3_600_000, 'a number of milliseconds from 1000 to 3600000').default(60_000),
+  // Failed authentications per client address per minute before it gets 429s; 0 = no limit.
+  AUTH_FAILURES_PER_MINUTE: integer(0, 1_000_000, 'a whole number from 0 (no limit) to 1000000').default(60),
+  // Reverse proxies in front whose X-Forwarded-For entries name the client; 0 = the socket's address.
+  TRUST_PROXY: integer(0, 10, 'a number of proxy hops from 0 to 10').default(0),
+  MAX_CONNECTIONS: integer(0, 1_000_000, 'a whole number from 0 (unlimited) to 1000000').default(10_000),
+  UNAUTHENTICATED_BODY_TIMEOUT_MS: integer(100, 600_000, 'a number of milliseconds from 100 to 600000').default(10_000),
   WEBHOOK_RETRY_BASE_MS: integer(10, 3_600_000, 'a number of milliseconds from 10 to 3600000').default(10_000),
   WEBHOOK_MAX_ATTEMPTS: integer(1, 20, 'a whole number from 1 to 20').default(8),
   ...telemetryEnv,
@@ -82,6 +88,15 @@ export type Config = Readonly<{
   shutdownGraceMs: number;
   /** Requests per window (one minute unless a test shortens it) per API key and per token; 0 = unlimited. */
   rateLimits: Readonly<{ apiKeyPerWindow: number; tokenPerWindow: number; windowMs: number }>;
+  /**
+   * Failed authentications a client address may make per minute (0 = no limit), and how many
+   * reverse-proxy hops of X-Forwarded-For to trust when naming the address (0 = the socket's).
+   */
+  authFailures: Readonly<{ perMinute: number; trustProxyHops: number }>;
+  /** Open client connections the server accepts at once (0 = unlimited); more are closed on arrival. */
+  maxConnections: number;
+  /** How long a request not (yet) authenticated may take to send its body (setup forms, pages). */
+  unauthenticatedBodyTimeoutMs: number;
   /** Webhook retries: the first wait (later ones are multiples of it) and how many attempts in all. */
   webhookRetry: Readonly<{ baseMs: number; maxAttempts: number }>;
   /** `/metrics` (where and how it is protected) and OpenTelemetry traces. */
@@ -163,6 +178,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       tokenPerWindow: e.RATE_LIMIT_TOKEN_PER_MINUTE,
       windowMs: e.RATE_LIMIT_WINDOW_MS,
     }),
+    authFailures: Object.freeze({ perMinute: e.AUTH_FAILURES_PER_MINUTE, trustProxyHops: e.TRUST_PROXY }),
+    maxConnections: e.MAX_CONNECTIONS,
+    unauthenticatedBodyTimeoutMs: e.UNAUTHENTICATED_BODY_TIMEOUT_MS,
     webhookRetry: Object.freeze({ baseMs: e.WEBHOOK_RETRY_BASE_MS, maxAttempts: e.WEBHOOK_MAX_ATTEMPTS }),
     telemetry: telemetryConfig(e),
     corsOrigins: e.CORS_ORIGINS.trim() === '*' ? ('*' as const) : e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),

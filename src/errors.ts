@@ -46,3 +46,13 @@ export const httpStatusByErrorCode = {
 } as const satisfies Record<AppErrorCode, number>;
 
 export type ErrorBody = { error: AppErrorCode; message: string };
+
+/** `rate_limited` with the wait the client must honour: every surface answers it with Retry-After. */
+export class RateLimitedError extends AppError {
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super('rate_limited', message);
+  }
+}

@@ -38,6 +38,8 @@ export async function startServer(config: Config, logger: Logger, database?: Ope
       else void ready.then(() => handler!(req, res));
     });
     server.on('clientError', answerClientError);
+    // Past the cap, Node closes a new connection on arrival; those already open carry on.
+    if (config.maxConnections > 0) server.maxConnections = config.maxConnections;
     await listen(server, config.host, config.port);
     const { port } = server.address() as AddressInfo;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;

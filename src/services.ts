@@ -1,6 +1,7 @@
 import type { Config } from './config.ts';
 import { createApiKeyVerifier } from './core/accounts/api-keys.ts';
 import { createAuthenticator, type Authenticator } from './core/auth/authenticate.ts';
+import { createFailedAuthLimiter } from './core/auth/failed-auth-limiter.ts';
 import { startChangeFeed, type ChangeFeed } from './core/changes/change-feed.ts';
 import { createConnectionLinks, type ConnectionLinks } from './core/connections/connection-links.ts';
 import { createConnectionStore, type ConnectionStore } from './core/connections/connection-store.ts';
@@ -113,7 +114,11 @@ export async function createServices(config: Config, logger: Logger, database: O
     logger,
     changes,
     tokens,
-    auth: createAuthenticator(apiKeys, tokens),
+    auth: createAuthenticator(
+      apiKeys,
+      tokens,
+      config.authFailures.perMinute > 0 ? createFailedAuthLimiter({ perWindow: config.authFailures.perMinute, windowMs: 60_000 }) : undefined,
+    ),
     namespaces,
     connections,
     upstreams,

@@ -27,6 +27,10 @@ describe('loadConfig', () => {
     ['SWITCHBOARD_SECRET', { SWITCHBOARD_SECRET: 'short' }],
     ['LOG_LEVEL', { LOG_LEVEL: 'loud' }],
     ['MAX_BODY_BYTES', { MAX_BODY_BYTES: '-1' }],
+    ['AUTH_FAILURES_PER_MINUTE', { AUTH_FAILURES_PER_MINUTE: '-1' }],
+    ['TRUST_PROXY', { TRUST_PROXY: 'yes' }],
+    ['MAX_CONNECTIONS', { MAX_CONNECTIONS: 'lots' }],
+    ['UNAUTHENTICATED_BODY_TIMEOUT_MS', { UNAUTHENTICATED_BODY_TIMEOUT_MS: '0' }],
   ])('names %s when its value is bad', (variable, env) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(new RegExp(`${variable}:`));

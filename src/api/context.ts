@@ -1,6 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Services } from '../services.ts';
 import type { Logger } from '../logger.ts';
+import type { Principal } from '../core/auth/authenticate.ts';
+import { clientAddressOf } from './client-address.ts';
 
 export type { Services };
 
@@ -9,6 +11,10 @@ export type RequestContext = Services & {
   logger: Logger;
   /** The raw bearer credential, if the request carried one. Never log it. */
   bearer: string | undefined;
+  /** Whom failed authentications are counted against (see client-address.ts); undefined in-process. */
+  client?: string;
+  /** Set when the edge authenticated the bearer before reading the body: the access check reuses it. */
+  principal?: Principal;
   /**
    * Set by a procedure to override the REST success status (e.g. 200 vs 201 on upsert), and by
    * the access middleware to add headers (rate limits) to the answer, success or error.
@@ -25,24 +31,27 @@ export function readBearer(req: Pick<IncomingMessage, 'headers'>): string | unde
 
 export type RequestContexts = {
   /** A context holding its own copy of the services: for tRPC, REST and pages, which spread contexts. */
-  copying(req: Pick<IncomingMessage, 'headers'>, requestId: string): RequestContext;
+  copying(req: Pick<IncomingMessage, 'headers' | 'socket'>, requestId: string): RequestContext;
   /**
    * A context that inherits the services: for the MCP endpoints only, the proxy's hot path,
    * where copying them was the largest cost of our own per call. Spreading it (as tRPC's
    * middleware does) would lose the services: nothing on the MCP endpoints' path does.
    */
-  inheriting(req: Pick<IncomingMessage, 'headers'>, requestId: string): RequestContext;
+  inheriting(req: Pick<IncomingMessage, 'headers' | 'socket'>, requestId: string): RequestContext;
 };
 
 export function requestContexts(services: Services): RequestContexts {
   const { logger } = services;
+  const { trustProxyHops } = services.config.authFailures;
 
   class InheritingContext {
     readonly response: RequestContext['response'] = {};
+    principal: Principal | undefined;
     #logger: Logger | undefined;
     constructor(
       readonly requestId: string,
       readonly bearer: string | undefined,
+      readonly client: string | undefined,
     ) {}
     // Made on first use: most requests log nothing but their one request line.
     get logger(): Logger {
@@ -63,11 +72,12 @@ export function requestContexts(services: Services): RequestContexts {
           return requestLogger;
         },
         bearer: readBearer(req),
+        client: clientAddressOf(req, trustProxyHops),
         response: {},
       };
     },
     inheriting(req, requestId) {
-      return new InheritingContext(requestId, readBearer(req)) as unknown as RequestContext;
+      return new InheritingContext(requestId, readBearer(req), clientAddressOf(req, trustProxyHops)) as unknown as RequestContext;
     },
   };
 }

@@ -1,7 +1,8 @@
 import { TRPCError } from '@trpc/server';
 import { ZodError } from 'zod';
 import { DatabaseUnavailableError } from '../db/unavailable.ts';
-import { AppError, httpStatusByErrorCode, type AppErrorCode, type ErrorBody } from '../errors.ts';
+import { retryAfterHeaders } from '../core/rate-limits/rate-limit-headers.ts';
+import { AppError, httpStatusByErrorCode, RateLimitedError, type AppErrorCode, type ErrorBody } from '../errors.ts';
 
 const appCodeByTrpcCode: Partial<Record<TRPCError['code'], AppErrorCode>> = {
   BAD_REQUEST: 'validation_error',
@@ -62,5 +63,6 @@ export function errorResponse(error: AppError): ErrorResponse {
   if (error.code === 'unauthorized') headers['www-authenticate'] = 'Bearer realm="switchboard"';
   // What is unavailable now (the database restarting) usually is back within seconds.
   if (error.code === 'service_unavailable') headers['retry-after'] = '2';
+  if (error instanceof RateLimitedError) Object.assign(headers, retryAfterHeaders(error.retryAfterMs));
   return { status: httpStatusByErrorCode[error.code], headers, body: { error: error.code, message: error.message } };
 }

@@ -1,8 +1,8 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import { decideAccess, type AccessDeclaration } from '../core/auth/access.ts';
-import { rateLimitedMessage, rateLimitHeaders } from '../core/rate-limits/rate-limit-headers.ts';
-import { AppError, httpStatusByErrorCode, type AppErrorCode } from '../errors.ts';
+import { rateLimitedMessage, rateLimitHeaders, retryAfterHeaders } from '../core/rate-limits/rate-limit-headers.ts';
+import { AppError, httpStatusByErrorCode, RateLimitedError, type AppErrorCode } from '../errors.ts';
 import type { RequestContext } from './context.ts';
 import { appErrorFromUnknown } from './error-mapping.ts';
 
@@ -67,7 +67,7 @@ const enforceAccess = t.middleware(async ({ ctx, meta, next, getRawInput }) => {
   const declared = meta?.access;
   if (!declared) throw toTrpcError(new AppError('internal_error', 'This operation declares no access rule'));
   try {
-    const principal = await ctx.auth.authenticate(ctx.bearer);
+    const principal = ctx.principal ?? (await ctx.auth.authenticate(ctx.bearer, ctx.client));
     // Every authenticated request spends the caller's budget; REST and tRPC both pass here.
     const limited = ctx.rateLimits.check(principal);
     if (limited) {
@@ -81,6 +81,7 @@ const enforceAccess = t.middleware(async ({ ctx, meta, next, getRawInput }) => {
     const access = decideAccess(principal, declared, typeof raw === 'string' ? raw : undefined);
     return next({ ctx: { ...ctx, access } });
   } catch (error) {
+    if (error instanceof RateLimitedError) ctx.response.headers = { ...ctx.response.headers, ...retryAfterHeaders(error.retryAfterMs) };
     throw error instanceof AppError ? toTrpcError(error) : error;
   }
 });

@@ -10,28 +10,41 @@ export function isJsonContentType(header: string | undefined): boolean {
 }
 
 /**
- * Reads the whole body, refusing more than `limit` bytes without buffering the excess.
+ * Reads the whole body, refusing more than `limit` bytes without buffering the excess, and,
+ * with `timeoutMs`, a body that takes longer to arrive (a 408; the caller closes the connection).
  * Plain stream events rather than an async iterator: this runs on every proxied call.
  */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+export function readBody(req: IncomingMessage, limit: number, options: { timeoutMs?: number } = {}): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) return Promise.reject(tooLarge(limit));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => {
+      req.off('data', onData);
+      reject(new AppError('request_timeout', `The request body did not arrive within ${options.timeoutMs} ms`));
+    }, options.timeoutMs);
     const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size <= limit) return void chunks.push(chunk);
       req.off('data', onData);
+      clearTimeout(timer);
       // Stop buffering; the rest of the body is drained unread.
       req.resume();
       reject(tooLarge(limit));
     };
     req.on('data', onData);
-    req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-    req.once('error', reject);
+    req.once('end', () => {
+      clearTimeout(timer);
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    });
+    req.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
     // A client that goes away mid-body ends nothing.
     req.once('close', () => {
+      clearTimeout(timer);
       if (!req.complete) reject(new Error('The client closed the request before its body ended'));
     });
   });
@@ -41,8 +54,12 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
  * The JSON object a REST request carries, or undefined when it has no body. Anything that is
  * not a JSON object is refused here, before it reaches a procedure.
  */
-export async function readJsonObjectBody(req: IncomingMessage, limit: number): Promise<Record<string, unknown> | undefined> {
-  const raw = await readBody(req, limit);
+export async function readJsonObjectBody(
+  req: IncomingMessage,
+  limit: number,
+  options: { timeoutMs?: number } = {},
+): Promise<Record<string, unknown> | undefined> {
+  const raw = await readBody(req, limit, options);
   if (raw.length === 0 || raw.toString('utf8').trim() === '') return undefined;
   if (!isJsonContentType(req.headers['content-type'])) {
     throw new AppError(

@@ -10,6 +10,9 @@ import type { Logger } from '../logger.ts';
 import { readJsonObjectBody } from './body.ts';
 import { sendError, sendJsonText } from './respond.ts';
 
+/** A route that takes no credential (or none matched) has no use for a large body. */
+const UNAUTHENTICATED_BODY_BYTES = 64 * 1024;
+
 /** What the adapter tells us about one request, through its callbacks. */
 type Outcome = { procedurePath?: string; error?: TRPCError };
 
@@ -20,7 +23,7 @@ export type RestRequest = { req: IncomingMessage; res: ServerResponse; ctx: Requ
  * procedure. We own the edge around it: body limits, content types and JSON parsing before,
  * and after, the response itself, so that every answer has our status and `{error, message}`.
  */
-export function createRestHandler(options: { router: AppRouter; maxBodyBytes: number; logger: Logger }) {
+export function createRestHandler(options: { router: AppRouter; maxBodyBytes: number; unauthenticatedBodyTimeoutMs: number; logger: Logger }) {
   const metas = procedureMetas(options.router);
   const outcomes = new WeakMap<object, Outcome>();
   const contexts = new WeakMap<IncomingMessage, RequestContext>();
@@ -39,9 +42,15 @@ export function createRestHandler(options: { router: AppRouter; maxBodyBytes: nu
     },
   });
 
-  const wholeBodyRoutes = [...metas.values()]
-    .filter((meta) => meta.bodyAs && meta.openapi)
-    .map((meta) => ({ method: meta.openapi!.method, pattern: routePattern(meta.openapi!.path), field: meta.bodyAs! }));
+  const routes = [...metas.values()]
+    .filter((meta) => meta.openapi)
+    .map((meta) => ({
+      method: meta.openapi!.method,
+      pattern: routePattern(meta.openapi!.path),
+      template: meta.openapi!.path.replaceAll('\\.', '.'),
+      field: meta.bodyAs,
+      authenticated: meta.access !== undefined,
+    }));
 
   return async function handleRest({ req, res, ctx, pathname: requestPath }: RestRequest): Promise<string | undefined> {
     const outcome: Outcome = {};
@@ -52,14 +61,22 @@ export function createRestHandler(options: { router: AppRouter; maxBodyBytes: nu
     if (pathname !== requestPath) req.url = pathname + (req.url?.slice(requestPath.length) ?? '');
 
     if (req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH') {
+      const matched = routes.find((route) => route.method === req.method && route.pattern.test(pathname));
       try {
-        const body = await readJsonObjectBody(req, options.maxBodyBytes);
-        const whole = wholeBodyRoutes.find((route) => route.method === req.method && route.pattern.test(pathname));
-        (req as IncomingMessage & { body?: unknown }).body = whole ? { [whole.field]: body ?? {} } : body;
+        // The credential is in the headers: who is asking is settled before a byte of the body
+        // is waited for, so a stranger cannot hold the connection open by sending it slowly.
+        if (matched?.authenticated) ctx.principal = await ctx.auth.authenticate(ctx.bearer, ctx.client);
+        const body = await readJsonObjectBody(
+          req,
+          ctx.principal ? options.maxBodyBytes : Math.min(options.maxBodyBytes, UNAUTHENTICATED_BODY_BYTES),
+          ctx.principal ? {} : { timeoutMs: options.unauthenticatedBodyTimeoutMs },
+        );
+        (req as IncomingMessage & { body?: unknown }).body = matched?.field ? { [matched.field]: body ?? {} } : body;
       } catch (error) {
-        if (error instanceof AppError && error.code === 'payload_too_large') res.setHeader('connection', 'close');
+        // The body may be unread (a refused credential, a timeout, too large): close rather than wait for it.
+        if (!req.complete) res.setHeader('connection', 'close');
         sendError(res, appErrorFromUnknown(error));
-        return undefined;
+        return matched?.template;
       }
       // The body is parsed and checked above; the adapter only needs to see it is JSON.
       req.headers['content-type'] = 'application/json';

@@ -46,6 +46,8 @@ export async function handleSetupPage(req: IncomingMessage, res: ServerResponse,
     }
   } catch (error) {
     const appError = appErrorFromUnknown(error);
+    // A refusal before the body was read (a bad link, a timeout): close rather than wait for the rest.
+    if (!req.complete) res.setHeader('connection', 'close');
     if (appError.code === 'internal_error') ctx.logger.error({ err: { name: (error as Error)?.name, message: (error as Error)?.message } }, 'setup page failed');
     sendHtml(res, httpStatusByErrorCode[appError.code], messagePage(titleByCode[appError.code] ?? 'Something went wrong', appError.message));
   }
@@ -58,6 +60,7 @@ const titleByCode: Partial<Record<AppErrorCode, string>> = {
   forbidden: 'Not allowed',
   unsupported_media_type: 'Not accepted',
   payload_too_large: 'Too much data',
+  request_timeout: 'The form took too long to arrive',
   bad_gateway: 'The server did not answer as expected',
   service_unavailable: 'Try again in a moment',
 };
@@ -133,8 +136,10 @@ async function submit(req: IncomingMessage, res: ServerResponse, ctx: RequestCon
   refuseCrossSite(req, ctx.config.publicUrl);
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/x-www-form-urlencoded') throw new AppError('unsupported_media_type', 'This page only accepts its own form.');
-  const form = new URLSearchParams((await readBody(req, Math.min(MAX_FORM_BYTES, ctx.config.maxBodyBytes))).toString('utf8'));
+  // The link is the credential: checked before the body is waited for, which then gets little time.
   const page = await resolve(ctx, req, segment);
+  const body = await readBody(req, Math.min(MAX_FORM_BYTES, ctx.config.maxBodyBytes), { timeoutMs: ctx.config.unauthenticatedBodyTimeoutMs });
+  const form = new URLSearchParams(body.toString('utf8'));
   const { row } = page;
   const formTokens = createSetupFormTokens(ctx.keyring);
   const check = formTokens.check(form.get('formToken'), page.token, row.revision);

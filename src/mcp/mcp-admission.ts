@@ -22,7 +22,7 @@ export async function admitMcpCaller(
     sendJsonRpcError(res, 405, null, { code: JsonRpcCode.serverError, message: 'Method not allowed: this endpoint takes POST only (no sessions, no standalone stream)' }, { allow: 'POST' });
     return undefined;
   }
-  const principal = await ctx.auth.authenticate(ctx.bearer);
+  const principal = await ctx.auth.authenticate(ctx.bearer, ctx.client);
   const limited = ctx.rateLimits.check(principal);
   if (limited && answeredRateLimited(res, await limited)) return undefined;
   const access = decideAccess(principal, { resource: 'connections', operation: 'execute' }, namespace);

@@ -72,6 +72,9 @@ export async function startTestServer(
     LOG_LEVEL: 'info',
     // Test upstreams listen on loopback, which production refuses (SSRF); a test may narrow this.
     ALLOWED_UPSTREAM_HOSTS: '127.0.0.1,localhost,::1',
+    // Every test talks from 127.0.0.1 and many send bad credentials on purpose; the tests of
+    // the failed-authentication limit set their own.
+    AUTH_FAILURES_PER_MINUTE: '0',
     ...env,
   });
   const rawLogs: string[] = [];

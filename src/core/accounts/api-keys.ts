@@ -29,7 +29,18 @@ export function looksLikeApiKey(bearer: string): boolean {
 
 type StoredKey = { id: string; accountId: string; secretHash: Uint8Array; revoked: boolean };
 
-export type ApiKeyVerifier = { verify(presented: string): Promise<ApiKeyVerification>; readonly cacheStats: CacheStats };
+export type ApiKeyVerifier = {
+  verify(presented: string): Promise<ApiKeyVerification>;
+  /** As `verify`, from this process's memory only: undefined when that would take a database read. */
+  verifyCached(presented: string): ApiKeyVerification | undefined;
+  readonly cacheStats: CacheStats;
+};
+
+/**
+ * Ids no key has, remembered briefly: a client retrying a deleted or mistyped key costs one
+ * query per id, not one per request. Creating a key announces its id, which clears the entry.
+ */
+const UNKNOWN_IDS = { maxEntries: 10_000, maxAgeMs: 30_000 };
 
 /**
  * Verifies keys against their stored hashes. Rows are cached (hash included, never the key),
@@ -38,13 +49,27 @@ export type ApiKeyVerifier = { verify(presented: string): Promise<ApiKeyVerifica
  */
 export function createApiKeyVerifier(db: Db, changes: ChangeFeed): ApiKeyVerifier {
   const cache = createBoundedCache<string, StoredKey>({ maxEntries: 10_000, maxAgeMs: 5 * 60_000 });
+  const unknownIds = createBoundedCache<string, true>(UNKNOWN_IDS);
   changes.subscribe({
-    onChange: (change) => change.kind === 'api_key' && cache.delete(change.id),
-    onReset: () => cache.clear(),
+    onChange: (change) => {
+      if (change.kind !== 'api_key') return;
+      cache.delete(change.id);
+      unknownIds.delete(change.id);
+    },
+    onReset: () => {
+      cache.clear();
+      unknownIds.clear();
+    },
   });
   const load = async (id: string): Promise<StoredKey | undefined> => {
+    // Checked again here: concurrent requests for one id share this load (see getOrLoad).
+    if (unknownIds.get(id)) return undefined;
     const row = await findApiKeyCredentials(db, id);
-    return row && { id: row.id, accountId: row.account_id, secretHash: row.secret_hash, revoked: row.revoked_at !== null };
+    if (!row) {
+      unknownIds.set(id, true);
+      return undefined;
+    }
+    return { id: row.id, accountId: row.account_id, secretHash: row.secret_hash, revoked: row.revoked_at !== null };
   };
   return {
     cacheStats: cache.stats,
@@ -52,13 +77,24 @@ export function createApiKeyVerifier(db: Db, changes: ChangeFeed): ApiKeyVerifie
       const match = API_KEY_PATTERN.exec(presented);
       if (!match) return { ok: false, reason: 'malformed' };
       const [, id, secret] = match as unknown as [string, string, string];
-      const stored = await cache.getOrLoad(id, () => load(id));
-      const presentedHash = hashSecret(secret);
-      if (!stored || !timingSafeEqual(presentedHash, stored.secretHash)) return { ok: false, reason: 'unknown' };
-      if (stored.revoked) return { ok: false, reason: 'revoked' };
-      return { ok: true, principal: { kind: 'account', accountId: stored.accountId, apiKeyId: stored.id } };
+      return check(await cache.getOrLoad(id, () => load(id)), secret);
+    },
+    verifyCached(presented) {
+      const match = API_KEY_PATTERN.exec(presented);
+      if (!match) return { ok: false, reason: 'malformed' };
+      const [, id, secret] = match as unknown as [string, string, string];
+      const stored = cache.get(id);
+      if (stored) return check(stored, secret);
+      return unknownIds.get(id) ? { ok: false, reason: 'unknown' } : undefined;
     },
   };
+}
+
+function check(stored: StoredKey | undefined, secret: string): ApiKeyVerification {
+  const presentedHash = hashSecret(secret);
+  if (!stored || !timingSafeEqual(presentedHash, stored.secretHash)) return { ok: false, reason: 'unknown' };
+  if (stored.revoked) return { ok: false, reason: 'revoked' };
+  return { ok: true, principal: { kind: 'account', accountId: stored.accountId, apiKeyId: stored.id } };
 }
 
 export type CreatedApiKey = {
@@ -95,6 +131,8 @@ export async function createApiKey(
       actor,
       details: { apiKeyId: id, name, newAccount: input.accountId === undefined },
     });
+    // An id some client already tried (and this or another process remembers as unknown) works from now on.
+    await notifyChange(tx, { kind: 'api_key', id });
     return inserted;
   });
   return { id: row.id, key: `sk_${id}_${secret}`, name: row.name, accountId: row.account_id, createdAt: row.created_at.toISOString() };

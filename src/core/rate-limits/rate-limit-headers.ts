@@ -12,11 +12,12 @@ export function rateLimitHeaders(decision: RateLimitDecision): Record<string, st
     'ratelimit-remaining': String(Math.max(0, decision.remaining)),
     'ratelimit-reset': resetSeconds,
   };
-  if (!decision.allowed) {
-    headers['retry-after'] = resetSeconds;
-    headers['retry-after-ms'] = String(Math.max(1, Math.ceil(decision.resetMs)));
-  }
-  return headers;
+  return decision.allowed ? headers : { ...headers, ...retryAfterHeaders(decision.resetMs) };
+}
+
+/** `retry-after` in whole seconds (at least 1), and `retry-after-ms`, which the official client prefers. */
+export function retryAfterHeaders(waitMs: number): Record<string, string> {
+  return { 'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))), 'retry-after-ms': String(Math.max(1, Math.ceil(waitMs))) };
 }
 
 export function rateLimitedMessage(decision: RateLimitDecision): string {
