@@ -87,13 +87,24 @@ export async function deleteStaleOAuthFlows(db: Db): Promise<void> {
 
 const clientColumns = ['id', 'account_id', 'issuer', 'kind', 'client_id', 'client', 'created_at'] as const;
 
-/** Clients usable for an issuer on behalf of an account: its own configured one, the operator's, a registered one. */
-export async function findOAuthClientsForIssuer(db: Db, q: { accountId: string; issuer: string }) {
+/**
+ * Clients usable for an issuer on behalf of an account: its own (configured or registered), the
+ * operator's configured one. A registration without an account (made before registrations were
+ * per account) only for `clientId`: tokens already issued to it are refreshed and revoked with
+ * it, but no new authorization starts with a client another account may share.
+ */
+export async function findOAuthClientsForIssuer(db: Db, q: { accountId: string; issuer: string; clientId?: string }) {
   return db
     .selectFrom('oauth_clients')
     .select(clientColumns)
     .where('issuer', '=', q.issuer)
-    .where((eb) => eb.or([eb('account_id', '=', q.accountId), eb('account_id', 'is', null)]))
+    .where((eb) =>
+      eb.or([
+        eb('account_id', '=', q.accountId),
+        eb.and([eb('account_id', 'is', null), eb('kind', '=', 'configured')]),
+        ...(q.clientId === undefined ? [] : [eb.and([eb('account_id', 'is', null), eb('client_id', '=', q.clientId)])]),
+      ]),
+    )
     .execute();
 }
 
@@ -122,7 +133,13 @@ export async function deleteConfiguredOAuthClient(db: Db, q: { id: string; accou
   return result.numDeletedRows > 0n;
 }
 
-/** Forgets one dynamically registered client, never a configured one. */
-export async function deleteRegisteredOAuthClient(db: Db, q: { issuer: string; clientId: string }): Promise<void> {
-  await db.deleteFrom('oauth_clients').where('issuer', '=', q.issuer).where('client_id', '=', q.clientId).where('kind', '=', 'registered').execute();
+/** Forgets one dynamically registered client of the account (or one from before they were per account), never a configured one. */
+export async function deleteRegisteredOAuthClient(db: Db, q: { accountId: string; issuer: string; clientId: string }): Promise<void> {
+  await db
+    .deleteFrom('oauth_clients')
+    .where('issuer', '=', q.issuer)
+    .where('client_id', '=', q.clientId)
+    .where('kind', '=', 'registered')
+    .where((eb) => eb.or([eb('account_id', '=', q.accountId), eb('account_id', 'is', null)]))
+    .execute();
 }
