@@ -6,6 +6,7 @@ import * as m0004 from './0004_oauth.ts';
 import * as m0005 from './0005_audit_events.ts';
 import * as m0006 from './0006_rate_limits.ts';
 import * as m0007 from './0007_webhooks.ts';
+import * as m0008 from './0008_oauth_link_floor.ts';
 
 /** Explicit registry: file-system discovery breaks under test runners that load `.ts`. */
 export const migrations: Record<string, Migration> = {
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   '0005_audit_events': m0005,
   '0006_rate_limits': m0006,
   '0007_webhooks': m0007,
+  '0008_oauth_link_floor': m0008,
 };

@@ -37,7 +37,7 @@ export function connectionKey(ref: ConnectionRef): string {
   return `${ref.namespace}/${ref.id}`;
 }
 
-export function toConnectionRecord(row: Omit<ConnectionRow, 'credentials_key_id' | 'oauth_return_url'>, keyring: Keyring): ConnectionRecord {
+export function toConnectionRecord(row: Omit<ConnectionRow, 'credentials_key_id' | 'oauth_return_url' | 'oauth_links_valid_after'>, keyring: Keyring): ConnectionRecord {
   const ref = { namespace: row.namespace, id: row.id };
   return {
     namespace: row.namespace,

@@ -12,7 +12,10 @@ export async function findConnectionOAuth(db: Db, ref: Ref, options: { forUpdate
     .select([
       'connections.namespace',
       'connections.id',
+      'connections.name',
       'connections.mcp_url',
+      'connections.status',
+      'connections.oauth_links_valid_after',
       'connections.revision',
       'connections.created_at',
       'connections.oauth',
@@ -44,6 +47,35 @@ export async function storeConnectionChallenge(db: Db, ref: Ref & { revision: nu
     .where('namespace', '=', ref.namespace)
     .where('id', '=', ref.id)
     .where('revision', '=', ref.revision)
+    .execute();
+}
+
+/**
+ * Spends the authorization link minted at `issuedAt`: raises the connection's link floor to
+ * `now` (every link minted until then, this one included, stops working), unless the floor is
+ * already at or past the link. True for exactly one caller per link.
+ */
+export async function spendAuthorizationLink(db: Db, ref: Ref & { revision: number }, link: { issuedAt: Date; now: Date }): Promise<boolean> {
+  const floor = link.now > link.issuedAt ? link.now : link.issuedAt;
+  const result = await db
+    .updateTable('connections')
+    .set({ oauth_links_valid_after: floor })
+    .where('namespace', '=', ref.namespace)
+    .where('id', '=', ref.id)
+    .where('revision', '=', ref.revision)
+    .where((eb) => eb.or([eb('oauth_links_valid_after', 'is', null), eb('oauth_links_valid_after', '<', link.issuedAt)]))
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+/** Links minted at or before `before` stop working (a newer link supersedes them); the floor never goes down. */
+export async function supersedeAuthorizationLinks(db: Db, ref: Ref, before: Date): Promise<void> {
+  await db
+    .updateTable('connections')
+    .set({ oauth_links_valid_after: before })
+    .where('namespace', '=', ref.namespace)
+    .where('id', '=', ref.id)
+    .where((eb) => eb.or([eb('oauth_links_valid_after', 'is', null), eb('oauth_links_valid_after', '<', before)]))
     .execute();
 }
 
