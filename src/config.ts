@@ -35,6 +35,7 @@ const envSchema = z.object({
   MAX_UPSTREAM_RESPONSE_BYTES: integer(64 * 1024, 1024 * 1024 * 1024, 'a byte count from 65536 to 1073741824').default(16 * 1024 * 1024),
   OAUTH_RETURN_ORIGINS: z.string().default(''),
   SETUP_LINK_TTL_SECONDS: integer(60, 30 * 24 * 3600, 'a number of seconds from 60 to 2592000 (30 days)').default(24 * 3600),
+  OAUTH_LINK_TTL_SECONDS: integer(60, 24 * 3600, 'a number of seconds from 60 to 86400 (a day)').default(15 * 60),
   ALLOWED_UPSTREAM_HOSTS: z.string().default(''),
   SHUTDOWN_GRACE_MS: integer(0, 600_000, 'a number of milliseconds from 0 to 600000').default(25_000),
   // API keys belong to the app's trusted backend; tokens live in browsers and agents.
@@ -78,6 +79,8 @@ export type Config = Readonly<{
   oauthReturnOrigins: readonly string[];
   /** How long a setup link (a connection's setupUrl) works after it was minted. */
   setupLinkTtlSeconds: number;
+  /** How long an authorization link (a connection's authorizationUrl) works after it was minted; it works once. */
+  oauthLinkTtlSeconds: number;
   /**
    * Hosts, addresses and ranges that upstream and OAuth requests may reach although they are
    * not public (loopback, private networks, …), on the port an entry names or, without one, on
@@ -171,6 +174,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxUpstreamResponseBytes: e.MAX_UPSTREAM_RESPONSE_BYTES,
     oauthReturnOrigins: parseOrigins(e.OAUTH_RETURN_ORIGINS),
     setupLinkTtlSeconds: e.SETUP_LINK_TTL_SECONDS,
+    oauthLinkTtlSeconds: e.OAUTH_LINK_TTL_SECONDS,
     allowedUpstreamHosts: parseAllowedUpstreamHosts(e.ALLOWED_UPSTREAM_HOSTS),
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     rateLimits: Object.freeze({

@@ -142,7 +142,7 @@ export interface paths {
         };
         /**
          * List your account’s security events, newest first (API key only)
-         * @description API keys created and revoked, service tokens minted and revoked, connection credentials set, connections deleted, upstream OAuth completed, failed and refreshed: who, when, and facts that are not secret (never a key, token, credential value or OAuth code).
+         * @description API keys created and revoked, service tokens minted and revoked, connection credentials set, connections deleted, upstream OAuth started, completed, failed and refreshed: who, when, and facts that are not secret (never a key, token, credential value or OAuth code).
          */
         get: operations["auditEvents-list"];
         put?: never;
@@ -321,6 +321,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/{namespace}/{connectionId}/.reauthorize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Get an authorization link that may replace the upstream account of a connected connection
+         * @description The authorizationUrl a connection shows is refused while it is connected. This link is not: the end user who completes it replaces the tokens the connection uses. It works once, for OAUTH_LINK_TTL_SECONDS, and supersedes every authorization link minted before. 409 for a connection whose upstream does not use OAuth.
+         */
+        post: operations["connections-reauthorize"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -493,6 +513,27 @@ export interface components {
             /** @example evt_3k7q2m5x9v4h6c8b */
             id: string;
             /** @constant */
+            type: "oauth.started";
+            /** Format: date-time */
+            occurredAt: string;
+            actor: {
+                /** @enum {string} */
+                type: "api_key" | "service_token" | "cli" | "system" | "end_user";
+                /** @description The API key or service token id; null for cli, system and end_user */
+                id: string | null;
+            };
+            namespace: string | null;
+            connectionId: string | null;
+            /** @description The request that caused it (as in the x-request-id header and the logs) */
+            requestId: string | null;
+            details: {
+                issuer: string | null;
+                reauthorization: boolean;
+            };
+        } | {
+            /** @example evt_3k7q2m5x9v4h6c8b */
+            id: string;
+            /** @constant */
             type: "oauth.completed";
             /** Format: date-time */
             occurredAt: string;
@@ -530,7 +571,7 @@ export interface components {
             details: {
                 issuer: string | null;
                 /** @enum {string} */
-                reason: "denied" | "connection_changed" | "no_code" | "issuer_mismatch" | "exchange_refused" | "no_tokens";
+                reason: "denied" | "connection_changed" | "no_code" | "issuer_mismatch" | "exchange_refused" | "no_tokens" | "link_spent" | "already_connected" | "browser_mismatch";
                 error: string | null;
             };
         } | {
@@ -1625,7 +1666,7 @@ export interface operations {
     "auditEvents-list": {
         parameters: {
             query?: {
-                type?: "api_key.created" | "api_key.revoked" | "token.minted" | "token.revoked" | "connection.credentials_set" | "connection.deleted" | "oauth.completed" | "oauth.failed" | "oauth.refreshed" | "oauth.refresh_failed" | "webhook.created" | "webhook.deleted";
+                type?: "api_key.created" | "api_key.revoked" | "token.minted" | "token.revoked" | "connection.credentials_set" | "connection.deleted" | "oauth.started" | "oauth.completed" | "oauth.failed" | "oauth.refreshed" | "oauth.refresh_failed" | "webhook.created" | "webhook.deleted";
                 namespace?: string;
                 connectionId?: string;
                 since?: string;
@@ -2960,6 +3001,93 @@ export interface operations {
                     "application/json": {
                         /** @constant */
                         success: true;
+                    };
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, malformed, expired or revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The credential does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found, or outside the credential’s reach */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limit exceeded (carries `retry-after`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "connections-reauthorize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Namespace name: 3 to 39 lowercase letters, digits and hyphens */
+                namespace: string;
+                /** @description Connection id: 1 to 128 letters, digits and . _ ~ : @ - */
+                connectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Where the end user re-authorizes access upstream (single use) */
+                        authorizationUrl: string;
+                        /**
+                         * Format: date-time
+                         * @description When the link stops working
+                         */
+                        expiresAt: string;
                     };
                 };
             };

@@ -8,6 +8,7 @@ import * as m0006 from './0006_rate_limits.ts';
 import * as m0007 from './0007_webhooks.ts';
 import * as m0008 from './0008_replica_settings.ts';
 import * as m0009 from './0009_incarnations.ts';
+import * as m0010 from './0010_oauth_link_floor.ts';
 
 /** Explicit registry: file-system discovery breaks under test runners that load `.ts`. */
 export const migrations: Record<string, Migration> = {
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '0007_webhooks': m0007,
   '0008_replica_settings': m0008,
   '0009_incarnations': m0009,
+  '0010_oauth_link_floor': m0010,
 };

@@ -45,6 +45,8 @@ export interface ConnectionsTable {
   oauth: string | null;
   oauth_challenge: ColumnType<unknown, string | null | undefined, string | null>;
   oauth_return_url: string | null;
+  /** Authorization links minted at or before this instant are spent or superseded. */
+  oauth_links_valid_after: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
 export interface OAuthFlowsTable {

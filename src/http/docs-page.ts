@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { AppError } from '../errors.ts';
+import { strictPageHeaders } from './html-response.ts';
 import { sendError } from './respond.ts';
 
 /**
@@ -139,11 +140,7 @@ export function handleDocs(req: IncomingMessage, res: ServerResponse, pathname: 
   }
   if (pathname === '/docs' || pathname === '/docs/') {
     const page = (pageAsset ??= asset(Buffer.from(PAGE), 'text/html; charset=utf-8'));
-    sendAsset(req, res, page, {
-      'content-security-policy': contentSecurityPolicy(new URL(options.publicUrl).origin),
-      'referrer-policy': 'no-referrer',
-      'cache-control': 'no-cache',
-    });
+    sendAsset(req, res, page, strictPageHeaders(contentSecurityPolicy(new URL(options.publicUrl).origin)));
     return '/docs';
   }
   const file = loadAssets().get(pathname.slice('/docs/'.length));

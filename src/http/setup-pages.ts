@@ -12,7 +12,8 @@ import { SETUP_PATH_PREFIX } from '../core/setup/setup-links.ts';
 import { findConnectionForSetup, type SetupRow } from '../db/queries/setup.ts';
 import { AppError, httpStatusByErrorCode, type AppErrorCode } from '../errors.ts';
 import { readBody } from './body.ts';
-import { authPage, donePage, escapeHtml, inputPage, messagePage, SETUP_PAGE_CSP, unavailablePage, type InputPageModel } from './setup-html.ts';
+import { redirectPrivately, refuseCrossSitePost, sendHtml } from './html-response.ts';
+import { authPage, donePage, escapeHtml, inputPage, messagePage, unavailablePage, type InputPageModel } from './setup-html.ts';
 
 /**
  * The setup pages behind a connection's `setupUrl` (`/setup/{link}`): no API key, the signed
@@ -133,7 +134,7 @@ function inputModel(ctx: RequestContext, row: SetupRow): Omit<InputPageModel, 'f
 }
 
 async function submit(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, segment: string): Promise<void> {
-  refuseCrossSite(req, ctx.config.publicUrl);
+  refuseCrossSitePost(req, ctx.config.publicUrl, 'This form can only be sent from its own setup page.');
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/x-www-form-urlencoded') throw new AppError('unsupported_media_type', 'This page only accepts its own form.');
   // The link is the credential: checked before the body is waited for, which then gets little time.
@@ -183,38 +184,6 @@ async function submit(req: IncomingMessage, res: ServerResponse, ctx: RequestCon
   return redirect(res, page.selfUrl);
 }
 
-/**
- * The form's own page posts same-origin. Fetch metadata and Origin tell a post from another
- * site (the per-page token is the main defence; this refuses before reading anything). The
- * page's no-referrer policy makes browsers send `Origin: null` for its own posts.
- */
-function refuseCrossSite(req: IncomingMessage, publicUrl: string): void {
-  const site = req.headers['sec-fetch-site'];
-  const origin = req.headers.origin;
-  const crossSite = (site !== undefined && site !== 'same-origin') || (origin !== undefined && origin !== 'null' && origin !== new URL(publicUrl).origin);
-  if (crossSite) throw new AppError('forbidden', 'This form can only be sent from its own setup page.');
-}
-
-function sendHtml(res: ServerResponse, status: number, html: string): void {
-  res.statusCode = status;
-  res.setHeader('content-type', 'text/html; charset=utf-8');
-  res.setHeader('content-length', Buffer.byteLength(html));
-  setPrivacyHeaders(res);
-  res.setHeader('content-security-policy', SETUP_PAGE_CSP);
-  res.setHeader('x-frame-options', 'DENY');
-  res.setHeader('x-content-type-options', 'nosniff');
-  res.end(html);
-}
-
 function redirect(res: ServerResponse, location: string): void {
-  res.statusCode = 303;
-  res.setHeader('location', location);
-  setPrivacyHeaders(res);
-  res.end();
-}
-
-/** The link is a credential: it must not stay in a cache or travel in a Referer. */
-function setPrivacyHeaders(res: ServerResponse): void {
-  res.setHeader('cache-control', 'no-store');
-  res.setHeader('referrer-policy', 'no-referrer');
+  redirectPrivately(res, 303, location);
 }

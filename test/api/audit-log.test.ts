@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canary, CANARY_PREFIX, findLeaks, serviceTokenId, watchedSecrets } from '../helpers/canary.ts';
 import { completeLoginWithFetch, startOAuthUpstream, type OAuthUpstream } from '../helpers/oauth-upstream.ts';
+import { deliverCallback, startAuthorizationWithFetch } from '../helpers/authorization-link.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { startFixtureUpstream, type Upstream } from '../helpers/upstreams.ts';
 
@@ -263,18 +264,14 @@ describe('upstream OAuth', () => {
   /** What went through the browser: codes and states must not be in the log. */
   const callbacks: URL[] = [];
 
-  const openLink = async (link: string) => {
-    const response = await fetch(link, { redirect: 'manual' });
-    expect(response.status).toBe(302);
-    return new URL(response.headers.get('location')!);
-  };
+  const openLink = (link: string) => startAuthorizationWithFetch(link);
 
   it('oauth.completed: by the end user at the link, with the issuer and the granted scope', async () => {
     connection = await createConnection({ mcpUrl: oauthUpstream.mcpUrl });
     expect(connection.status.state).toBe('auth_required');
     const callback = await completeLoginWithFetch(await openLink(connection.status.authorizationUrl!), 'alice');
     callbacks.push(callback);
-    const response = await fetch(callback, { redirect: 'manual' });
+    const response = await deliverCallback(callback);
     expect(response.status, await response.text()).toBe(200);
     const [event] = await eventsOf('oauth.completed', { connectionId: connection.connectionId });
     expect(event).toBeDefined();
@@ -298,7 +295,7 @@ describe('upstream OAuth', () => {
     const fresh = await createConnection({ mcpUrl: oauthUpstream.mcpUrl });
     const callback = await completeLoginWithFetch(await openLink(fresh.status.authorizationUrl!), 'bob');
     callbacks.push(callback);
-    expect((await fetch(callback, { redirect: 'manual' })).status).toBe(200);
+    expect((await deliverCallback(callback)).status).toBe(200);
     expect((await send('DELETE', `/${ns}/${fresh.connectionId}`)).status).toBe(200);
     const [event] = await eventsOf('connection.deleted', { connectionId: fresh.connectionId });
     expect(event?.details).toEqual({ hadOAuthTokens: true });
@@ -322,7 +319,7 @@ describe('upstream OAuth', () => {
     const state = (await openLink(link.status.authorizationUrl!)).searchParams.get('state')!;
     const denial = new URL(`${server.url}/oauth/callback?${new URLSearchParams({ error: 'access_denied', state, iss: oauthUpstream.issuer })}`);
     callbacks.push(denial);
-    expect((await fetch(denial, { redirect: 'manual' })).status).toBe(200);
+    expect((await deliverCallback(denial)).status).toBe(200);
     const [event] = await eventsOf('oauth.failed', { connectionId: connection.connectionId });
     expectWellFormed(event!);
     expect(event).toMatchObject({ actor: { type: 'end_user', id: null }, details: { issuer: oauthUpstream.issuer, reason: 'denied', error: 'access_denied' } });
@@ -333,7 +330,7 @@ describe('upstream OAuth', () => {
     const callback = await completeLoginWithFetch(await openLink(link.status.authorizationUrl!), 'alice');
     callbacks.push(new URL(callback));
     callback.searchParams.set('iss', 'http://evil.example');
-    expect((await fetch(callback, { redirect: 'manual' })).status).toBe(400);
+    expect((await deliverCallback(callback)).status).toBe(400);
     const events = await eventsOf('oauth.failed', { connectionId: connection.connectionId });
     expect(events.map((event) => event.details.reason)).toEqual(['issuer_mismatch', 'denied']);
     expect(events[0]!.details).toEqual({ issuer: oauthUpstream.issuer, reason: 'issuer_mismatch', error: null });
@@ -363,6 +360,7 @@ describe('reading the log', () => {
         'token.revoked',
         'connection.credentials_set',
         'connection.deleted',
+        'oauth.started',
         'oauth.completed',
         'oauth.failed',
         'oauth.refreshed',

@@ -3,6 +3,7 @@ import net, { type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { freePort, startFixtureUpstream, type Upstream } from '../helpers/upstreams.ts';
+import { continueAuthorizationLink } from '../helpers/authorization-link.ts';
 
 /**
  * SSRF: a connection's mcpUrl, and the OAuth discovery it leads to, may not reach loopback,
@@ -247,7 +248,7 @@ describe('with only the name localhost allowed', () => {
     const before = discovery.loopbackHits().length;
     const made = await created(localhostOnly, `http://localhost:${discovery.port}/redirect/mcp`);
     expect(made.status.state).toBe('auth_required');
-    const page = await fetch(made.status.authorizationUrl!, { redirect: 'manual' });
+    const page = await continueAuthorizationLink(made.status.authorizationUrl!);
     const html = await page.text();
     expect(page.status).toBeGreaterThanOrEqual(400);
     expect(page.headers.get('location')).toBeNull();
@@ -259,7 +260,7 @@ describe('with only the name localhost allowed', () => {
     const before = discovery.loopbackHits().length;
     const made = await created(localhostOnly, `http://localhost:${discovery.port}/as-blocked/mcp`);
     expect(made.status.state).toBe('auth_required');
-    const page = await fetch(made.status.authorizationUrl!, { redirect: 'manual' });
+    const page = await continueAuthorizationLink(made.status.authorizationUrl!);
     expect(page.status).toBe(502);
     expect(await page.text()).toContain('upstream address 127.0.0.1 is a blocked (loopback) address; set ALLOWED_UPSTREAM_HOSTS to allow it');
     expect(discovery.loopbackHits().slice(before)).toEqual([]);
@@ -298,7 +299,7 @@ describe('with localhost allowed (positive controls: the same targets are reache
     const before = discovery.authorizationServerHits().length;
     const made = await created(localhostOnly, `http://localhost:${discovery.port}/as-allowed/mcp`);
     expect(made.status.state).toBe('auth_required');
-    await (await fetch(made.status.authorizationUrl!, { redirect: 'manual' })).text();
+    await (await continueAuthorizationLink(made.status.authorizationUrl!)).text();
     expect(discovery.authorizationServerHits().slice(before)).toContain('/.well-known/oauth-authorization-server/as');
   });
 });

@@ -174,7 +174,7 @@ type Walk = {
 async function walk(
   context: BrowserContext,
   link: string,
-  options: { login: string; decision: 'consent' | 'cancel'; screenshots?: { login: string; consent: string } },
+  options: { login: string; decision: 'consent' | 'cancel'; screenshots?: { interstitial: string; login: string; consent: string } },
 ): Promise<Walk> {
   const blocked: string[] = [];
   await context.route(
@@ -191,6 +191,11 @@ async function walk(
   });
 
   await page.goto(link);
+  // Switchboard's interstitial: who asks, for which server; nothing starts until the user continues.
+  const host = new URL(upstream.mcpUrl).host;
+  expect(await page.locator('h1').innerText()).toBe(`Let an app use your ${host} account?`);
+  if (options.screenshots) await page.screenshot({ path: path.join(artifacts, options.screenshots.interstitial), fullPage: true });
+  await page.getByRole('button', { name: `Continue to ${host}` }).click();
   await page.locator('form input[name="prompt"][value="login"]').waitFor({ state: 'attached' });
   expect(new URL(page.url()).origin).toBe(upstream.issuer);
   if (options.screenshots) await page.screenshot({ path: path.join(artifacts, options.screenshots.login), fullPage: true });
@@ -251,7 +256,7 @@ describe('an app sends its user through the authorization, with a return URL', (
       const result = await walk(context, connection.status.authorizationUrl!, {
         login: 'carol',
         decision: 'consent',
-        screenshots: { login: 'oauth-login.png', consent: 'oauth-consent.png' },
+        screenshots: { interstitial: 'oauth-interstitial.png', login: 'oauth-login.png', consent: 'oauth-consent.png' },
       });
       await result.page.screenshot({ path: path.join(artifacts, 'oauth-app-landing.png'), fullPage: true });
       const texts: Record<string, string> = {};
@@ -272,20 +277,21 @@ describe('an app sends its user through the authorization, with a return URL', (
     expect(appVisits.filter((url) => url.pathname === '/oauth-done').map((url) => url.href)).toContain(walked.final.href);
   });
 
-  it('went Switchboard link → authorization server → Switchboard callback (code, state, iss) → app, all in the browser', () => {
+  it('went Switchboard link → its interstitial’s continue → authorization server → Switchboard callback (code, state, iss) → app, all in the browser', () => {
     const origins = walked.navigations.map((url) => url.origin);
     expect(walked.navigations[0]!.href).toBe(connection.status.authorizationUrl);
-    expect(origins[1]).toBe(upstream.issuer);
+    expect(walked.navigations[1]!.href).toBe(connection.status.authorizationUrl);
+    expect(origins[2]).toBe(upstream.issuer);
     const callbackAt = walked.navigations.findIndex((url) => url.href.startsWith(callbackPath()));
-    expect(callbackAt).toBeGreaterThan(1);
-    expect(origins.slice(1, callbackAt).every((origin) => origin === upstream.issuer)).toBe(true);
+    expect(callbackAt).toBeGreaterThan(2);
+    expect(origins.slice(2, callbackAt).every((origin) => origin === upstream.issuer)).toBe(true);
     const callback = walked.navigations[callbackAt]!;
     expect(callback.searchParams.get('code')).toEqual(expect.any(String));
     expect(callback.searchParams.get('state')).toEqual(expect.any(String));
     expect(callback.searchParams.get('iss')).toBe(upstream.issuer);
     expect(walked.navigations[callbackAt + 1]!.href).toBe(walked.final.href);
     // The first leg carried the PKCE S256 challenge and the resource to the authorization server.
-    expect(Object.fromEntries(walked.navigations[1]!.searchParams)).toMatchObject({
+    expect(Object.fromEntries(walked.navigations[2]!.searchParams)).toMatchObject({
       response_type: 'code',
       code_challenge_method: 'S256',
       resource: upstream.mcpUrl,

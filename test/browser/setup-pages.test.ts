@@ -227,11 +227,16 @@ describe('an auth_required connection, through the setup page into the OAuth flo
     expect(connection.status.authorizationUrl).toMatch(new RegExp(`^${server.url}/oauth/authorize/`));
     const host = new URL(oauthUpstream.mcpUrl).host;
 
+    let interstitial = '';
     const outcome = await inBrowser(async (page, seen) => {
       await page.goto(withReturn(connection.status.setupUrl!));
       const heading = await page.locator('h1').innerText();
       const text = await page.locator('main').innerText();
       await page.screenshot({ path: path.join(artifacts, 'setup-auth.png'), fullPage: true });
+      await page.getByRole('button', { name: `Continue to ${host}` }).click();
+      // The authorization link's interstitial asks once more, naming the app and the server.
+      await page.locator('h1', { hasText: `Let an app use your ${host} account?` }).waitFor();
+      interstitial = await page.locator('main').innerText();
       await page.getByRole('button', { name: `Continue to ${host}` }).click();
       await page.locator('input[name="login"]').waitFor();
       expect(new URL(page.url()).origin).toBe(oauthUpstream.issuer);
@@ -248,6 +253,8 @@ describe('an auth_required connection, through the setup page into the OAuth flo
     expect(outcome.heading).toBe('Authorize “Notes”');
     expect(outcome.text).toContain(host);
     expect(outcome.text).toContain(`then back to ${appOrigin}`);
+    expect(interstitial).toContain('Connection: Notes');
+    expect(interstitial).toContain(`then back to ${appOrigin}`);
     expect(`${outcome.final.origin}${outcome.final.pathname}`).toBe(`${appOrigin}/done`);
     expect(Object.fromEntries(outcome.final.searchParams)).toEqual({ connectionId: connection.connectionId, status: 'connected' });
     expect(outcome.seen).toEqual({ cspViolations: [], dialogs: [] });

@@ -61,21 +61,33 @@ async function discoverIssuer(): Promise<string> {
 
 
 /**
- * What a browser does with the authorization link: three hops, each a 302, the last one onto
- * Switchboard's callback, whose answer says whether the connection is now authorized.
+ * What a browser does with the authorization link: the interstitial (which sets the browser's
+ * cookie) and its continue button (a post), then two hops at the authorization server, the last
+ * one onto Switchboard's callback (with the cookie), whose answer says whether the connection
+ * is now authorized.
  */
 let authorizations = 0;
 async function authorize(authorizationUrl: string): Promise<void> {
   if (++authorizations > MAX_AUTHORIZATIONS) throw new HarnessFailure(`still asked to authorize after ${MAX_AUTHORIZATIONS} authorizations`);
-  const ours = await fetch(authorizationUrl, { redirect: 'manual' });
+  const interstitial = await fetch(authorizationUrl, { redirect: 'manual' });
+  const html = await interstitial.text();
+  const cookie = interstitial.headers.getSetCookie()[0]?.split(';')[0];
+  const continueToken = /name="continue" value="([^"]+)"/.exec(html)?.[1];
+  if (interstitial.status !== 200 || !cookie || !continueToken) throw new HarnessFailure(`the authorization link answered ${interstitial.status}: ${pageText(html)}`);
+  const ours = await fetch(authorizationUrl, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ continue: continueToken }),
+  });
   const toServer = ours.headers.get('location');
-  if (ours.status !== 302 || !toServer) throw new HarnessFailure(`the authorization link answered ${ours.status}: ${pageText(await ours.text())}`);
+  if (ours.status !== 303 || !toServer) throw new HarnessFailure(`continuing the authorization link answered ${ours.status}: ${pageText(await ours.text())}`);
   log('authorization', authorizations, '→', new URL(toServer).origin + new URL(toServer).pathname);
   const approved = await fetch(toServer, { redirect: 'manual' });
   const back = approved.headers.get('location');
   await approved.body?.cancel();
   if (approved.status < 300 || approved.status >= 400 || !back) throw new HarnessFailure(`the authorization server answered ${approved.status} without a redirect`);
-  const callback = await fetch(new URL(back, toServer), { redirect: 'manual' });
+  const callback = await fetch(new URL(back, toServer), { redirect: 'manual', headers: { cookie } });
   const page = await callback.text();
   log('callback', callback.status, pageText(page));
   if (callback.status !== 200 || !page.includes('Connected')) throw new HarnessFailure(`the callback answered ${callback.status}`);

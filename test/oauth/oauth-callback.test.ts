@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canary } from '../helpers/canary.ts';
 import { completeLoginWithFetch, startOAuthUpstream, type OAuthUpstream } from '../helpers/oauth-upstream.ts';
+import { deliverCallback, startAuthorizationWithFetch, withReturnUrl } from '../helpers/authorization-link.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 /**
@@ -53,15 +54,9 @@ async function stateOf(id: string, namespace = ns, bearer = owner.key): Promise<
   return ((await response.json()) as Connection).status.state;
 }
 
-function withReturnUrl(link: string, returnUrl?: string): string {
-  return returnUrl === undefined ? link : `${link}?returnUrl=${encodeURIComponent(returnUrl)}`;
-}
-
-/** Opens our link as a browser would: the 302 to the authorization server (its `state` inside). */
+/** Opens our link and continues it as a browser would: where it sends the browser (the authorization server, `state` inside). */
 async function openLink(link: string, returnUrl?: string): Promise<URL> {
-  const response = await fetch(withReturnUrl(link, returnUrl), { redirect: 'manual' });
-  expect(response.status, await response.clone().text()).toBe(302);
-  const location = new URL(response.headers.get('location')!);
+  const location = await startAuthorizationWithFetch(link, returnUrl);
   expect(location.origin).toBe(upstream.issuer);
   return location;
 }
@@ -71,7 +66,8 @@ async function callbackFor(link: string, login = 'alice', returnUrl?: string): P
   return completeLoginWithFetch(await openLink(link, returnUrl), login);
 }
 
-const deliver = (url: URL | string) => fetch(url, { redirect: 'manual' });
+/** A URL opened by the browser that continued the links (a callback carries its cookie). */
+const deliver = (url: URL | string) => deliverCallback(url);
 
 /** An HTML page with this status (or any error status) and text, and no redirect anywhere. */
 async function expectPage(response: Response, status: number | 'error', text: string | RegExp): Promise<void> {
@@ -273,7 +269,7 @@ describe('doctored and outdated links', () => {
     const callback = await callbackFor(oldLink);
     const updated = await send('PUT', `/${ns}/${connection.connectionId}`, { headers: { 'x-api-key': canary('upstream-key') } });
     expect(updated.status).toBe(200);
-    await expectPage(await deliver(oldLink), 404, /no longer exists or has changed/);
+    await expectPage(await deliver(oldLink), 404, /not valid/);
     await expectPage(await deliver(callback), 400, /changed while it was being authorized/);
     expect(await stateOf(connection.connectionId)).toBe('auth_required');
     // The link shown now works.
@@ -289,7 +285,7 @@ describe('doctored and outdated links', () => {
     expect((await send('DELETE', `/${ns}/${id}`)).status).toBe(200);
     const second = await send('PUT', `/${ns}/${id}`, { mcpUrl: upstream.mcpUrl, metadata: { user: 'second' } });
     expect(second.status).toBe(201);
-    await expectPage(await deliver(oldLink), 404, /no longer exists or has changed/);
+    await expectPage(await deliver(oldLink), 404, /not valid/);
   });
 
   it('a link minted before its namespace was deleted and taken by another account no longer starts a flow', async () => {
@@ -302,7 +298,7 @@ describe('doctored and outdated links', () => {
     const other = await server.newAccount('other');
     expect((await send('PUT', `/namespaces/${name}`, undefined, other.key)).status).toBe(201);
     expect((await send('PUT', `/${name}/${id}`, { mcpUrl: upstream.mcpUrl }, other.key)).status).toBe(201);
-    await expectPage(await deliver(oldLink), 404, /no longer exists or has changed/);
+    await expectPage(await deliver(oldLink), 404, /not valid/);
   });
 });
 

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../scripts/lib/processes.ts';
 import { canary } from '../helpers/canary.ts';
 import { completeLoginWithFetch, startOAuthUpstream, type OAuthUpstream } from '../helpers/oauth-upstream.ts';
+import { deliverCallback, startAuthorizationWithFetch } from '../helpers/authorization-link.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 /**
@@ -70,18 +71,14 @@ async function getConnection(id: string): Promise<Connection> {
   return (await response.json()) as Connection;
 }
 
-/** Opens our authorization link as a browser would: the 302 to the authorization server. */
-async function openLink(link: string): Promise<URL> {
-  const response = await fetch(link, { redirect: 'manual' });
-  expect(response.status, await response.clone().text()).toBe(302);
-  return new URL(response.headers.get('location')!);
-}
+/** Opens our authorization link as a browser would and continues it: where it sends the browser (the authorization server). */
+const openLink = (link: string): Promise<URL> => startAuthorizationWithFetch(link);
 
 /** The whole walk for a connection needing authorization: link → AS login → our callback's answer. */
 async function authorize(link: string, login: string): Promise<{ authorizationRequest: URL; callback: Response }> {
   const authorizationRequest = await openLink(link);
   const callbackUrl = await completeLoginWithFetch(authorizationRequest, login);
-  return { authorizationRequest, callback: await fetch(callbackUrl, { redirect: 'manual' }) };
+  return { authorizationRequest, callback: await deliverCallback(callbackUrl) };
 }
 
 async function connectedConnection(login: string): Promise<Connection> {
@@ -151,7 +148,7 @@ describe('the authorization flow over HTTP', () => {
     expect(connection.status.setupUrl).toMatch(new RegExp(`^${server.url}/setup/[\\w-]+\\.[\\w-]+$`));
   });
 
-  it('the link redirects to the authorization server with PKCE S256, state, resource and a client', async () => {
+  it('the link, continued, redirects to the authorization server with PKCE S256, state, resource and a client', async () => {
     authorizationRequest = await openLink(connection.status.authorizationUrl!);
     expect(authorizationRequest.origin).toBe(upstream.issuer);
     const params = authorizationRequest.searchParams;
@@ -173,7 +170,7 @@ describe('the authorization flow over HTTP', () => {
   });
 
   it('the callback exchanges the code and shows a "Connected" page', async () => {
-    const response = await fetch(callbackUrl, { redirect: 'manual' });
+    const response = await deliverCallback(callbackUrl);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/html/);
     expect(response.headers.get('cache-control')).toBe('no-store');

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { completeLoginWithFetch, startOAuthUpstream, type OAuthUpstream } from '../helpers/oauth-upstream.ts';
 import { testDatabaseKind } from '../helpers/database.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { deliverCallback, startAuthorizationWithFetch } from '../helpers/authorization-link.ts';
 
 /**
  * Many calls hitting an expired upstream access token at once: Switchboard refreshes it exactly
@@ -57,10 +58,8 @@ async function createConnection(server: TestServer, key: string, namespace: stri
 
 /** The end user's walk: our link → the AS (login, consent) → our callback, which exchanges the code. */
 async function authorize(authorizationUrl: string): Promise<void> {
-  const start = await fetch(authorizationUrl, { redirect: 'manual' });
-  expect(start.status).toBe(302);
-  const callback = await completeLoginWithFetch(start.headers.get('location')!, 'alice');
-  const completed = await fetch(callback, { redirect: 'manual' });
+  const callback = await completeLoginWithFetch(await startAuthorizationWithFetch(authorizationUrl), 'alice');
+  const completed = await deliverCallback(callback);
   expect(completed.status, await completed.text()).toBe(200);
 }
 

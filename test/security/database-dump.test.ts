@@ -8,6 +8,7 @@ import { canary, CANARY_PREFIX, watchedSecrets } from '../helpers/canary.ts';
 import { completeLoginWithFetch, registerConfidentialClient, startOAuthUpstream, type OAuthUpstream } from '../helpers/oauth-upstream.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { startFixtureUpstream, type Upstream } from '../helpers/upstreams.ts';
+import { deliverCallback, startAuthorizationWithFetch } from '../helpers/authorization-link.ts';
 
 /**
  * What an attacker holding a copy of the database learns: after a realistic life (credential
@@ -75,12 +76,10 @@ beforeAll(async () => {
     connectionId: string;
     status: { authorizationUrl: string };
   };
-  const link = await fetch(created.status.authorizationUrl, { redirect: 'manual' });
-  expect(link.status).toBe(302);
-  const callbackUrl = await completeLoginWithFetch(link.headers.get('location')!, 'dump-user');
+  const callbackUrl = await completeLoginWithFetch(await startAuthorizationWithFetch(created.status.authorizationUrl), 'dump-user');
   const code = callbackUrl.searchParams.get('code')!;
   planted.push({ label: 'authorization code', value: code });
-  const callback = await fetch(callbackUrl, { redirect: 'manual' });
+  const callback = await deliverCallback(callbackUrl);
   expect(callback.status, await callback.text()).toBe(200);
   const call = await json('POST', `/${ns}/${created.connectionId}/.tools/whoami`, owner.key, {});
   expect(call.status).toBe(200);

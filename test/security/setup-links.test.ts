@@ -117,7 +117,7 @@ describe('links that do not open a setup page', () => {
     { name: 'garbage', path: () => '/setup/not-a-link', message: /not valid/ },
     { name: 'a tampered payload', path: () => `/setup/${flip(tokenOf(connection.status.setupUrl!), 5)}`, message: /not valid/ },
     { name: 'a tampered signature', path: () => { const t = tokenOf(connection.status.setupUrl!); return `/setup/${flip(t, t.length - 3)}`; }, message: /not valid/ },
-    { name: 'an authorization link (signed for another purpose)', path: () => `/setup/${new URL(createAuthorizationLinks(keyring(), server.url).urlFor(target())).pathname.split('/').pop()}`, message: /not valid/ },
+    { name: 'an authorization link (signed for another purpose)', path: () => `/setup/${new URL(createAuthorizationLinks(keyring(), server.url, 900).urlFor(target())).pathname.split('/').pop()}`, message: /not valid/ },
     { name: 'a link signed with another secret', path: () => pathOf(createSetupLinks(createKeyring([randomBytes(32).toString('base64url')]), server.url, 3600).setupUrlFor(target())), message: /not valid/ },
     {
       name: 'an expired link',

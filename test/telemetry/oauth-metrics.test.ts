@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { completeLoginWithFetch, startOAuthUpstream, type OAuthUpstream } from '../helpers/oauth-upstream.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { parseExposition, sum } from './prometheus-text.ts';
+import { deliverCallback, startAuthorizationWithFetch } from '../helpers/authorization-link.ts';
 
 /**
  * OAuth refresh metrics against a real authorization server, whose own counters are the
@@ -54,9 +55,8 @@ beforeAll(async () => {
   });
   const connection = (await created.json()) as { connectionId: string; status: { authorizationUrl: string } };
   connectionId = connection.connectionId;
-  const start = await fetch(connection.status.authorizationUrl, { redirect: 'manual' });
-  const callback = await completeLoginWithFetch(start.headers.get('location')!, 'alice');
-  expect((await fetch(callback, { redirect: 'manual' })).status).toBe(200);
+  const callback = await completeLoginWithFetch(await startAuthorizationWithFetch(connection.status.authorizationUrl), 'alice');
+  expect((await deliverCallback(callback)).status).toBe(200);
   expect(await callWhoami()).toBe(200);
 });
 

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { completeLoginWithFetch, startOAuthUpstream, type OAuthUpstream } from '../helpers/oauth-upstream.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { startReceiver, type Received, type Receiver } from './webhook-receiver.ts';
+import { deliverCallback, startAuthorizationWithFetch } from '../helpers/authorization-link.ts';
 
 /**
  * What webhooks are for: an app sends its user to authorize an upstream and learns that it
@@ -59,10 +60,8 @@ describe('OAuth through webhooks', () => {
 
   it('the user authorizes: the app is told the connection is connected', async () => {
     const link = (await send('GET', `/${ns}/${connectionId}`)).body.status.authorizationUrl as string;
-    const toAuthorizationServer = await fetch(link, { redirect: 'manual' });
-    expect(toAuthorizationServer.status).toBe(302);
-    const callback = await completeLoginWithFetch(new URL(toAuthorizationServer.headers.get('location')!), 'erin');
-    expect((await fetch(callback, { redirect: 'manual' })).status).toBe(200);
+    const callback = await completeLoginWithFetch(await startAuthorizationWithFetch(link), 'erin');
+    expect((await deliverCallback(callback)).status).toBe(200);
     const received = await receiver.waitFor(2, statusEvents);
     expect(states(received)).toEqual(['disconnected → auth_required', 'auth_required → connected']);
     // Links are minted per view and never stored: the event carries none.

@@ -44,6 +44,7 @@ const auditEventSchema = z
     eventSchema('token.revoked'),
     eventSchema('connection.credentials_set'),
     eventSchema('connection.deleted'),
+    eventSchema('oauth.started'),
     eventSchema('oauth.completed'),
     eventSchema('oauth.failed'),
     eventSchema('oauth.refreshed'),
@@ -61,7 +62,7 @@ export const auditEventsRouter = router({
         path: '/audit-events',
         summary: 'List your account’s security events, newest first (API key only)',
         description:
-          'API keys created and revoked, service tokens minted and revoked, connection credentials set, connections deleted, upstream OAuth completed, failed and refreshed: who, when, and facts that are not secret (never a key, token, credential value or OAuth code).',
+          'API keys created and revoked, service tokens minted and revoked, connection credentials set, connections deleted, upstream OAuth started, completed, failed and refreshed: who, when, and facts that are not secret (never a key, token, credential value or OAuth code).',
         tags,
       },
       access: { resource: 'auditEvents', operation: 'read', apiKeyOnly: true },

@@ -6,6 +6,7 @@ import {
   listConnections,
   upsertConnection,
 } from '../../core/connections/connections.ts';
+import { requestReauthorization } from '../../core/oauth/link-admission.ts';
 import {
   connectionPageSchema,
   connectionPath,
@@ -79,4 +80,25 @@ export const connectionsRouter = router({
     .input(z.object(connectionPath))
     .output(z.object({ success: z.literal(true) }))
     .mutation(({ ctx, input }) => deleteConnection(ctx, ctx.access, { namespace: input.namespace, id: input.connectionId })),
+
+  reauthorize: protectedProcedure
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/{namespace}/{connectionId}/\\.reauthorize',
+        summary: 'Get an authorization link that may replace the upstream account of a connected connection',
+        description:
+          'The authorizationUrl a connection shows is refused while it is connected. This link is not: the end user who completes it replaces the tokens the connection uses. It works once, for OAUTH_LINK_TTL_SECONDS, and supersedes every authorization link minted before. 409 for a connection whose upstream does not use OAuth.',
+        tags,
+      },
+      access: write,
+    })
+    .input(z.object(connectionPath))
+    .output(
+      z.object({
+        authorizationUrl: z.string().meta({ description: 'Where the end user re-authorizes access upstream (single use)' }),
+        expiresAt: z.iso.datetime().meta({ description: 'When the link stops working' }),
+      }),
+    )
+    .mutation(({ ctx, input }) => requestReauthorization(ctx, ctx.access, { namespace: input.namespace, id: input.connectionId })),
 });

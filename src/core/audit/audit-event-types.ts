@@ -52,10 +52,31 @@ export const auditDetailsByType = {
     /** Whether it held upstream OAuth tokens (revoked at the authorization server in the background). */
     hadOAuthTokens: z.boolean(),
   }),
+  /** An end user continued an authorization link: the browser went to the authorization server. */
+  'oauth.started': z.object({
+    issuer: nullableText,
+    /** Whether the app asked for it on a connected connection (its tokens are replaced on completion). */
+    reauthorization: z.boolean(),
+  }),
   'oauth.completed': z.object({ issuer: nullableText, scope: nullableText }),
   'oauth.failed': z.object({
     issuer: nullableText,
-    reason: z.enum(['denied', 'connection_changed', 'no_code', 'issuer_mismatch', 'exchange_refused', 'no_tokens']),
+    /**
+     * link_spent: a link continued again, or one a newer link superseded; already_connected: a
+     * link (not a re-authorization) for a connected connection; browser_mismatch: the callback
+     * came to another browser than the one that continued the link.
+     */
+    reason: z.enum([
+      'denied',
+      'connection_changed',
+      'no_code',
+      'issuer_mismatch',
+      'exchange_refused',
+      'no_tokens',
+      'link_spent',
+      'already_connected',
+      'browser_mismatch',
+    ]),
     /** The OAuth error code, when the authorization server gave one (e.g. access_denied). */
     error: nullableText,
   }),

@@ -50,7 +50,7 @@ export function connectionKey(ref: ConnectionRef): string {
   return `${ref.namespace}/${ref.id}`;
 }
 
-type StoredRow = Omit<ConnectionRow, 'credentials_key_id' | 'oauth_return_url'> & { namespace_incarnation: string | null };
+type StoredRow = Omit<ConnectionRow, 'credentials_key_id' | 'oauth_return_url' | 'oauth_links_valid_after'> & { namespace_incarnation: string | null };
 
 export function toConnectionRecord(row: StoredRow, keyring: Keyring): ConnectionRecord {
   const ref = { namespace: row.namespace, id: row.id };

@@ -21,7 +21,7 @@ export type ConnectionStatus =
   | { state: 'input_required'; setupUrl?: string; http: ConfigFields; missing: { headers: string[]; query: string[] } }
   | { state: 'error'; message: string };
 
-type PublicRow = Omit<ConnectionRow, 'credentials' | 'credentials_key_id' | 'oauth' | 'oauth_challenge' | 'oauth_return_url'>;
+type PublicRow = Omit<ConnectionRow, 'credentials' | 'credentials_key_id' | 'oauth' | 'oauth_challenge' | 'oauth_return_url' | 'oauth_links_valid_after'>;
 
 /**
  * Links are minted when a connection is shown: each view carries fresh, working ones. The

@@ -1,19 +1,30 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { auth, IssuerMismatchError, OAuthError } from '@modelcontextprotocol/client';
 import type { Db } from '../../db/open.ts';
-import { claimOAuthFlow, findConnectionOAuth, insertOAuthFlow, oauthFlowExists, storeConnectionChallenge, storeConnectionOAuth } from '../../db/queries/oauth.ts';
+import {
+  claimOAuthFlow,
+  findConnectionOAuth,
+  insertOAuthFlow,
+  oauthFlowExists,
+  spendAuthorizationLink,
+  storeConnectionChallenge,
+  storeConnectionOAuth,
+} from '../../db/queries/oauth.ts';
 import { AppError } from '../../errors.ts';
 import type { ChangeFeed } from '../changes/change-feed.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import type { Egress } from '../network/guarded-dispatcher.ts';
 import type { ConnectionRef } from '../connections/credentials.ts';
 import type { AuthorizationLinks } from './authorization-links.ts';
+import { browserHash, isSameBrowser } from './browser-binding.ts';
+import { admitAuthorizationLink, type ConnectionOAuthRow, type LinkRefusal } from './link-admission.ts';
 import { createFlowProvider, type FlowState } from './flow-provider.ts';
 import { openOAuthState, sealOAuthState, toTokenSet, type OAuthChallenge } from './oauth-state.ts';
 import { checkReturnUrl } from './return-urls.ts';
 import { changeWithAuditEvent, recordAuditEvent } from '../audit/record-audit-event.ts';
 import type { AuditEventDetails } from '../audit/audit-event-types.ts';
-import { authorizationCompletedEvent, authorizationFailedEvent, oauthErrorCode } from './oauth-audit.ts';
+import { authorizationCompletedEvent, authorizationFailedEvent, authorizationStartedEvent, oauthErrorCode } from './oauth-audit.ts';
+import { parseStoredStatus } from '../connections/connection-status.ts';
 
 export type OAuthFlowServices = {
   db: Db;
@@ -30,10 +41,20 @@ export type OAuthFlowServices = {
 };
 
 /** How long a started authorization may take before its state is refused. */
-const FLOW_TTL_MS = 10 * 60_000;
+export const FLOW_TTL_MS = 10 * 60_000;
 export const FLOW_CONTEXT = 'oauth-flow';
 
-type StoredFlow = { verifier: string; discovery: FlowState['discovery']; scope?: string; returnUrl?: string; clientId?: string };
+type StoredFlow = {
+  verifier: string;
+  discovery: FlowState['discovery'];
+  scope?: string;
+  returnUrl?: string;
+  clientId?: string;
+  /** The hash of the secret of the browser that continued the link (absent in flows from before: refused). */
+  browser?: string;
+  /** Started by a re-authorization link: may replace the tokens of a connected connection. */
+  reauthorize?: boolean;
+};
 
 export function callbackUrl(publicUrl: string): string {
   return `${publicUrl}/oauth/callback`;
@@ -44,25 +65,34 @@ export function clientMetadataDocumentUrl(publicUrl: string): string | undefined
   return publicUrl.startsWith('https://') ? `${publicUrl}/oauth/client-metadata.json` : undefined;
 }
 
+export type ContinueOutcome = { ok: true; location: string } | { ok: false; reason: LinkRefusal };
+
 /**
- * Opening an authorization link: discovery (protected resource metadata from the upstream's
- * challenge or the well-known paths, then the authorization server's metadata), a client
- * (configured, CIMD or dynamically registered), PKCE S256, `state`, `resource` and the scope
- * asked for. Returns where to send the browser; the flow is stored, single-use, for minutes.
+ * The end user continues an authorization link (the interstitial's button): discovery
+ * (protected resource metadata from the upstream's challenge or the well-known paths, then
+ * the authorization server's metadata), a client (configured, CIMD or dynamically registered
+ * for the account), PKCE S256, `state`, `resource` and the scope asked for. The link is spent
+ * in the same transaction that stores the flow (single-use, for minutes, bound to the
+ * browser's secret). Returns where to send the browser, or why the link starts nothing.
  */
-export async function startAuthorization(services: OAuthFlowServices, link: string, returnUrl: string | undefined): Promise<string> {
-  const verified = services.links.verify(link);
-  if (!verified.ok) {
-    throw new AppError('not_found', verified.reason === 'expired' ? 'This authorization link has expired: ask the app for a new one' : 'This authorization link is not valid');
+export async function continueAuthorization(
+  services: OAuthFlowServices,
+  text: string,
+  request: { returnUrl: string | undefined; browserSecret: string },
+): Promise<ContinueOutcome> {
+  const admission = await admitAuthorizationLink(services, text);
+  if (!admission.ok) {
+    if (admission.row && (admission.reason === 'spent' || admission.reason === 'connected')) {
+      await recordLinkRefused(services, admission.row, admission.reason === 'spent' ? 'link_spent' : 'already_connected');
+    }
+    return admission;
   }
-  const row = await findConnectionOAuth(services.db, verified.ref, { forUpdate: false });
-  if (!row || row.revision !== verified.revision || row.created_at.getTime() !== verified.createdAt) {
-    throw new AppError('not_found', 'This authorization link is for a connection that no longer exists or has changed: ask the app for a new one');
-  }
+  const { link, row } = admission;
+  const ref = link.ref;
   // The link's own returnUrl wins over the one stored with the connection; both are checked.
-  const wanted = returnUrl ?? row.oauth_return_url ?? undefined;
+  const wanted = request.returnUrl ?? row.oauth_return_url ?? undefined;
   const checkedReturnUrl = wanted === undefined ? undefined : checkReturnUrl(wanted, services.config.oauthReturnOrigins);
-  const state = openOAuthState(services.keyring, verified.ref, row.oauth);
+  const state = openOAuthState(services.keyring, ref, row.oauth);
   const challenge = (row.oauth_challenge as OAuthChallenge | null) ?? {};
   const flow: FlowState = { state: randomBytes(32).toString('base64url'), scope: state.scope ?? challenge.scope };
   const provider = createFlowProvider(providerDeps(services, row.account_id), flow);
@@ -86,16 +116,34 @@ export async function startAuthorization(services: OAuthFlowServices, link: stri
     scope: flow.scope,
     returnUrl: checkedReturnUrl,
     clientId: flow.clientId,
+    browser: browserHash(request.browserSecret),
+    reauthorize: link.reauthorize,
   };
-  await insertOAuthFlow(services.db, {
-    stateHash: hashState(flow.state),
-    namespace: verified.ref.namespace,
-    connectionId: verified.ref.id,
-    revision: row.revision,
-    sealed: services.keyring.seal(JSON.stringify(stored), FLOW_CONTEXT),
-    expiresAt: new Date(Date.now() + FLOW_TTL_MS),
+  const issuer = flow.discovery?.authorizationServerMetadata?.issuer ?? null;
+  const started = authorizationStartedEvent({ accountId: row.account_id, requestId: services.requestId }, ref, { issuer, reauthorization: link.reauthorize });
+  const spent = await changeWithAuditEvent(services.db, started, async (db) => {
+    // Two continues of one link (two tabs, a double click) race here: one spends it, one is refused.
+    if (!(await spendAuthorizationLink(db, { ...ref, revision: row.revision }, { issuedAt: new Date(link.issuedAt), now: new Date() }))) return false;
+    await insertOAuthFlow(db, {
+      stateHash: hashState(flow.state),
+      namespace: ref.namespace,
+      connectionId: ref.id,
+      revision: row.revision,
+      sealed: services.keyring.seal(JSON.stringify(stored), FLOW_CONTEXT),
+      expiresAt: new Date(Date.now() + FLOW_TTL_MS),
+    });
+    return true;
   });
-  return flow.authorizationUrl.href;
+  if (!spent) {
+    await recordLinkRefused(services, row, 'link_spent');
+    return { ok: false, reason: 'spent' };
+  }
+  return { ok: true, location: flow.authorizationUrl.href };
+}
+
+async function recordLinkRefused(services: OAuthFlowServices, row: ConnectionOAuthRow, reason: 'link_spent' | 'already_connected'): Promise<void> {
+  const ref = { namespace: row.namespace, id: row.id };
+  await recordAuditEvent(services.db, authorizationFailedEvent({ accountId: row.account_id, requestId: services.requestId }, ref, { issuer: null, reason, error: null }));
 }
 
 export type CallbackOutcome =
@@ -104,11 +152,12 @@ export type CallbackOutcome =
 
 /**
  * The authorization server sent the browser back. The state must be one we issued, unused,
- * unexpired and for a connection still as it was; `iss` must be the issuer we talked to
- * (RFC 9207); then the code is exchanged (PKCE), the tokens sealed onto the connection, and
- * the upstream probed with them.
+ * unexpired, to the browser that continued the link (its secret), and for a connection still
+ * as it was and not connected meanwhile (unless re-authorizing); `iss` must be the issuer we
+ * talked to (RFC 9207); then the code is exchanged (PKCE), the tokens sealed onto the
+ * connection, and the upstream probed with them.
  */
-export async function completeAuthorization(services: OAuthFlowServices, params: URLSearchParams): Promise<CallbackOutcome> {
+export async function completeAuthorization(services: OAuthFlowServices, params: URLSearchParams, browserSecret: string | undefined): Promise<CallbackOutcome> {
   const state = params.get('state');
   if (!state) throw new AppError('validation_error', 'The authorization answer carries no state');
   const stateHash = hashState(state);
@@ -132,6 +181,14 @@ export async function completeAuthorization(services: OAuthFlowServices, params:
   const failed = async (reason: AuditEventDetails<'oauth.failed'>['reason'], code: string | null = null) => {
     if (who) await recordAuditEvent(services.db, authorizationFailedEvent(who, ref, { issuer, reason, error: code }));
   };
+  // Before anything else, even a denial: an answer delivered to another browser tells nothing.
+  if (!isSameBrowser(browserSecret, stored.browser)) {
+    await failed('browser_mismatch');
+    throw new AppError(
+      'forbidden',
+      'This authorization was started in another browser (or this browser does not keep cookies for this site): open the link from the app again, in the browser you sign in with',
+    );
+  }
   const error = params.get('error');
   if (error) {
     const code = oauthErrorCode(error) ?? 'access_denied';
@@ -141,6 +198,10 @@ export async function completeAuthorization(services: OAuthFlowServices, params:
   if (!row || row.revision !== claimed.revision) {
     await failed('connection_changed');
     throw new AppError('validation_error', 'The connection changed while it was being authorized: start again from the app');
+  }
+  if (parseStoredStatus(row.status).state === 'connected' && !stored.reauthorize) {
+    await failed('already_connected');
+    throw new AppError('conflict', 'The connection was authorized meanwhile (from another link): nothing was changed');
   }
   const code = params.get('code');
   if (!code) {

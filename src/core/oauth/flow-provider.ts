@@ -33,7 +33,7 @@ export type FlowState = {
 export type FlowProviderDeps = {
   db: Db;
   keyring: Keyring;
-  /** The account the connection belongs to: its own configured clients come first. */
+  /** The account the connection belongs to: its own configured clients come first; registrations are its own. */
   accountId: string;
   /** PUBLIC_URL/oauth/callback. */
   redirectUrl: string;
@@ -83,7 +83,7 @@ export function createFlowProvider(deps: FlowProviderDeps, flow: FlowState): OAu
       flow.clientId = client.client_id;
       const issuer = ctx?.issuer ?? client.issuer;
       // A Client ID Metadata Document needs no storing: its URL is the client id.
-      if (issuer && client.client_id !== deps.clientMetadataUrl) await saveRegisteredClient(deps.db, deps.keyring, issuer, client);
+      if (issuer && client.client_id !== deps.clientMetadataUrl) await saveRegisteredClient(deps.db, deps.keyring, deps.accountId, issuer, client);
     },
     tokens: () => undefined,
     saveTokens(tokens, ctx) {
@@ -109,7 +109,7 @@ export function createFlowProvider(deps: FlowProviderDeps, flow: FlowState): OAu
         pendingClient = undefined;
         const issuer = flow.discovery?.authorizationServerMetadata?.issuer;
         // Only a registration of ours is forgotten; a configured client stays, whoever's it is.
-        if (issuer && flow.clientId && clientKind === 'registered') await forgetRegisteredClient(deps.db, issuer, flow.clientId);
+        if (issuer && flow.clientId && clientKind === 'registered') await forgetRegisteredClient(deps.db, deps.accountId, issuer, flow.clientId);
         flow.clientId = undefined;
       }
       if (scope === 'all' || scope === 'discovery') flow.discovery = undefined;

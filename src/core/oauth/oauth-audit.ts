@@ -11,6 +11,10 @@ import type { ConnectionRef } from '../connections/credentials.ts';
  */
 type Who = { accountId: string; requestId?: string };
 
+export function authorizationStartedEvent(who: Who, ref: ConnectionRef, details: AuditEventDetails<'oauth.started'>): AuditEvent {
+  return { type: 'oauth.started', actor: END_USER_ACTOR, ...who, namespace: ref.namespace, connectionId: ref.id, details };
+}
+
 export function authorizationCompletedEvent(who: Who, ref: ConnectionRef, details: AuditEventDetails<'oauth.completed'>): AuditEvent {
   return { type: 'oauth.completed', actor: END_USER_ACTOR, ...who, namespace: ref.namespace, connectionId: ref.id, details };
 }

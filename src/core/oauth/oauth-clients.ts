@@ -14,8 +14,11 @@ import { isStorableText } from '../text.ts';
 
 /**
  * The OAuth clients Switchboard presents to authorization servers. For an issuer, in order:
- * one the account configured, one the operator configured (for every account), one
- * registered dynamically before and reused. Secrets are sealed and never shown again.
+ * one the account configured, one the operator configured (for every account), one the
+ * account registered dynamically before and reused. A dynamic registration belongs to one
+ * account: an authorization server remembers consent per client, so a client shared by
+ * accounts would let one tenant ride on the consent an end user gave another's app.
+ * Secrets are sealed and never shown again.
  */
 export const CONTEXT = 'oauth-client';
 
@@ -77,11 +80,11 @@ export async function findClientRecord(
   return undefined;
 }
 
-/** Remembers a client registered dynamically with an issuer, for every connection to it. */
-export async function saveRegisteredClient(db: Db, keyring: Keyring, issuer: string, client: StoredOAuthClientInformation): Promise<void> {
+/** Remembers a client registered dynamically with an issuer, for the account's connections to it. */
+export async function saveRegisteredClient(db: Db, keyring: Keyring, accountId: string, issuer: string, client: StoredOAuthClientInformation): Promise<void> {
   await upsertOAuthClient(db, {
     id: newOAuthClientId(),
-    accountId: null,
+    accountId,
     issuer,
     kind: 'registered',
     clientId: client.client_id,
@@ -93,8 +96,8 @@ export async function saveRegisteredClient(db: Db, keyring: Keyring, issuer: str
  * The issuer refused a client we registered (invalid_client): forget that registration, so
  * the next flow registers anew. Configured clients, and other registrations, are kept.
  */
-export async function forgetRegisteredClient(db: Db, issuer: string, clientId: string): Promise<void> {
-  await deleteRegisteredOAuthClient(db, { issuer, clientId });
+export async function forgetRegisteredClient(db: Db, accountId: string, issuer: string, clientId: string): Promise<void> {
+  await deleteRegisteredOAuthClient(db, { accountId, issuer, clientId });
 }
 
 export async function configureOAuthClient(

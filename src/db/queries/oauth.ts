@@ -14,7 +14,10 @@ export async function findConnectionOAuth(db: Db, ref: Ref, options: { forUpdate
     .select([
       'connections.namespace',
       'connections.id',
+      'connections.name',
       'connections.mcp_url',
+      'connections.status',
+      'connections.oauth_links_valid_after',
       'connections.revision',
       'connections.incarnation',
       'connections.created_at',
@@ -49,6 +52,35 @@ export async function storeConnectionChallenge(db: Db, ref: RevisionRef, challen
     .where('id', '=', ref.id)
     .where('revision', '=', ref.revision)
     .$if(ref.incarnation !== undefined, (query) => query.where('incarnation', '=', ref.incarnation!))
+    .execute();
+}
+
+/**
+ * Spends the authorization link minted at `issuedAt`: raises the connection's link floor to
+ * `now` (every link minted until then, this one included, stops working), unless the floor is
+ * already at or past the link. True for exactly one caller per link.
+ */
+export async function spendAuthorizationLink(db: Db, ref: Ref & { revision: number }, link: { issuedAt: Date; now: Date }): Promise<boolean> {
+  const floor = link.now > link.issuedAt ? link.now : link.issuedAt;
+  const result = await db
+    .updateTable('connections')
+    .set({ oauth_links_valid_after: floor })
+    .where('namespace', '=', ref.namespace)
+    .where('id', '=', ref.id)
+    .where('revision', '=', ref.revision)
+    .where((eb) => eb.or([eb('oauth_links_valid_after', 'is', null), eb('oauth_links_valid_after', '<', link.issuedAt)]))
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+/** Links minted at or before `before` stop working (a newer link supersedes them); the floor never goes down. */
+export async function supersedeAuthorizationLinks(db: Db, ref: Ref, before: Date): Promise<void> {
+  await db
+    .updateTable('connections')
+    .set({ oauth_links_valid_after: before })
+    .where('namespace', '=', ref.namespace)
+    .where('id', '=', ref.id)
+    .where((eb) => eb.or([eb('oauth_links_valid_after', 'is', null), eb('oauth_links_valid_after', '<', before)]))
     .execute();
 }
 
@@ -92,13 +124,24 @@ export async function deleteStaleOAuthFlows(db: Db): Promise<void> {
 
 const clientColumns = ['id', 'account_id', 'issuer', 'kind', 'client_id', 'client', 'created_at'] as const;
 
-/** Clients usable for an issuer on behalf of an account: its own configured one, the operator's, a registered one. */
-export async function findOAuthClientsForIssuer(db: Db, q: { accountId: string; issuer: string }) {
+/**
+ * Clients usable for an issuer on behalf of an account: its own (configured or registered), the
+ * operator's configured one. A registration without an account (made before registrations were
+ * per account) only for `clientId`: tokens already issued to it are refreshed and revoked with
+ * it, but no new authorization starts with a client another account may share.
+ */
+export async function findOAuthClientsForIssuer(db: Db, q: { accountId: string; issuer: string; clientId?: string }) {
   return db
     .selectFrom('oauth_clients')
     .select(clientColumns)
     .where('issuer', '=', q.issuer)
-    .where((eb) => eb.or([eb('account_id', '=', q.accountId), eb('account_id', 'is', null)]))
+    .where((eb) =>
+      eb.or([
+        eb('account_id', '=', q.accountId),
+        eb.and([eb('account_id', 'is', null), eb('kind', '=', 'configured')]),
+        ...(q.clientId === undefined ? [] : [eb.and([eb('account_id', 'is', null), eb('client_id', '=', q.clientId)])]),
+      ]),
+    )
     .execute();
 }
 
@@ -127,7 +170,13 @@ export async function deleteConfiguredOAuthClient(db: Db, q: { id: string; accou
   return result.numDeletedRows > 0n;
 }
 
-/** Forgets one dynamically registered client, never a configured one. */
-export async function deleteRegisteredOAuthClient(db: Db, q: { issuer: string; clientId: string }): Promise<void> {
-  await db.deleteFrom('oauth_clients').where('issuer', '=', q.issuer).where('client_id', '=', q.clientId).where('kind', '=', 'registered').execute();
+/** Forgets one dynamically registered client of the account (or one from before they were per account), never a configured one. */
+export async function deleteRegisteredOAuthClient(db: Db, q: { accountId: string; issuer: string; clientId: string }): Promise<void> {
+  await db
+    .deleteFrom('oauth_clients')
+    .where('issuer', '=', q.issuer)
+    .where('client_id', '=', q.clientId)
+    .where('kind', '=', 'registered')
+    .where((eb) => eb.or([eb('account_id', '=', q.accountId), eb('account_id', 'is', null)]))
+    .execute();
 }
