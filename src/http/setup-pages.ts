@@ -28,6 +28,8 @@ const MAX_FORM_BYTES = 64 * 1024;
 type Resolved = {
   token: string;
   row: SetupRow;
+  /** When the setup link was minted (epoch ms). */
+  mintedAt: number;
   /** Where the user goes back to: the link's own `?returnUrl=`, else the one stored with the connection. */
   returnUrl?: string;
   /** The `?returnUrl=` the link came with (carried through every step). */
@@ -92,7 +94,7 @@ async function resolve(ctx: RequestContext, req: IncomingMessage, segment: strin
   const explicitReturnUrl = asked === null ? undefined : checkReturnUrl(asked, origins);
   const stored = row.oauth_return_url ? allowedOrUndefined(row.oauth_return_url, origins) : undefined;
   const selfUrl = `${ctx.config.publicUrl}${SETUP_PATH_PREFIX}${token}${explicitReturnUrl ? `?returnUrl=${encodeURIComponent(explicitReturnUrl)}` : ''}`;
-  return { token, row, returnUrl: explicitReturnUrl ?? stored, explicitReturnUrl, selfUrl };
+  return { token, row, returnUrl: explicitReturnUrl ?? stored, explicitReturnUrl, selfUrl, mintedAt: verified.mintedAt };
 }
 
 function allowedOrUndefined(returnUrl: string, origins: readonly string[]): string | undefined {
@@ -112,6 +114,11 @@ async function show(res: ServerResponse, ctx: RequestContext, page: Resolved): P
     case 'input_required':
       return sendHtml(res, 200, inputPage({ ...inputModel(ctx, row), formToken: formTokens.issue(page.token, row.revision) }));
     case 'auth_required': {
+      // This page hands out a fresh authorization link: a setup link older than one would
+      // otherwise stretch the authorization link's lifetime to its own (a day by default).
+      if (Date.now() - page.mintedAt > ctx.config.oauthLinkTtlSeconds * 1000) {
+        return sendHtml(res, 410, messagePage('This link has expired', 'This link has expired. Go back to the app that sent you here and ask it for a new one.'));
+      }
       const authorizationUrl = ctx.links.urlFor({ namespace: row.namespace, id: row.id, revision: row.revision, createdAt: row.created_at });
       const returnOrigin = page.returnUrl ? new URL(page.returnUrl).origin : undefined;
       return sendHtml(res, 200, authPage({ connectionName: row.name, host, authorizationUrl, returnUrl: page.explicitReturnUrl, returnOrigin }));

@@ -290,6 +290,26 @@ describe('after the form, a server that asks for authorization', () => {
     expect(next.status).toBe(200);
     expect(next.body).toContain('Authorize “then-auth”');
   });
+
+  it('opens the authorization step only from a link as fresh as an authorization link (OAUTH_LINK_TTL_SECONDS)', async () => {
+    const connection = await createConnection({ mcpUrl: configured.url, name: 'stale-auth' });
+    const link = pathOf(connection.status.setupUrl!);
+    const page = await open(link);
+    await post(link, { formToken: formTokenOf(page.body), 'header.x-api-key': 'not-the-key', 'query.region': 'eu' });
+    expect(await state(connection.connectionId)).toBe('auth_required');
+    // A setup link minted 16 minutes ago, still within its own day: no authorization link from it.
+    const createdAt = (await server.db.selectFrom('connections').select('created_at').where('id', '=', connection.connectionId).executeTakeFirstOrThrow()).created_at;
+    const minted = createSetupLinks(createKeyring([secret]), server.url, 24 * 3600, () => Date.now() - 16 * 60_000);
+    const stale = await open(pathOf(minted.setupUrlFor({ namespace: NS, id: connection.connectionId, createdAt: new Date(createdAt) })));
+    expect(stale.status).toBe(410);
+    expect(stale.body).toContain('expired');
+    expect(stale.body).not.toContain('/oauth/authorize/');
+    // The connection's own setupUrl, read now, still leads on.
+    const fresh = (await (await server.request(`/${NS}/${connection.connectionId}`, { bearer: apiKey })).json()) as Connection;
+    const current = await open(pathOf(fresh.status.setupUrl!));
+    expect(current.status).toBe(200);
+    expect(current.body).toContain('/oauth/authorize/');
+  });
 });
 
 describe('a hostile config schema', () => {

@@ -9,15 +9,18 @@ import type { ConnectionRef } from '../connections/credentials.ts';
  * id and creation time (a connection deleted and recreated under the same id is another one).
  * It is not bound to the revision: one link carries the user through every step of the setup
  * (saving the configuration changes the revision), and what it may do is decided by the
- * connection's state when it is used.
+ * connection's state when it is used. It carries the time it was minted (`i`): where the page
+ * would start an upstream authorization, the link must be as fresh as an authorization link.
  */
 const PURPOSE = 'connection-setup-links';
 
-type SetupClaims = SignedClaims & { n: string; c: string; t: number };
+type SetupClaims = SignedClaims & { n: string; c: string; t: number; i: number };
 
 export type SetupTarget = ConnectionRef & { createdAt: Date };
 
-export type SetupLinkVerification = { ok: true; ref: ConnectionRef; createdAt: number } | { ok: false; reason: 'invalid' | 'expired' };
+export type SetupLinkVerification =
+  | { ok: true; ref: ConnectionRef; createdAt: number; /** When the link was minted (epoch ms). */ mintedAt: number }
+  | { ok: false; reason: 'invalid' | 'expired' };
 
 export type SetupLinks = {
   /** The setup page URL for the connection. */
@@ -32,14 +35,15 @@ export function createSetupLinks(keyring: Keyring, publicUrl: string, ttlSeconds
   const signer = createClaimsSigner<SetupClaims>(keyring, PURPOSE, now);
   return {
     setupUrlFor(target) {
-      return `${publicUrl}${SETUP_PATH_PREFIX}${signer.sign({ n: target.namespace, c: target.id, t: target.createdAt.getTime() }, ttlSeconds)}`;
+      return `${publicUrl}${SETUP_PATH_PREFIX}${signer.sign({ n: target.namespace, c: target.id, t: target.createdAt.getTime(), i: now() }, ttlSeconds)}`;
     },
     verifySetupLink(token) {
       const verified = signer.verify(token);
       if (!verified.ok) return verified;
-      const { n, c, t } = verified.claims;
+      const { n, c, t, i } = verified.claims;
       if (typeof n !== 'string' || typeof c !== 'string' || typeof t !== 'number') return { ok: false, reason: 'invalid' };
-      return { ok: true, ref: { namespace: n, id: c }, createdAt: t };
+      // A link minted before links carried their age counts as old.
+      return { ok: true, ref: { namespace: n, id: c }, createdAt: t, mintedAt: typeof i === 'number' ? i : 0 };
     },
   };
 }
