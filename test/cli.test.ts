@@ -129,7 +129,9 @@ describe('switchboard CLI and service', () => {
     const unknown = await runCli(['api-keys', 'revoke', 'nosuchkey'], env);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('No API key with id nosuchkey');
-  });
+    // Three or four service starts and as many CLI runs, one after another: each has its own
+    // readiness deadline, and on a loaded 2-core machine together they outlast the default 60 s.
+  }, 240_000);
 
   it.runIf(testDatabaseKind === 'pglite')('keeps the generated master key private to its owner', () => {
     const stat = fs.statSync(path.join(dataDir, 'secret.key'));
