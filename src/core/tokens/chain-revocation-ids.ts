@@ -11,6 +11,7 @@ const DOMAIN = 'switchboard/chain-revocation-id/v1\n';
  * Ids are JSON-quoted and newline-separated, so no two chains of ids hash the same input.
  */
 export function chainRevocationIds(rootId: string, blockIds: readonly string[]): string[] {
+  if (blockIds.length === 0) return [];
   const prefix = createHash('sha256').update(DOMAIN).update(JSON.stringify(rootId));
   return blockIds.map((id) => `${rootId}/${prefix.update(`\n${JSON.stringify(id)}`).copy().digest('base64url')}`);
 }
