@@ -3,7 +3,7 @@ import type { RequestContext } from '../api/context.ts';
 import { appErrorFromUnknown } from '../api/error-mapping.ts';
 import { reprobeConnection } from '../core/connections/connections.ts';
 import { callbackUrl, clientMetadataDocumentUrl, completeAuthorization, continueAuthorization, FLOW_TTL_MS } from '../core/oauth/authorization-flow.ts';
-import { createContinueTokens, isBrowserSecret, newBrowserSecret } from '../core/oauth/browser-binding.ts';
+import { createBrowserCookies, createContinueTokens, newBrowserSecret } from '../core/oauth/browser-binding.ts';
 import { clientMetadataFor } from '../core/oauth/flow-provider.ts';
 import { admitAuthorizationLink, type LinkRefusal } from '../core/oauth/link-admission.ts';
 import { checkReturnUrl, returnUrlWithOutcome } from '../core/oauth/return-urls.ts';
@@ -21,7 +21,7 @@ import { messagePage } from './setup-html.ts';
  * Document. Answers are redirects or pages from the one page template, with the strict headers.
  */
 const AUTHORIZE_ROUTE = '/oauth/authorize/{link}';
-/** The browser's secret (browser-binding.ts): only ever sent back to /oauth. */
+/** The browser's secret (browser-binding.ts), signed by Switchboard; on https the name gets the `__Host-` prefix. */
 const BROWSER_COOKIE = 'switchboard_oauth';
 const MAX_FORM_BYTES = 8 * 1024;
 
@@ -59,7 +59,7 @@ async function showInterstitial(req: IncomingMessage, res: ServerResponse, ctx: 
   const asked = new URL(req.url ?? '/', 'http://switchboard.invalid').searchParams.get('returnUrl') ?? undefined;
   const returnUrl = asked === undefined ? undefined : checkReturnUrl(asked, ctx.config.oauthReturnOrigins);
   const shownReturn = returnUrl ?? storedReturnUrl(admission.row.oauth_return_url, ctx.config.oauthReturnOrigins);
-  const secret = browserSecretOf(req) ?? newBrowserSecret();
+  const secret = browserSecretOf(req, ctx) ?? newBrowserSecret();
   setBrowserCookie(res, ctx, secret);
   const page = interstitialPage({
     namespace: admission.row.namespace,
@@ -79,7 +79,7 @@ async function continueLink(req: IncomingMessage, res: ServerResponse, ctx: Requ
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/x-www-form-urlencoded') throw new AppError('unsupported_media_type', 'This page only accepts its own form.');
   const form = new URLSearchParams((await readBody(req, MAX_FORM_BYTES)).toString('utf8'));
-  const secret = browserSecretOf(req);
+  const secret = browserSecretOf(req, ctx);
   if (!secret || !createContinueTokens(ctx.keyring).check(form.get('continue'), link, secret)) {
     throw new AppError('forbidden', 'This page has expired or was opened in another browser. Open the link from the app again, in this browser, and continue from there.');
   }
@@ -91,7 +91,7 @@ async function continueLink(req: IncomingMessage, res: ServerResponse, ctx: Requ
 
 async function answerCallback(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
   const params = new URL(req.url ?? '/', 'http://switchboard.invalid').searchParams;
-  const outcome = await completeAuthorization(oauthServices(ctx), params, browserSecretOf(req));
+  const outcome = await completeAuthorization(oauthServices(ctx), params, browserSecretOf(req, ctx));
   const status = outcome.kind === 'connected' ? 'connected' : 'denied';
   if (outcome.returnUrl) {
     redirectPrivately(res, 302, returnUrlWithOutcome(outcome.returnUrl, { connectionId: outcome.ref.id, status }));
@@ -156,26 +156,43 @@ function storedReturnUrl(returnUrl: string | null, origins: readonly string[]): 
   }
 }
 
-function browserSecretOf(req: IncomingMessage): string | undefined {
+/**
+ * The secret of the one browser cookie Switchboard signed. Two values under its name mean one
+ * was planted (a sibling subdomain's Domain cookie, a narrower Path): which one is ours cannot
+ * be told, so neither counts (a callback is then refused as from another browser).
+ */
+function browserSecretOf(req: IncomingMessage, ctx: RequestContext): string | undefined {
+  const name = browserCookieName(ctx);
+  const values: string[] = [];
   for (const pair of (req.headers.cookie ?? '').split(';')) {
     const at = pair.indexOf('=');
-    if (at > 0 && pair.slice(0, at).trim() === BROWSER_COOKIE) {
-      const value = pair.slice(at + 1).trim();
-      if (isBrowserSecret(value)) return value;
-    }
+    if (at > 0 && pair.slice(0, at).trim() === name) values.push(pair.slice(at + 1).trim());
   }
-  return undefined;
+  return values.length === 1 ? createBrowserCookies(ctx.keyring).open(values[0]!) : undefined;
 }
 
 /**
+ * On https `__Host-`: browsers accept that name only from this host, over https, without Domain
+ * and with Path=/, so neither a sibling subdomain nor a network attacker can plant one. Over
+ * http (development only) nothing stops them.
+ */
+function browserCookieName(ctx: RequestContext): string {
+  return isHttps(ctx) ? `__Host-${BROWSER_COOKIE}` : BROWSER_COOKIE;
+}
+
+const isHttps = (ctx: RequestContext) => ctx.config.publicUrl.startsWith('https://');
+
+/**
  * HttpOnly (no script reads it), SameSite=Lax (the callback is a top-level navigation from the
- * authorization server's site: Strict would leave it behind), only for /oauth, Secure on https.
+ * authorization server's site: Strict would leave it behind); on https Secure with Path=/ (the
+ * `__Host-` prefix asks for both), over http only for /oauth.
  */
 function setBrowserCookie(res: ServerResponse, ctx: RequestContext, secret: string): void {
   // One secret serves every tab of the browser: it outlives a link shown now and the flow continued last.
   const maxAgeSeconds = ctx.config.oauthLinkTtlSeconds + Math.ceil(FLOW_TTL_MS / 1000);
-  const secure = ctx.config.publicUrl.startsWith('https://') ? '; Secure' : '';
-  res.setHeader('set-cookie', `${BROWSER_COOKIE}=${secret}; Path=/oauth; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Lax${secure}`);
+  const value = createBrowserCookies(ctx.keyring).seal(secret, maxAgeSeconds);
+  const scope = isHttps(ctx) ? 'Path=/; Secure' : 'Path=/oauth';
+  res.setHeader('set-cookie', `${browserCookieName(ctx)}=${value}; ${scope}; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Lax`);
 }
 
 function oauthServices(ctx: RequestContext) {

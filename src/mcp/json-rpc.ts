@@ -5,6 +5,7 @@ export const JsonRpcCode = {
   parseError: -32700,
   invalidRequest: -32600,
   methodNotFound: -32601,
+  invalidParams: -32602,
   internalError: -32603,
   serverError: -32000,
   /** The upstream needs the end user to authorize (CONTRACT: with data.authorizationUrl). */

@@ -13,6 +13,7 @@ import { classifyMessage, JsonRpcCode, sendJsonRpcError, sendJsonRpcResult, type
 import { admitMcpCaller } from './mcp-admission.ts';
 import { streamThrough } from './stream-through.ts';
 import { forwardMessage, type OutgoingMessage, type UpstreamAnswer } from './forward.ts';
+import { claimedProtocolVersion } from './modern-envelope.ts';
 
 export type McpTarget = { namespace: string; connectionId: string };
 
@@ -92,6 +93,10 @@ export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse
     if (session.era === 'legacy' && message.kind === 'request' && message.method === 'server/discover') {
       // The 2025-era answer to a 2026 probe: the client falls back to `initialize`, which we serve.
       sendJsonRpcError(res, 400, id, { code: JsonRpcCode.serverError, message: 'Bad Request: Server not initialized' });
+      return;
+    }
+    if (session.era === 'modern' && message.kind === 'request' && !claimedProtocolVersion(message.params, session.protocolVersion).ok) {
+      sendJsonRpcError(res, 400, id, { code: JsonRpcCode.invalidParams, message: 'Invalid params: _meta names a protocol version that is not known' });
       return;
     }
     if (session.era === 'modern' && message.kind === 'request' && message.method === 'ping') {

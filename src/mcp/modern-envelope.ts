@@ -2,6 +2,7 @@ import {
   CLIENT_CAPABILITIES_META_KEY,
   CLIENT_INFO_META_KEY,
   PROTOCOL_VERSION_META_KEY,
+  SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/client';
 import { SWITCHBOARD_VERSION } from '../version.ts';
 
@@ -11,11 +12,42 @@ import { SWITCHBOARD_VERSION } from '../version.ts';
  * A client of the 2025 protocol sends none of that: Switchboard adds it. A modern client's
  * envelope is kept as it is.
  */
-const NAMED_METHODS = new Set(['tools/call', 'resources/read', 'prompts/get']);
+/**
+ * The body field Mcp-Name mirrors, by method (the SDK's table, SEP-2243 and SEP-2663): the
+ * header must name what the body names, or an intermediary routing by the header and the
+ * upstream reading the body act on different things. Other methods carry no Mcp-Name.
+ */
+const MCP_NAME_SOURCE: Readonly<Record<string, 'name' | 'uri' | 'taskId'>> = {
+  'tools/call': 'name',
+  'prompts/get': 'name',
+  'resources/read': 'uri',
+  'tasks/get': 'taskId',
+  'tasks/update': 'taskId',
+  'tasks/cancel': 'taskId',
+};
 
 export type ModernRequest = { body: unknown; headers: Record<string, string> };
 
-/** `message` is the parsed JSON-RPC message (the one the policies saw); it is left as it is. */
+/**
+ * The protocol version a client names in `params._meta`, if any: only a version the SDK knows
+ * (or the one negotiated with the upstream) may reach the MCP-Protocol-Version header; anything
+ * else there (another string, a number) is refused, never forwarded.
+ */
+export function claimedProtocolVersion(
+  params: Record<string, unknown> | undefined,
+  negotiated: string,
+): { ok: true; version: string | undefined } | { ok: false } {
+  const meta = params?._meta;
+  if (meta === null || typeof meta !== 'object' || !Object.hasOwn(meta, PROTOCOL_VERSION_META_KEY)) return { ok: true, version: undefined };
+  const claimed = (meta as Record<string, unknown>)[PROTOCOL_VERSION_META_KEY];
+  const known = typeof claimed === 'string' && (claimed === negotiated || SUPPORTED_PROTOCOL_VERSIONS.includes(claimed));
+  return known ? { ok: true, version: claimed } : { ok: false };
+}
+
+/**
+ * `message` is the parsed JSON-RPC message (the one the policies saw); it is left as it is.
+ * The caller has refused a claimed protocol version that `claimedProtocolVersion` does not accept.
+ */
 export function toModernRequest(
   message: unknown,
   call: { method: string; params: Record<string, unknown> | undefined },
@@ -23,11 +55,12 @@ export function toModernRequest(
 ): ModernRequest {
   const params = (message as { params?: Record<string, unknown> }).params;
   const meta = (params?._meta ?? {}) as Record<string, unknown>;
-  const claimed = meta[PROTOCOL_VERSION_META_KEY];
+  const claimed = claimedProtocolVersion(params, protocolVersion);
+  if (!claimed.ok) throw new Error('An unknown protocol version reached the 2026 envelope');
   let body = message;
   let version = protocolVersion;
-  if (typeof claimed === 'string') {
-    version = claimed;
+  if (claimed.version !== undefined) {
+    version = claimed.version;
   } else {
     body = {
       ...(message as Record<string, unknown>),
@@ -43,8 +76,9 @@ export function toModernRequest(
     };
   }
   const headers: Record<string, string> = { 'mcp-protocol-version': version, 'mcp-method': call.method };
-  const name = call.params?.name ?? call.params?.uri;
-  if (NAMED_METHODS.has(call.method) && typeof name === 'string') headers['mcp-name'] = encodeHeaderValue(name);
+  const source = Object.hasOwn(MCP_NAME_SOURCE, call.method) ? MCP_NAME_SOURCE[call.method] : undefined;
+  const name = source && call.params?.[source];
+  if (typeof name === 'string') headers['mcp-name'] = encodeHeaderValue(name);
   return { body, headers };
 }
 

@@ -1,6 +1,7 @@
 import { createTRPCClient, httpBatchLink, TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppRouter } from '../../src/api/router.ts';
+import { chainRevocationIds } from '../../src/core/tokens/chain-revocation-ids.ts';
 import { attenuateToken } from '../../src/core/tokens/token-format.ts';
 import { canary } from '../helpers/canary.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -66,6 +67,12 @@ async function mint(bearer: string, policy?: unknown[]): Promise<{ token: string
 function tokenId(token: string): string {
   const parts = token.slice('sbt_'.length).split('.');
   return JSON.parse(Buffer.from(parts.at(-2)!, 'base64url').toString('utf8')).id;
+}
+
+/** The id revoking by `token` revokes when one of its blocks was appended offline: its exact chain of ids. */
+function chainId(token: string): string {
+  const [root, ...blocks] = token.slice('sbt_'.length).split('.').slice(0, -1).map((part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8')).id as string);
+  return chainRevocationIds(root!, blocks).at(-1)!;
 }
 
 /** Replaces the character at `index` with another base64url character. */
@@ -572,7 +579,7 @@ describe('revocation', () => {
     // An id chosen offline is revoked within its own chain only (another account could have copied it).
     expect(await send('POST', '/tokens/revoke', key, { token: offline })).toMatchObject({
       status: 200,
-      body: { id: `${tokenId(parent)}/${tokenId(offline)}` },
+      body: { id: chainId(offline) },
     });
     expect((await send('GET', '/team-a', offline)).status).toBe(401);
     expect((await send('GET', '/team-a', parent)).status).toBe(200);
@@ -586,12 +593,29 @@ describe('revocation', () => {
       const disguised = attenuateToken(first, { id: tokenId(victim), exp: nowSeconds() + 600, policy: [{ operations: ['read'] }] });
       expect(await send('POST', '/tokens/revoke', key, { token: disguised })).toMatchObject({
         status: 200,
-        body: { id: `${tokenId(first)}/${tokenId(victim)}` },
+        body: { id: chainId(disguised) },
       });
       expect((await send('GET', '/team-a', disguised)).status).toBe(401);
       expect((await send('GET', '/team-a', victim)).status).toBe(200);
     }
     expect((await send('GET', '/team-a', first)).status).toBe(200);
+  });
+
+  it('revoking by a token whose offline block carries a sibling’s id (same root) leaves the sibling alone', async () => {
+    const root = (await mint(key)).token;
+    // The app hands one child to service A and its sibling to service B.
+    const [forA, forB] = [(await mint(root, [{ operations: 'read' }])).token, (await mint(root, [{ namespaces: 'team-a' }])).token];
+    const disguised = attenuateToken(forA, { id: tokenId(forB), exp: nowSeconds() + 600, policy: [{}] });
+    const fromDisguised = attenuateToken(disguised, { id: fresh('tok_offline'), exp: nowSeconds() + 600, policy: [{}] });
+    for (const token of [root, forA, forB, disguised, fromDisguised]) expect((await send('GET', '/team-a', token)).status).toBe(200);
+    expect(await send('POST', '/tokens/revoke', key, { token: disguised })).toMatchObject({ status: 200, body: { id: chainId(disguised) } });
+    // The token revoked, and what is made from it; not the token it extends, nor B's.
+    for (const token of [disguised, fromDisguised]) expect((await send('GET', '/team-a', token)).status).toBe(401);
+    for (const token of [root, forA, forB]) expect((await send('GET', '/team-a', token)).status).toBe(200);
+    // Nor B's tokens made after the revocation, minted or offline.
+    const fromB = (await mint(forB, [{ operations: 'read' }])).token;
+    const offlineFromB = attenuateToken(forB, { id: fresh('tok_offline'), exp: nowSeconds() + 600, policy: [{}] });
+    for (const token of [fromB, offlineFromB]) expect((await send('GET', '/team-a', token)).status).toBe(200);
   });
 
   it('revoking by a token the server minted block by block revokes its own last id; after an offline block, the id within its chain', async () => {
@@ -603,7 +627,7 @@ describe('revocation', () => {
     const mintedAfterOffline = (await mint(offline, [{ operations: 'read' }])).token;
     expect(await send('POST', '/tokens/revoke', key, { token: mintedAfterOffline })).toMatchObject({
       status: 200,
-      body: { id: `${tokenId(parent)}/${tokenId(mintedAfterOffline)}` },
+      body: { id: chainId(mintedAfterOffline) },
     });
     expect((await send('GET', '/team-a', mintedAfterOffline)).status).toBe(401);
     for (const token of [parent, child, offline]) expect((await send('GET', '/team-a', token)).status).toBe(200);

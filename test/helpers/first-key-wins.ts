@@ -75,6 +75,8 @@ export type FirstKeyWinsFront = {
   url: string;
   /** Every request body that reached it, as received. */
   bodies: string[];
+  /** The headers of each of `bodies`, at the same index. */
+  headers: http.IncomingHttpHeaders[];
   close(): Promise<void>;
 };
 
@@ -85,6 +87,7 @@ export type FirstKeyWinsFront = {
  */
 export async function startFirstKeyWinsFront(targetPort: number): Promise<FirstKeyWinsFront> {
   const bodies: string[] = [];
+  const receivedHeaders: http.IncomingHttpHeaders[] = [];
   const front = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -93,6 +96,7 @@ export async function startFirstKeyWinsFront(targetPort: number): Promise<FirstK
       let body = received;
       if (received.length > 0) {
         bodies.push(received);
+        receivedHeaders.push(req.headers);
         try {
           body = JSON.stringify(parseFirstKeyWins(received));
         } catch {
@@ -112,6 +116,7 @@ export async function startFirstKeyWinsFront(targetPort: number): Promise<FirstK
   return {
     url: `http://127.0.0.1:${(front.address() as AddressInfo).port}/mcp`,
     bodies,
+    headers: receivedHeaders,
     close: () =>
       new Promise<void>((resolve) => {
         front.close(() => resolve());

@@ -153,3 +153,45 @@ describe('nesting depth', () => {
     expect(answers.find((one) => one.id === 9)?.result?.content?.[0]?.text).toBe('Echo: hi');
   });
 });
+
+describe('the 2026 envelope’s headers (modern upstream)', () => {
+  /** The headers and body the upstream got for the one message `body` sent (the API key allows anything). */
+  async function forwardedFor(body: string): Promise<{ headers: Record<string, unknown>; body: { params: Record<string, unknown> } }> {
+    const before = fronts.modern.bodies.length;
+    await (await post('modern', body, key)).text();
+    const index = fronts.modern.bodies.findIndex((one, at) => at >= before && one.includes('"id":7'));
+    expect(index, 'the message went upstream').toBeGreaterThanOrEqual(0);
+    return { headers: fronts.modern.headers[index]!, body: JSON.parse(fronts.modern.bodies[index]!) };
+  }
+
+  it.each([
+    ['resources/read names its uri, not a name it also carries', 'resources/read', '{"name":"other","uri":"file:///asked"}', 'file:///asked'],
+    ['tools/call names its name, not a uri it also carries', 'tools/call', '{"uri":"file:///other","name":"echo","arguments":{"message":"hi"}}', 'echo'],
+    ['prompts/get names its name', 'prompts/get', '{"uri":"file:///other","name":"greeting"}', 'greeting'],
+    ['tools/list names nothing', 'tools/list', '{"name":"echo","uri":"file:///other"}', undefined],
+  ])('%s', async (_label, method, params, named) => {
+    const forwarded = await forwardedFor(call(params, `"method":"${method}"`));
+    expect(forwarded.headers['mcp-method']).toBe(method);
+    expect(forwarded.headers['mcp-name']).toBe(named);
+  });
+
+  it('a known protocol version the client names in _meta is what the header says', async () => {
+    const forwarded = await forwardedFor(call(`{"name":"echo","arguments":{"message":"hi"},${META}}`));
+    expect(forwarded.headers['mcp-protocol-version']).toBe('2026-07-28');
+    expect((forwarded.body.params._meta as Record<string, unknown>)['io.modelcontextprotocol/protocolVersion']).toBe('2026-07-28');
+  });
+
+  it.each([
+    ['a version nobody knows', '"1999-01-01"'],
+    ['a header-shaped string', '"2026-07-28, 1999-01-01"'],
+    ['a number', '20260728'],
+    ['null', 'null'],
+  ])('a protocol version in _meta that is %s is refused with invalid params, and nothing is forwarded', async (_label, version) => {
+    const before = fronts.modern.bodies.length;
+    const response = await post('modern', call(`{"name":"echo","arguments":{"message":"hi"},"_meta":{"io.modelcontextprotocol/protocolVersion":${version}}}`), key);
+    const [answer] = await answersOf(response);
+    expect(response.status, JSON.stringify(answer)).toBe(400);
+    expect(answer).toMatchObject({ id: 7, error: { code: -32602, message: expect.stringMatching(/protocol version/) } });
+    expect(fronts.modern.bodies.slice(before).some((one) => one.includes('"id":7'))).toBe(false);
+  });
+});

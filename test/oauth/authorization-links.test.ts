@@ -116,8 +116,8 @@ describe('the interstitial', () => {
     expect(page.fields.get('continue')).toBeTruthy();
     // The browser's secret: only for /oauth, never readable by script, sent back on the top-level callback.
     const cookie = page.response.headers.getSetCookie()[0]!;
-    expect(cookie).toMatch(/^switchboard_oauth=[\w-]{43}; /);
-    expect(cookie).toContain('Path=/oauth');
+    expect(cookie).toMatch(/^switchboard_oauth=[\w-]+\.[\w-]+; /);
+    expect(cookie).toContain('Path=/oauth;');
     expect(cookie).toContain('HttpOnly');
     expect(cookie).toContain('SameSite=Lax');
     expect(cookie).not.toContain('Secure');
@@ -139,6 +139,7 @@ describe('the interstitial', () => {
     ['without its form token', (page: { fields: URLSearchParams }) => page.fields.delete('continue'), {}],
     ['without the browser cookie', (page: { cookie?: string }) => (page.cookie = undefined), {}],
     ['with another browser’s cookie', (page: { cookie?: string }) => (page.cookie = `switchboard_oauth=${randomBytes(32).toString('base64url')}`), {}],
+    ['with two values of the cookie', (page: { cookie?: string }) => (page.cookie = `${page.cookie}; ${page.cookie}`), {}],
     ['from another site', () => undefined, { 'sec-fetch-site': 'cross-site' }],
   ])('a continue %s is refused (403) and starts nothing', async (_label, tamper, headers: Record<string, string>) => {
     const connection = await createConnection();
@@ -308,6 +309,67 @@ describe('browser binding', () => {
     const elsewhere = await openInterstitial((await createConnection()).status.authorizationUrl!);
     await expectPage(await fetch(callback, { redirect: 'manual', headers: { cookie: elsewhere.cookie! } }), 403, /another browser/);
     expect((await getConnection(connection.connectionId)).status.state).toBe('auth_required');
+  });
+
+  it('a callback carrying two values of the cookie (one planted) is refused, audited, and connects nothing', async () => {
+    const connection = await createConnection();
+    const link = connection.status.authorizationUrl!;
+    const page = await openInterstitial(link);
+    const continued = await submitInterstitial(link, page);
+    expect(continued.status).toBe(303);
+    const callback = await completeLoginWithFetch(new URL(continued.headers.get('location')!), 'alice');
+    // Ours first, then another valid one: which one is this browser's cannot be told.
+    const other = await openInterstitial((await createConnection()).status.authorizationUrl!);
+    await expectPage(await fetch(callback, { redirect: 'manual', headers: { cookie: `${page.cookie}; ${other.cookie}` } }), 403, /another browser/);
+    expect((await getConnection(connection.connectionId)).status.state).toBe('auth_required');
+    expect(await eventsFor(connection.connectionId, 'oauth.failed')).toMatchObject([{ details: { reason: 'browser_mismatch' } }]);
+  });
+
+  it('a cookie value planted in the browser is not adopted: the flow is bound to a value Switchboard issued', async () => {
+    // Mallory plants a value she chose in Alice's browser, and holds it in her own too.
+    const planted = `switchboard_oauth=${randomBytes(32).toString('base64url')}`;
+    const connection = await createConnection();
+    const link = connection.status.authorizationUrl!;
+    const page = await openInterstitial(link, { cookie: planted });
+    expect(page.cookie).not.toBe(planted);
+    const continued = await submitInterstitial(link, page);
+    expect(continued.status).toBe(303);
+    // She sends Alice the authorization server's URL; Alice signs in, her browser brings back the planted value.
+    const callback = await completeLoginWithFetch(new URL(continued.headers.get('location')!), 'alice');
+    await expectPage(await fetch(callback, { redirect: 'manual', headers: { cookie: planted } }), 403, /another browser/);
+    expect((await getConnection(connection.connectionId)).status.state).toBe('auth_required');
+    expect(await eventsFor(connection.connectionId, 'oauth.failed')).toMatchObject([{ details: { reason: 'browser_mismatch' } }]);
+  });
+
+  it('on https the cookie is __Host-: Secure, Path=/, no Domain (a sibling subdomain cannot set it); a plain-named one is ignored', async () => {
+    const https = await startTestServer({ PUBLIC_URL: 'https://switchboard.test' });
+    try {
+      const account = await https.newAccount('https-links');
+      const namespace = ((await (await https.request('/namespaces', { method: 'POST', bearer: account.key })).json()) as { name: string }).name;
+      const created = await https.request(`/${namespace}`, {
+        method: 'POST',
+        bearer: account.key,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ mcpUrl: upstream.mcpUrl }),
+      });
+      const connection = (await created.json()) as Connection;
+      expect(created.status, JSON.stringify(connection)).toBe(201);
+      const link = connection.status.authorizationUrl!.replace('https://switchboard.test', https.url);
+      const page = await openInterstitial(link);
+      expect(page.response.status).toBe(200);
+      const [cookie, ...more] = page.response.headers.getSetCookie();
+      expect(more).toEqual([]);
+      expect(cookie).toMatch(/^__Host-switchboard_oauth=[\w-]+\.[\w-]+; /);
+      expect(cookie).toContain('Path=/;');
+      expect(cookie).toContain('Secure');
+      expect(cookie).not.toMatch(/Domain/i);
+      // A plain-named cookie (settable by a sibling subdomain) is not the browser's secret.
+      const value = page.cookie!.slice(page.cookie!.indexOf('=') + 1);
+      const refused = await submitInterstitial(link, { ...page, cookie: `switchboard_oauth=${value}` });
+      expect(refused.status).toBe(403);
+    } finally {
+      await https.close();
+    }
   });
 
   it('the whole walk is audited: started, completed', async () => {

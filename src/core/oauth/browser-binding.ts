@@ -12,6 +12,7 @@ import { createClaimsSigner, type SignedClaims } from '../crypto/signed-claims.t
 const SECRET_BYTES = 32;
 const SECRET_PATTERN = /^[\w-]{43}$/;
 const PURPOSE = 'oauth-continue-forms';
+const COOKIE_PURPOSE = 'oauth-browser-cookie';
 
 export function newBrowserSecret(): string {
   return randomBytes(SECRET_BYTES).toString('base64url');
@@ -54,6 +55,32 @@ export function createContinueTokens(keyring: Keyring, now: () => number = Date.
       if (!token) return false;
       const verified = signer.verify(token);
       return verified.ok && verified.claims.l === linkDigest(link) && isSameBrowser(secret, verified.claims.b);
+    },
+  };
+}
+
+type CookieClaims = SignedClaims & { s: string };
+
+/**
+ * The cookie carries the secret signed by Switchboard, so a value someone else planted in the
+ * browser (one they chose, to know the secret a flow gets bound to) is ignored and a fresh
+ * secret issued instead. (A value Switchboard signed for another browser can still be carried
+ * over by whoever can write this site's cookies: the `__Host-` cookie name on https is what
+ * keeps them out.)
+ */
+export type BrowserCookies = {
+  seal(secret: string, ttlSeconds: number): string;
+  /** The secret a cookie value carries, if Switchboard signed it and it has not expired. */
+  open(value: string): string | undefined;
+};
+
+export function createBrowserCookies(keyring: Keyring, now: () => number = Date.now): BrowserCookies {
+  const signer = createClaimsSigner<CookieClaims>(keyring, COOKIE_PURPOSE, now);
+  return {
+    seal: (secret, ttlSeconds) => signer.sign({ s: secret }, ttlSeconds),
+    open(value) {
+      const verified = signer.verify(value);
+      return verified.ok && isBrowserSecret(verified.claims.s) ? verified.claims.s : undefined;
     },
   };
 }

@@ -10,6 +10,7 @@ import { randomBase32 } from '../ids.ts';
 import { countPatterns, MAX_PATTERNS_PER_TOKEN, normalizePolicy, type Constraint, type constraintInput } from './constraints.ts';
 import type { Blocks } from './policy.ts';
 import type { RevocationList } from './revocations.ts';
+import { chainRevocationIds } from './chain-revocation-ids.ts';
 import { attenuateToken, claimedKeyId, MAX_BLOCKS, mintToken, openToken, TOKEN_PREFIX, TokenTooLargeError, type ParsedToken } from './token-format.ts';
 import type { z } from 'zod';
 import { isStorableText } from '../text.ts';
@@ -32,11 +33,6 @@ export type MintedToken = { token: string; expiresAt: string };
 /** The key a chain starts from: one per master secret, so rotation keeps old tokens valid. */
 const SIGNING_PURPOSE = 'service-token-signing';
 
-/** The revocation id of a block appended offline: meaningful only within the chain of `rootId`. */
-function chainScopedId(rootId: string, blockId: string): string {
-  return `${rootId}/${blockId}`;
-}
-
 export function looksLikeServiceToken(bearer: string): boolean {
   return bearer.startsWith(TOKEN_PREFIX);
 }
@@ -57,6 +53,18 @@ export function createTokenService(db: Db, keyring: Keyring, revocations: Revoca
   // Opening a token is a few HMACs and JSON parses; a token is used many times, so the
   // opened form is kept (expiry and revocation are still checked on every use).
   const opened = createBoundedCache<string, ParsedToken | null>({ maxEntries: 10_000, maxAgeMs: 10 * 60_000 });
+  // Every id that revokes an opened token: a SHA-256 per block, so computed once per opened token.
+  const revocableIds = new WeakMap<ParsedToken, readonly string[]>();
+
+  function revocableIdsOf(token: ParsedToken): readonly string[] {
+    let ids = revocableIds.get(token);
+    if (!ids) {
+      const blockIds = token.attenuations.map((block) => block.id);
+      ids = [token.root.id, ...blockIds, ...chainRevocationIds(token.root.id, blockIds)];
+      revocableIds.set(token, ids);
+    }
+    return ids;
+  }
 
   function open(token: string): { ok: true; token: ParsedToken } | { ok: false; reason: 'malformed' | 'bad_signature' } {
     const cached = opened.get(token);
@@ -77,8 +85,7 @@ export function createTokenService(db: Db, keyring: Keyring, revocations: Revoca
     const expiresAt = Math.min(root.exp, ...attenuations.map((block) => block.exp));
     if (expiresAt * 1000 <= Date.now()) return { ok: false, reason: 'expired' };
     const tokenIds = [root.id, ...attenuations.map((block) => block.id)];
-    const revocable = [root.id, ...attenuations.flatMap((block) => [block.id, chainScopedId(root.id, block.id)])];
-    if (revocations.isRevoked(revocable)) return { ok: false, reason: 'revoked' };
+    if (revocations.isRevoked(revocableIdsOf(result.token))) return { ok: false, reason: 'revoked' };
     return {
       ok: true,
       principal: { kind: 'token', accountId: root.acc, tokenIds, blocks: [root.policy, ...attenuations.map((b) => b.policy)], expiresAt },
@@ -181,10 +188,10 @@ export function createTokenService(db: Db, keyring: Keyring, revocations: Revoca
  * What revoking by `token` revokes: an id of that token's own. The root, or the last block
  * when the server minted every block of the chain (each one's row names the block before it as
  * its parent). Any block appended offline has an id its holder chose, maybe another token's:
- * then the last block's id is revoked within the chains of this root only, which ends this
- * token and those made from it, never a token of another chain. (A forged block can pass for
- * one minted after the same root and blocks; what it could then end descends from the token
- * its holder already has, which revoking that token would end too.)
+ * then the id of this exact chain of ids (chainRevocationIds), which ends this token and those
+ * made from it, never a sibling under the same root nor a token of another chain. (A forged
+ * block can copy the id of a token the server minted from the same chain; revoking it then ends
+ * that token, which descends from the token its holder already has: revoking that would too.)
  */
 async function ownRevocationId(db: Db, accountId: string, token: ParsedToken): Promise<string> {
   const { root, attenuations } = token;
@@ -194,7 +201,7 @@ async function ownRevocationId(db: Db, accountId: string, token: ParsedToken): P
   let previous = root.id;
   for (const block of attenuations) {
     const row = rows.get(block.id);
-    if (!row || row.account_id !== accountId || row.parent_id !== previous) return chainScopedId(root.id, last.id);
+    if (!row || row.account_id !== accountId || row.parent_id !== previous) return chainRevocationIds(root.id, attenuations.map((b) => b.id)).at(-1)!;
     previous = block.id;
   }
   return last.id;
