@@ -11,6 +11,7 @@ import { sendError, sendJsonText } from './http/respond.ts';
 import { createRestHandler } from './http/rest.ts';
 import { handleDocs } from './http/docs-page.ts';
 import { handleOAuthPage } from './http/oauth-pages.ts';
+import { closeConnectionIfAnsweredBeforeBody } from './http/pending-body.ts';
 import { handleSetupPage } from './http/setup-pages.ts';
 import { checkRequestTarget } from './http/request-target.ts';
 import { handleMcpRequest, matchMcpPath } from './mcp/mcp-endpoint.ts';
@@ -66,6 +67,7 @@ export function createApp(services: Services) {
     const incomingId = req.headers['x-request-id'];
     const requestId = typeof incomingId === 'string' && REQUEST_ID_PATTERN.test(incomingId) ? incomingId : randomUUID();
     res.setHeader('x-request-id', requestId);
+    closeConnectionIfAnsweredBeforeBody(req, res);
     let route: string | undefined;
     res.once('close', () => {
       logger.info(

@@ -77,7 +77,7 @@ export async function createServices(config: Config, logger: Logger, database: O
   });
   const namespaces = createNamespaceDirectory(db, changes);
   const connections = createConnectionStore(db, keyring, changes, namespaces);
-  const egress = observedEgress(createEgress(config.allowedUpstreamHosts), telemetry.upstream);
+  const egress = observedEgress(createEgress(config.allowedUpstreamHosts, { logger }), telemetry.upstream);
   const oauth = createOAuthTokenKeeper({
     db,
     keyring,

@@ -78,15 +78,23 @@ async function continueLink(req: IncomingMessage, res: ServerResponse, ctx: Requ
   refuseCrossSitePost(req, ctx.config.publicUrl, 'This authorization can only be continued from its own page.');
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/x-www-form-urlencoded') throw new AppError('unsupported_media_type', 'This page only accepts its own form.');
-  const form = new URLSearchParams((await readBody(req, MAX_FORM_BYTES)).toString('utf8'));
+  // The link and the browser's cookie are the credentials: both are checked before the body is
+  // waited for, which then gets the short time of a request without a credential.
+  const verified = ctx.links.verify(link);
+  if (!verified.ok) return sendRefusal(res, ctx, verified.reason);
   const secret = browserSecretOf(req, ctx);
-  if (!secret || !createContinueTokens(ctx.keyring).check(form.get('continue'), link, secret)) {
-    throw new AppError('forbidden', 'This page has expired or was opened in another browser. Open the link from the app again, in this browser, and continue from there.');
-  }
+  if (!secret) throw otherBrowser();
+  const body = await readBody(req, Math.min(MAX_FORM_BYTES, ctx.config.maxBodyBytes), { timeoutMs: ctx.config.unauthenticatedBodyTimeoutMs });
+  const form = new URLSearchParams(body.toString('utf8'));
+  if (!createContinueTokens(ctx.keyring).check(form.get('continue'), link, secret)) throw otherBrowser();
   const outcome = await continueAuthorization(oauthServices(ctx), link, { returnUrl: form.get('returnUrl') || undefined, browserSecret: secret });
   if (!outcome.ok) return sendRefusal(res, ctx, outcome.reason);
   setBrowserCookie(res, ctx, secret);
   redirectPrivately(res, 303, outcome.location);
+}
+
+function otherBrowser(): AppError {
+  return new AppError('forbidden', 'This page has expired or was opened in another browser. Open the link from the app again, in this browser, and continue from there.');
 }
 
 async function answerCallback(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
@@ -131,6 +139,7 @@ function sendRefusal(res: ServerResponse, ctx: RequestContext, reason: LinkRefus
 const titleByCode: Partial<Record<AppErrorCode, string>> = {
   forbidden: 'This page cannot continue',
   conflict: 'Nothing was changed',
+  request_timeout: 'The page took too long to send',
 };
 
 function sendErrorPage(res: ServerResponse, ctx: RequestContext, error: unknown, title: string): void {

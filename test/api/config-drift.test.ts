@@ -42,7 +42,8 @@ describe('a single server', () => {
     expect(rows).toHaveLength(1);
     const settings = rows[0]!.settings;
     expect(Object.keys(settings)).toEqual(expect.arrayContaining(['ALLOWED_UPSTREAM_HOSTS', 'CORS_ORIGINS', 'OAUTH_RETURN_ORIGINS', 'PUBLIC_URL', 'SWITCHBOARD_SECRET']));
-    for (const digest of Object.values(settings)) expect(digest).toMatch(/^[0-9a-f]{64}$/);
+    // Keyed digests; the secrets by their public key ids.
+    for (const [name, digest] of Object.entries(settings)) expect(digest).toMatch(name.startsWith('SWITCHBOARD_') ? /^keyid:[0-9a-f,]*$/ : /^hmac:[0-9a-f]{64}$/);
     expect(JSON.stringify(rows)).not.toContain('internal-only');
     expect(driftLines(server)).toEqual([]);
   });

@@ -1,6 +1,8 @@
 import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openInterstitial } from '../helpers/authorization-link.ts';
+import { startOAuthUpstream, type OAuthUpstream } from '../helpers/oauth-upstream.ts';
 import { parseResponse, type RawResponse } from '../helpers/raw-http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { startFixtureUpstream, type Upstream } from '../helpers/upstreams.ts';
@@ -119,6 +121,24 @@ describe('bodies are read only after authentication', () => {
     expect(forged.status).toBe(404);
   });
 
+  it.each([
+    ['GET', '/health'],
+    ['GET', '/docs'],
+    ['GET', '/openapi.json'],
+    ['GET', '/metrics'],
+    ['GET', '/namespaces'],
+    ['GET', '/oauth/callback?state=some-state&code=some-code'],
+    ['GET', '/oauth/client-metadata.json'],
+    ['GET', '/oauth/authorize/forged.link'],
+    ['HEAD', '/oauth/authorize/forged.link'],
+    ['DELETE', '/oauth/authorize/forged.link'],
+    ['GET', '/setup/forged.link'],
+  ])('%s %s with a body nobody reads: answered, and the connection closed rather than drained at the sender’s pace', async (method, target) => {
+    const answer = await answerToPartialBody(server.port, { method, target, headers: [['content-type', 'application/json']], contentLength: MEGABYTE, sent: 1024 });
+    expect(answer.status).toBeGreaterThanOrEqual(200);
+    expect(answer.closed).toBe(true);
+  });
+
   it('an authenticated request still sends its body at its own pace', async () => {
     const body = JSON.stringify({ mcpUrl: upstream.url, name: 'patient' });
     const answer = await new Promise<Answer>((resolve, reject) => {
@@ -136,6 +156,57 @@ describe('bodies are read only after authentication', () => {
       setTimeout(() => req.end(body.slice(5)), 600);
     });
     expect(answer.status).toBe(201);
+  });
+});
+
+describe('the OAuth interstitial’s post', () => {
+  let server: TestServer;
+  let upstream: OAuthUpstream;
+  let key: string;
+
+  beforeAll(async () => {
+    [server, upstream] = await Promise.all([startTestServer({ UNAUTHENTICATED_BODY_TIMEOUT_MS: '300' }), startOAuthUpstream()]);
+    key = (await server.newAccount()).key;
+  });
+  afterAll(async () => {
+    await server?.close();
+    await upstream?.stop();
+  });
+
+  const post = (target: string, contentLength: number, cookie?: string) =>
+    answerToPartialBody(server.port, {
+      method: 'POST',
+      target,
+      headers: [['content-type', 'application/x-www-form-urlencoded'], ...(cookie ? [['cookie', cookie] as [string, string]] : [])],
+      contentLength,
+      sent: 10,
+    });
+
+  it('a forged link is refused at once, whatever body it announces, and the connection closed', async () => {
+    for (const contentLength of [1024 * 1024, 1000]) {
+      const forged = await post('/oauth/authorize/forged.link', contentLength, 'switchboard_oauth=' + 'a'.repeat(43));
+      expect(forged.status).toBe(404);
+      expect(forged.body).toContain('not valid');
+    }
+  });
+
+  it('a real link whose form arrives slowly is cut after the short body timeout', async () => {
+    const created = await server.request('/namespaces/oauth-post-ns', { method: 'PUT', bearer: key });
+    expect(created.status).toBe(201);
+    const response = await server.request('/oauth-post-ns', {
+      method: 'POST',
+      bearer: key,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ mcpUrl: upstream.mcpUrl }),
+    });
+    const connection = (await response.json()) as { status: { state: string; authorizationUrl?: string } };
+    expect(connection.status.state).toBe('auth_required');
+    const link = connection.status.authorizationUrl!;
+    const page = await openInterstitial(link);
+    expect(page.response.status).toBe(200);
+    const slow = await post(new URL(link).pathname, 1000, page.cookie);
+    expect(slow.status).toBe(408);
+    expect(slow.body).toContain('took too long');
   });
 });
 

@@ -217,30 +217,54 @@ describe('with no allowlist (the default)', () => {
       .where('namespace', '=', guarded.ns)
       .where('id', '=', stored.connectionId)
       .execute();
-    const expected = 'upstream host localhost resolves to a blocked (loopback) address; set ALLOWED_UPSTREAM_HOSTS to allow it';
+    const answers = await refusalsOf(stored.connectionId, unreachable('localhost'));
+    expect(answers.mcp).not.toContain('secret-value');
+    expect(relay.connections()).toBe(0);
+    // The operator's log says why; the tenant's answers do not.
+    expect(guarded.server.logs.some((line) => line.level === 40 && String(line.msg) === 'egress refused: upstream host localhost resolves to a blocked (loopback) address')).toBe(true);
+  });
 
-    const tools = await guarded.server.request(`/${guarded.ns}/${stored.connectionId}/.tools`, { bearer: guarded.key });
+  it('a name refused after DNS reads exactly as a name that does not resolve: status, REST and MCP alike (no internal-DNS oracle)', async () => {
+    const refusedConnection = await created(guarded, 'http://placeholder-refused.invalid/mcp');
+    await guarded.server.db
+      .updateTable('connections')
+      .set({ mcp_url: `http://localhost:${relay.port}/mcp` })
+      .where('namespace', '=', guarded.ns)
+      .where('id', '=', refusedConnection.connectionId)
+      .execute();
+    const missingConnection = await created(guarded, `http://no-such-upstream.invalid:${relay.port}/mcp`);
+    const refused = await refusalsOf(refusedConnection.connectionId, unreachable('localhost'));
+    const missing = await refusalsOf(missingConnection.connectionId, unreachable('no-such-upstream.invalid'));
+    const sameHost = (answers: typeof refused, host: string) => JSON.stringify(answers).replaceAll(host, 'HOST');
+    expect(sameHost(refused, 'localhost')).toBe(sameHost(missing, 'no-such-upstream.invalid'));
+  });
+
+  const unreachable = (host: string) => `upstream host ${host} could not be reached (not found, or not an allowed address; see ALLOWED_UPSTREAM_HOSTS)`;
+
+  /** The REST answer, the MCP answer and the recorded status of a connection whose upstream cannot be reached. */
+  async function refusalsOf(id: string, expected: string): Promise<{ rest: unknown; mcp: string; status: Status | undefined }> {
+    const tools = await guarded.server.request(`/${guarded.ns}/${id}/.tools`, { bearer: guarded.key });
     expect(tools.status).toBe(502);
-    expect(await tools.json()).toEqual({ error: 'bad_gateway', message: expected });
+    const rest = await tools.json();
+    expect(rest).toEqual({ error: 'bad_gateway', message: expected });
 
-    const mcp = await mcpPost(guarded, stored.connectionId, { jsonrpc: '2.0', id: 7, method: 'tools/list' });
+    const mcp = await mcpPost(guarded, id, { jsonrpc: '2.0', id: 7, method: 'tools/list' });
     expect(mcp.status).toBe(502);
     const answer = (await mcp.json()) as { id: number; error: { code: number; message: string } };
     expect(answer.id).toBe(7);
     expect(answer.error.code).toBe(-32603);
     expect(answer.error.message).toContain(expected);
-    expect(answer.error.message).not.toContain('secret-value');
 
     // The status is recorded in the background after the call.
     let status: Status | undefined;
     for (let attempt = 0; attempt < 100; attempt++) {
-      status = (await connection(guarded, stored.connectionId)).status;
+      status = (await connection(guarded, id)).status;
       if (status.message === expected) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(status).toEqual({ state: 'error', message: expected });
-    expect(relay.connections()).toBe(0);
-  });
+    return { rest, mcp: JSON.stringify(answer), status };
+  }
 });
 
 describe('with only the name localhost allowed', () => {

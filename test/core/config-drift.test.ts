@@ -32,6 +32,34 @@ describe('security settings', () => {
     for (const value of ['very-internal', 'switchboard.example', SECRET]) expect(stored).not.toContain(value);
   });
 
+  it('are keyed by the master secret: a digest cannot be recomputed from a guessed value without it', () => {
+    const env = { ALLOWED_UPSTREAM_HOSTS: 'localhost', RATE_LIMIT_TOKEN_PER_MINUTE: '60' };
+    const ours = settingsOf(env);
+    const anotherSecret = securitySettingsOf(loadConfig({ SWITCHBOARD_SECRET: 'b'.repeat(40), ...env }), createKeyring(['b'.repeat(40)]));
+    for (const name of ['ALLOWED_UPSTREAM_HOSTS', 'RATE_LIMIT_TOKEN_PER_MINUTE', 'MAX_BODY_BYTES']) {
+      expect(ours[name]).toBeDefined();
+      expect(anotherSecret[name]).not.toBe(ours[name]);
+    }
+    // The same values under the same secret agree, and a different secret is reported as itself.
+    expect(differingSettings(ours, settingsOf(env))).toEqual([]);
+    expect(differingSettings(ours, anotherSecret)).toEqual(['SWITCHBOARD_SECRET']);
+  });
+
+  it.each([
+    ['TRUST_PROXY', '1'],
+    ['AUTH_FAILURES_PER_MINUTE', '7'],
+    ['OAUTH_LINK_TTL_SECONDS', '120'],
+    ['UNAUTHENTICATED_BODY_TIMEOUT_MS', '2000'],
+    ['MAX_CONNECTIONS', '50'],
+  ])('%s is part of the set', (name, value) => {
+    expect(differingSettings(settingsOf({}), settingsOf({ [name]: value }))).toEqual([name]);
+  });
+
+  it('digests an older version recorded (plain SHA-256) are not compared with keyed ones: no drift during a rolling upgrade', () => {
+    const older = Object.fromEntries(Object.keys(settingsOf({})).map((name) => [name, 'f'.repeat(64)]));
+    expect(differingSettings(settingsOf({}), older)).toEqual([]);
+  });
+
   it('a setting one version records and another does not is no drift (rolling upgrades)', () => {
     const { MAX_BODY_BYTES: _, ...older } = settingsOf({});
     expect(differingSettings(settingsOf({ MAX_BODY_BYTES: '2048' }), older)).toEqual([]);

@@ -13,6 +13,8 @@ import {
   type AddressKind,
 } from '../../src/core/network/egress-policy.ts';
 import { createEgress, createGuardedConnector, type Egress } from '../../src/core/network/guarded-dispatcher.ts';
+import { describeOAuthError } from '../../src/core/oauth/authorization-flow.ts';
+import { describeUpstreamFailure } from '../../src/core/upstream/upstream-failure.ts';
 
 /**
  * The egress policy that keeps user-supplied URLs (upstream MCP servers, their OAuth servers)
@@ -311,7 +313,7 @@ describe('the guard on real sockets', () => {
   }
 
   it.each([
-    ['localhost', 'upstream host localhost resolves to a blocked (loopback) address; set ALLOWED_UPSTREAM_HOSTS to allow it'],
+    ['localhost', 'upstream host localhost could not be reached (not found, or not an allowed address; see ALLOWED_UPSTREAM_HOSTS)'],
     ['127.0.0.1', 'upstream address 127.0.0.1 is a blocked (loopback) address; set ALLOWED_UPSTREAM_HOSTS to allow it'],
     ['[::ffff:127.0.0.1]', 'upstream address ::ffff:7f00:1 is a blocked (loopback) address; set ALLOWED_UPSTREAM_HOSTS to allow it'],
   ])('with no allowlist, fetch to %s is refused before connecting', async (host, message) => {
@@ -383,5 +385,25 @@ describe('the guard on real sockets', () => {
     } finally {
       await allowed.destroy();
     }
+  });
+});
+
+describe('a refused name reads as a name that does not resolve', () => {
+  /** What undici's fetch throws for each: TypeError("fetch failed") around the lookup's error. */
+  const refusedByName = new TypeError('fetch failed', { cause: new EgressBlockedError('db.internal', 'private') });
+  const notFound = new TypeError('fetch failed', { cause: Object.assign(new Error('getaddrinfo ENOTFOUND db.internal'), { code: 'ENOTFOUND', hostname: 'db.internal' }) });
+  const url = new URL('http://db.internal/mcp');
+
+  it('in upstream failures (connection status, REST and MCP errors) and OAuth discovery errors alike', () => {
+    const expected = 'upstream host db.internal could not be reached (not found, or not an allowed address; see ALLOWED_UPSTREAM_HOSTS)';
+    expect(describeUpstreamFailure(refusedByName, url, 1000)).toEqual({ kind: 'failed', message: expected });
+    expect(describeUpstreamFailure(notFound, url, 1000)).toEqual({ kind: 'failed', message: expected });
+    expect(describeOAuthError(refusedByName)).toBe(expected);
+    expect(describeOAuthError(notFound)).toBe(expected);
+  });
+
+  it('an IP literal still says what it is (it tells nothing about DNS); the precise reason of a name is kept for the log', () => {
+    expect(new EgressBlockedError('10.0.0.1', 'private').message).toBe('upstream address 10.0.0.1 is a blocked (private) address; set ALLOWED_UPSTREAM_HOSTS to allow it');
+    expect(new EgressBlockedError('db.internal', 'private').detail).toBe('upstream host db.internal resolves to a blocked (private) address');
   });
 });

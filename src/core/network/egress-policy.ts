@@ -287,7 +287,11 @@ export function checkUrlTarget(url: URL, allowlist: EgressAllowlist): EgressVerd
   return { allowed: true };
 }
 
-/** Raised when a request would reach a refused address; its message names the host only. */
+/**
+ * Raised when a request would reach a refused address. Its message names the host only, and
+ * for a host name reads as a name that does not resolve: which internal names exist is nobody
+ * else's business. `detail` says exactly why, for the operator's log.
+ */
 export class EgressBlockedError extends Error {
   override name = 'EgressBlockedError';
   readonly code = 'ERR_EGRESS_BLOCKED';
@@ -297,10 +301,28 @@ export class EgressBlockedError extends Error {
   ) {
     super(blockedMessage(hostname, kind));
   }
+
+  get detail(): string {
+    const host = normalizeHost(this.hostname);
+    return isIP(host) ? this.message : `upstream host ${host} resolves to a blocked (${this.kind}) address`;
+  }
 }
 
+/**
+ * An IP literal says what it is (it reveals nothing about DNS); a name does not: the same
+ * words as a name that does not resolve (unreachableHostMessage).
+ */
 export function blockedMessage(hostname: string, kind: Exclude<AddressKind, 'public'>): string {
   const host = normalizeHost(hostname);
-  const what = isIP(host) ? `upstream address ${host} is a blocked (${kind}) address` : `upstream host ${host} resolves to a blocked (${kind}) address`;
-  return `${what}; set ${ALLOWLIST_VARIABLE} to allow it`;
+  if (!isIP(host)) return unreachableHostMessage(host);
+  return `upstream address ${host} is a blocked (${kind}) address; set ${ALLOWLIST_VARIABLE} to allow it`;
+}
+
+/**
+ * One answer for a name that does not resolve and a name that resolves where requests may not
+ * go. Were they told apart, a tenant could map the internal names of the network Switchboard
+ * runs in by creating connections (issue 15): messages may differ only for allowed targets.
+ */
+export function unreachableHostMessage(hostname: string, subject = 'upstream host'): string {
+  return `${subject} ${normalizeHost(hostname)} could not be reached (not found, or not an allowed address; see ${ALLOWLIST_VARIABLE})`;
 }

@@ -1,6 +1,7 @@
 import dns, { type LookupAddress } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
 import { Agent, buildConnector, fetch as undiciFetch } from 'undici';
+import type { Logger } from '../../logger.ts';
 import { lostToKeepAliveRace, noticingUsedSockets } from './keep-alive-race.ts';
 import type { UpstreamCallObserver } from './upstream-observer.ts';
 import { checkAddress, checkResolvedHost, EgressBlockedError, type EgressAllowlist } from './egress-policy.ts';
@@ -29,12 +30,17 @@ export type Egress = {
  * A DNS lookup that resolves every address of the name and refuses them all if any is
  * refused on `port`; otherwise answers as net.connect asked (one address, or all for happy eyeballs).
  */
-function guardedLookup(allowlist: EgressAllowlist, port: number): LookupFunction {
+function guardedLookup(allowlist: EgressAllowlist, port: number, log?: RefusalLog): LookupFunction {
   return (hostname, options, callback) => {
     dns.lookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
       if (error) return callback(error, '', 0);
       const verdict = checkResolvedHost(hostname, port, addresses.map((a) => a.address), allowlist);
-      if (!verdict.allowed) return callback(new EgressBlockedError(hostname, verdict.kind), '', 0);
+      if (!verdict.allowed) {
+        const refusal = new EgressBlockedError(hostname, verdict.kind);
+        // The tenant reads "could not be reached"; the operator learns why (a host name and port, no path).
+        log?.warn({ host: refusal.hostname, port, kind: verdict.kind }, `egress refused: ${refusal.detail}`);
+        return callback(refusal, '', 0);
+      }
       if (options.all) return (callback as unknown as (e: null, all: LookupAddress[]) => void)(null, addresses);
       const first = addresses[0];
       if (!first) return callback(Object.assign(new Error(`No address for ${hostname}`), { code: 'ENOTFOUND' }), '', 0);
@@ -43,14 +49,16 @@ function guardedLookup(allowlist: EgressAllowlist, port: number): LookupFunction
   };
 }
 
-export function createGuardedConnector(allowlist: EgressAllowlist, options: { timeoutMs?: number } = {}): EgressConnector {
+type RefusalLog = Pick<Logger, 'warn'>;
+
+export function createGuardedConnector(allowlist: EgressAllowlist, options: { timeoutMs?: number; logger?: RefusalLog } = {}): EgressConnector {
   // net.connect tells its lookup the name but not the port: one connector per port reached,
   // each with a lookup that knows its port (a handful in practice).
   const byPort = new Map<number, EgressConnector>();
   const connectorFor = (port: number) => {
     let connector = byPort.get(port);
     if (!connector) {
-      connector = buildConnector({ lookup: guardedLookup(allowlist, port), ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}) });
+      connector = buildConnector({ lookup: guardedLookup(allowlist, port, options.logger), ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}) });
       byPort.set(port, connector);
     }
     return connector;
@@ -69,8 +77,8 @@ export function createGuardedConnector(allowlist: EgressAllowlist, options: { ti
   };
 }
 
-export function createEgress(allowlist: EgressAllowlist): Egress {
-  const connect = createGuardedConnector(allowlist);
+export function createEgress(allowlist: EgressAllowlist, options: { logger?: RefusalLog } = {}): Egress {
+  const connect = createGuardedConnector(allowlist, options);
   const dispatcher = new Agent({ connect: noticingUsedSockets(connect) });
   const fetchOnce = async (input: string | URL | Request, init?: RequestInit) =>
     asGlobalResponse(await undiciFetch(input as Parameters<typeof undiciFetch>[0], { ...(init as object), dispatcher }));
@@ -126,4 +134,26 @@ export function blockedCause(error: unknown): EgressBlockedError | undefined {
     current = (current as { cause?: unknown }).cause;
   }
   return undefined;
+}
+
+const LOOKUP_FAILURES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NODATA', 'EAI_NONAME']);
+
+/**
+ * The host name behind an error that must read as "could not be reached": a name the guard
+ * refused after DNS, or a name DNS did not resolve ('' when the lookup error does not say
+ * which). undefined for anything else, IP-literal refusals included.
+ */
+export function unreachableHostName(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 6; depth++) {
+    if (current instanceof EgressBlockedError) return isIP(normalizeIp(current.hostname)) ? undefined : current.hostname;
+    const { code, hostname } = current as { code?: unknown; hostname?: unknown };
+    if (typeof code === 'string' && LOOKUP_FAILURES.has(code)) return typeof hostname === 'string' ? hostname : '';
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function normalizeIp(host: string): string {
+  return host.replace(/^\[(.*)\]$/, '$1');
 }

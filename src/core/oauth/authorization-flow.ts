@@ -13,7 +13,8 @@ import {
 import { AppError } from '../../errors.ts';
 import type { ChangeFeed } from '../changes/change-feed.ts';
 import type { Keyring } from '../crypto/keyring.ts';
-import type { Egress } from '../network/guarded-dispatcher.ts';
+import { unreachableHostMessage } from '../network/egress-policy.ts';
+import { unreachableHostName, type Egress } from '../network/guarded-dispatcher.ts';
 import type { ConnectionRef } from '../connections/credentials.ts';
 import type { AuthorizationLinks } from './authorization-links.ts';
 import { browserHash, isSameBrowser } from './browser-binding.ts';
@@ -266,6 +267,9 @@ function hashState(state: string): Buffer {
 
 /** The OAuth error code and description when there is one; never tokens or codes. */
 export function describeOAuthError(error: unknown): string {
+  // Discovery may lead to any host the upstream names: a name that does not resolve and one refused after DNS read the same.
+  const unreachable = unreachableHostName(error);
+  if (unreachable) return unreachableHostMessage(unreachable);
   if (error instanceof OAuthError) return `${error.code}${error.message ? ` (${error.message.slice(0, 200)})` : ''}`;
   return error instanceof Error ? error.message.slice(0, 300) : String(error).slice(0, 300);
 }

@@ -1,6 +1,7 @@
 import { InsufficientScopeError, SdkError, SdkErrorCode, SdkHttpError, extractWWWAuthenticateParams } from '@modelcontextprotocol/client';
 import { ZodError } from 'zod';
-import { blockedCause } from '../network/guarded-dispatcher.ts';
+import { unreachableHostMessage } from '../network/egress-policy.ts';
+import { blockedCause, unreachableHostName } from '../network/guarded-dispatcher.ts';
 import { AuthorizationRequiredError, type OAuthChallenge } from '../oauth/oauth-state.ts';
 import { UpstreamReplyTooLargeError, replyFailureOf } from './reply-guards.ts';
 
@@ -27,7 +28,10 @@ export function describeUpstreamFailure(error: unknown, url: URL, timeoutMs: num
       challenge: { scope: scope.requiredScope, ...(scope.resourceMetadataUrl ? { resourceMetadataUrl: scope.resourceMetadataUrl.href } : {}) },
     };
   }
-  // The egress guard refused the address: its message names the host and the allowlist.
+  // A name that does not resolve and one the egress guard refused after DNS read the same.
+  const unreachable = unreachableHostName(error);
+  if (unreachable !== undefined) return failed(unreachableHostMessage(unreachable || url.hostname));
+  // The egress guard refused an IP address: its message names it and the allowlist.
   const blocked = blockedCause(error);
   if (blocked) return failed(blocked.message);
   const replyFailure = replyFailureOf(error);
@@ -41,7 +45,6 @@ export function describeUpstreamFailure(error: unknown, url: URL, timeoutMs: num
     return { kind: 'failed', httpStatus: http.status, message: describeHttpStatus(http.status, host) };
   }
   const code = findCause(error, (e): e is Error & { code: string } => typeof (e as { code?: unknown })?.code === 'string' && !(e instanceof SdkError))?.code;
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return failed(`Could not resolve the host ${url.hostname} (DNS lookup failed)`);
   if (code === 'ECONNREFUSED') return failed(`Connection refused by ${host}: no server is listening there`);
   if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return failed(`The host ${host} is unreachable from this server`);
   if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE') return failed(`${host} closed the connection unexpectedly`);

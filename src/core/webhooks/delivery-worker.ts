@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import type { Db } from '../../db/open.ts';
 import { claimDueDeliveries, deleteFinishedDeliveries, outboxState, recordAttempt, releaseClaim, type ClaimedDelivery } from '../../db/queries/webhooks.ts';
 import type { Logger } from '../../logger.ts';
@@ -6,8 +5,8 @@ import { SWITCHBOARD_VERSION } from '../../version.ts';
 import type { ChangeFeed } from '../changes/change-feed.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import type { Egress } from '../network/guarded-dispatcher.ts';
-import { blockedCause } from '../network/guarded-dispatcher.ts';
-import { ALLOWLIST_VARIABLE } from '../network/egress-policy.ts';
+import { blockedCause, unreachableHostName } from '../network/guarded-dispatcher.ts';
+import { ALLOWLIST_VARIABLE, unreachableHostMessage } from '../network/egress-policy.ts';
 import { describeUpstreamFailure } from '../upstream/upstream-failure.ts';
 import { retryDelayMs, type RetryPolicy } from './retry-schedule.ts';
 import { openWebhookSecret, signedHeaders } from './webhook-signing.ts';
@@ -198,11 +197,10 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
 
 /** Why a receiver could not be reached, naming its host only (its path and query may hold secrets). */
 function describeDeliveryFailure(error: unknown, url: URL, timeoutMs: number): string {
+  const unreachable = unreachableHostName(error);
+  if (unreachable !== undefined) return unreachableHostMessage(unreachable || url.hostname, 'The receiver host');
   const blocked = blockedCause(error);
-  if (blocked) {
-    const what = isIP(blocked.hostname) ? `The receiver address ${blocked.hostname} is` : `The receiver host ${blocked.hostname} resolves to`;
-    return `${what} a blocked (${blocked.kind}) address; set ${ALLOWLIST_VARIABLE} to allow it`;
-  }
+  if (blocked) return `The receiver address ${blocked.hostname} is a blocked (${blocked.kind}) address; set ${ALLOWLIST_VARIABLE} to allow it`;
   const failure = describeUpstreamFailure(error, url, timeoutMs);
   return failure.kind === 'failed' ? failure.message : `Could not deliver to ${url.host}`;
 }

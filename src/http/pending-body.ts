@@ -1,0 +1,26 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/**
+ * Whatever answers a request, the connection ends with the answer when the request's body is
+ * still arriving. Node would otherwise keep the connection and drain the unread rest at the
+ * sender's pace (up to the server's request timeout): a stranger could hold connections open
+ * with a body no route asked for, on a GET, or behind a refusal (issue 15). Hooked once per
+ * request, so no route has to remember it.
+ */
+export function closeConnectionIfAnsweredBeforeBody(req: IncomingMessage, res: ServerResponse): void {
+  const writeHead = res.writeHead;
+  res.writeHead = function (this: ServerResponse, ...args: Parameters<ServerResponse['writeHead']>) {
+    if (bodyStillComing(req) && !res.headersSent) res.setHeader('connection', 'close');
+    return writeHead.apply(this, args);
+  } as ServerResponse['writeHead'];
+}
+
+/**
+ * A request without a body is not complete yet when it is answered synchronously (the parser
+ * marks it so right after the request event): only a body that was announced is waited for.
+ */
+function bodyStillComing(req: IncomingMessage): boolean {
+  if (req.complete) return false;
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length.trim() !== '0');
+}
