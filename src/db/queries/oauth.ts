@@ -73,15 +73,26 @@ export async function spendAuthorizationLink(db: Db, ref: Ref & { revision: numb
   return result.numUpdatedRows > 0n;
 }
 
-/** Links minted at or before `before` stop working (a newer link supersedes them); the floor never goes down. */
-export async function supersedeAuthorizationLinks(db: Db, ref: Ref, before: Date): Promise<void> {
-  await db
+/**
+ * Links minted at or before `before` stop working (a newer link supersedes them); the floor
+ * never goes down. False when the connection of that incarnation is gone.
+ */
+export async function supersedeAuthorizationLinks(db: Db, ref: Ref & { incarnation: string }, before: Date): Promise<boolean> {
+  const result = await db
     .updateTable('connections')
-    .set({ oauth_links_valid_after: before })
+    .set((eb) => ({
+      oauth_links_valid_after: eb
+        .case()
+        .when(eb.or([eb('oauth_links_valid_after', 'is', null), eb('oauth_links_valid_after', '<', before)]))
+        .then(before)
+        .else(eb.ref('oauth_links_valid_after'))
+        .end(),
+    }))
     .where('namespace', '=', ref.namespace)
     .where('id', '=', ref.id)
-    .where((eb) => eb.or([eb('oauth_links_valid_after', 'is', null), eb('oauth_links_valid_after', '<', before)]))
-    .execute();
+    .where('incarnation', '=', ref.incarnation)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
 }
 
 export async function insertOAuthFlow(
