@@ -1,28 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
-import type { Access } from '../../src/core/auth/access.ts';
-import type { ChangeFeed } from '../../src/core/changes/change-feed.ts';
-import { createConnectionLinks } from '../../src/core/connections/connection-links.ts';
 import {
   createConnection,
   deleteConnection,
   getConnection,
   listConnections,
   upsertConnection,
-  type ConnectionServices,
 } from '../../src/core/connections/connections.ts';
-import { UNRESTRICTED } from '../../src/core/tokens/policy.ts';
-import { createKeyring } from '../../src/core/crypto/keyring.ts';
-import { createNamespaceDirectory } from '../../src/core/namespaces/namespace-directory.ts';
-import { createEgress } from '../../src/core/network/guarded-dispatcher.ts';
 import { requestReauthorization } from '../../src/core/oauth/link-admission.ts';
-import { createWebhook, listWebhooks, type WebhookServices } from '../../src/core/webhooks/webhooks.ts';
+import { createWebhook, listWebhooks } from '../../src/core/webhooks/webhooks.ts';
 import { AppError } from '../../src/errors.ts';
-import { createLogger } from '../../src/logger.ts';
+import { accountAccess, deafReplica } from '../helpers/deaf-replica.ts';
 import { startOAuthUpstream, type OAuthUpstream } from '../helpers/oauth-upstream.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { startFixtureUpstream, type Upstream } from '../helpers/upstreams.ts';
@@ -39,7 +27,6 @@ describe('the former owner of a recreated namespace name, on a replica that miss
   let oauthUpstream: OAuthUpstream;
   let attackerUpstream: Upstream;
   const secret = randomBytes(32).toString('base64url');
-  const silentFeed: ChangeFeed = { announce: async () => {}, subscribe: () => {}, close: async () => {} };
   let alice: { key: string; keyId: string; accountId: string };
   let bob: { key: string; keyId: string; accountId: string };
   let probes = 0;
@@ -60,36 +47,6 @@ describe('the former owner of a recreated namespace name, on a replica that miss
       bearer,
       ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
     });
-
-  /** The services a replica builds, over the server's database, deaf to every change. */
-  function deafReplica(): ConnectionServices & WebhookServices {
-    const config = loadConfig({
-      PORT: '0',
-      DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'switchboard-deaf-')),
-      SWITCHBOARD_SECRET: secret,
-      ALLOWED_UPSTREAM_HOSTS: '127.0.0.1,localhost,::1',
-    });
-    const keyring = createKeyring([secret]);
-    return {
-      db: server.db,
-      keyring,
-      logger: createLogger(config, { write: () => {} }),
-      config,
-      links: createConnectionLinks(keyring, config),
-      egress: createEgress(config.allowedUpstreamHosts),
-      changes: silentFeed,
-      namespaces: createNamespaceDirectory(server.db, silentFeed),
-      // Nothing A asks may get as far as reaching out to an upstream.
-      upstreams: { probe: async () => ((probes += 1), { status: { state: 'error', message: 'probed' } }) },
-      webhookDelivery: { wake: () => {} },
-    };
-  }
-
-  const asAccount = (account: { accountId: string; keyId: string }): Access => ({
-    accountId: account.accountId,
-    principal: { kind: 'account', accountId: account.accountId, apiKeyId: account.keyId },
-    scope: UNRESTRICTED,
-  });
 
   /** How the attempt ended: the error code, or `done` when it went through. */
   async function outcomeOf(attempt: Promise<unknown>): Promise<string> {
@@ -115,8 +72,9 @@ describe('the former owner of a recreated namespace name, on a replica that miss
     expect((await call(alice.key, `/${name}/c`, 'PUT', { mcpUrl: `${attackerUpstream.url}?tenant=alice` })).status).toBe(201);
 
     // The replica serves A once: it caches that A owns the name.
-    const replica = deafReplica();
-    const aliceAccess = asAccount(alice);
+    // Nothing A asks may get as far as reaching out to an upstream.
+    const replica = deafReplica(server, secret, { probe: async () => ((probes += 1), { status: { state: 'error', message: 'probed' } }) });
+    const aliceAccess = accountAccess(alice);
     await replica.namespaces.requireOwned(alice, name);
 
     // A deletes the name; B takes it, with an OAuth connection waiting for authorization.
