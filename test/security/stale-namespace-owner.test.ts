@@ -8,6 +8,10 @@ import {
   upsertConnection,
 } from '../../src/core/connections/connections.ts';
 import { requestReauthorization } from '../../src/core/oauth/link-admission.ts';
+import { startChangeFeed } from '../../src/core/changes/change-feed.ts';
+import { createNamespaceDirectory } from '../../src/core/namespaces/namespace-directory.ts';
+import { deleteNamespace } from '../../src/core/namespaces/namespaces.ts';
+import type { Db } from '../../src/db/open.ts';
 import { createWebhook, listWebhooks } from '../../src/core/webhooks/webhooks.ts';
 import { AppError } from '../../src/errors.ts';
 import { accountAccess, deafReplica } from '../helpers/deaf-replica.ts';
@@ -115,5 +119,18 @@ describe('the former owner of a recreated namespace name, on a replica that miss
     // The stale entry went with the first refusal: the replica now answers B, and refuses A everywhere.
     expect(await outcomeOf(replica.namespaces.requireOwned(alice, name))).toBe('not_found');
     await expect(replica.namespaces.requireOwned(bob, name)).resolves.toMatchObject({ name });
+  });
+
+  it('forgets, in the deleting process, a namespace it deleted even when the notification cannot be sent', async () => {
+    const name = 'notify-fails';
+    expect((await call(alice.key, `/namespaces/${name}`, 'PUT')).status).toBe(201);
+    // A process whose NOTIFY fails (its database went away after the commit, say).
+    const unreachable = { getExecutor: () => { throw new Error('NOTIFY failed'); } } as unknown as Db;
+    const changes = await startChangeFeed({ db: unreachable, listen: async () => async () => {} });
+    const namespaces = createNamespaceDirectory(server.db, changes);
+    await namespaces.requireOwned(alice, name);
+
+    await expect(deleteNamespace(server.db, changes, alice, name)).rejects.toThrow('NOTIFY failed');
+    expect(await outcomeOf(namespaces.requireOwned(alice, name))).toBe('not_found');
   });
 });
