@@ -205,5 +205,5 @@ function setBrowserCookie(res: ServerResponse, ctx: RequestContext, secret: stri
 }
 
 function oauthServices(ctx: RequestContext) {
-  return { ...ctx, reprobe: (ref: { namespace: string; id: string }) => reprobeConnection(ctx, ref) };
+  return { ...ctx, reprobe: (ref: { namespace: string; id: string; incarnation: string }) => reprobeConnection(ctx, ref) };
 }

@@ -17,7 +17,7 @@ import type { Egress } from '../network/guarded-dispatcher.ts';
 import { newConnectionId } from '../ids.ts';
 import { findUnstorableText, isStorableText } from '../text.ts';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../json-depth.ts';
-import type { NamespaceDirectory } from '../namespaces/namespace-directory.ts';
+import { holdNamespace, type NamespaceDirectory, type OwnedNamespace } from '../namespaces/namespace-directory.ts';
 import type { Access } from '../auth/access.ts';
 import type { Logger } from '../../logger.ts';
 import { findConnectionOAuth } from '../../db/queries/oauth.ts';
@@ -81,7 +81,7 @@ export async function createConnection(
   namespace: string,
   input: ConnectionInput,
 ): Promise<Connection> {
-  await services.namespaces.requireOwned(access, namespace);
+  const owned = await services.namespaces.confirmOwned(access, namespace);
   if (input.mcpUrl === undefined) throw new AppError('validation_error', 'mcpUrl is required to create a connection');
   const fields = checkFields(input, services.config);
   requireAllowedMetadata(access, fields.metadata ?? null);
@@ -89,15 +89,21 @@ export async function createConnection(
     const id = newConnectionId();
     const ref = { namespace, id };
     const event = credentialsSetEvent({ access, requestId: services.requestId }, ref, { created: true, headers: fields.headers, mcpUrl: fields.mcpUrl });
-    const row = await changeWithAuditEvent(services.db, event, (db) => insertConnectionIfFree(db, {
-      ...ref,
-      name: fields.name ?? id,
-      mcpUrl: fields.mcpUrl!,
-      metadata: fields.metadata ?? null,
-      returnUrl: fields.returnUrl ?? null,
-      credentials: sealCredentials(services.keyring, ref, fields.headers ?? {}),
-    }));
-    if (row) return probeAndRecord(services, ref, row.revision);
+    const row = await services.db.transaction().execute(async (tx) => {
+      // Into the namespace the ownership check saw, never one recreated under its name since.
+      await holdNamespace(tx, owned);
+      const inserted = await insertConnectionIfFree(tx, {
+        ...ref,
+        name: fields.name ?? id,
+        mcpUrl: fields.mcpUrl!,
+        metadata: fields.metadata ?? null,
+        returnUrl: fields.returnUrl ?? null,
+        credentials: sealCredentials(services.keyring, ref, fields.headers ?? {}),
+      });
+      if (inserted && event) await recordAuditEvent(tx, event);
+      return inserted;
+    });
+    if (row) return probeAndRecord(services, ref, row);
   }
   throw new AppError('service_unavailable', 'Could not allocate a connection id; try again');
 }
@@ -109,20 +115,20 @@ export async function upsertConnection(
   ref: ConnectionRef,
   input: ConnectionInput,
 ): Promise<{ connection: Connection; created: boolean }> {
-  await services.namespaces.requireOwned(access, ref.namespace);
+  const owned = await services.namespaces.confirmOwned(access, ref.namespace);
   checkConnectionId(ref.id);
   const fields = checkFields(input, services.config);
   // Two creates of one id race: the loser finds the row on its second pass and updates it.
-  let outcome: { created: boolean; reprobe: boolean; revision: number } | undefined;
+  let outcome: { created: boolean; reprobe: boolean; revision: number; incarnation: string } | undefined;
   for (let attempt = 0; attempt < 2 && !outcome; attempt++) {
-    outcome = await services.db.transaction().execute((tx) => upsertInTransaction(tx, services, access, ref, fields));
+    outcome = await services.db.transaction().execute((tx) => upsertInTransaction(tx, services, access, owned, ref, fields));
   }
   if (!outcome) throw new AppError('service_unavailable', `Connection "${ref.id}" is being changed concurrently; retry`);
   if (!outcome.reprobe) {
     await services.changes.announce({ kind: 'connection', ...ref, revision: outcome.revision });
-    return { connection: await getConnectionView(services, ref), created: false };
+    return { connection: await getConnectionView(services, ref, outcome.incarnation), created: false };
   }
-  return { connection: await probeAndRecord(services, ref, outcome.revision), created: outcome.created };
+  return { connection: await probeAndRecord(services, ref, outcome), created: outcome.created };
 }
 
 /** One pass of an upsert; undefined when a concurrent create took the id first. */
@@ -130,9 +136,12 @@ async function upsertInTransaction(
   tx: Db,
   { keyring, requestId }: Pick<ConnectionServices, 'keyring' | 'requestId'>,
   access: Access,
+  owned: OwnedNamespace,
   ref: ConnectionRef,
   fields: ConnectionInput,
 ) {
+  // In the namespace the ownership check saw, never one recreated under its name since.
+  await holdNamespace(tx, owned);
   const existing = await findConnectionForUpdate(tx, ref);
   // A connection outside the caller's reach is answered as missing (and cannot be taken over).
   if (existing && !allowsConnection(access.scope, existing.metadata)) throw connectionNotFound(ref.id);
@@ -149,7 +158,7 @@ async function upsertInTransaction(
     });
     const event = inserted && credentialsSetEvent({ access, requestId }, ref, { created: true, headers: fields.headers, mcpUrl: fields.mcpUrl });
     if (event) await recordAuditEvent(tx, event);
-    return inserted && { created: true, reprobe: true, revision: inserted.revision };
+    return inserted && { created: true, reprobe: true, revision: inserted.revision, incarnation: inserted.incarnation };
   }
   const status = parseStoredStatus(existing.status);
   const changes: ConnectionChanges = {};
@@ -176,7 +185,7 @@ async function upsertInTransaction(
   if (event) await recordAuditEvent(tx, event);
   // Reach out again when what decides the upstream's answer changed, or when it did not work.
   const reprobe = changes.mcpUrl !== undefined || changes.credentials !== undefined || status.state !== 'connected';
-  return { created: false, reprobe, revision: updated!.revision };
+  return { created: false, reprobe, revision: updated!.revision, incarnation: updated!.incarnation };
 }
 
 function sameHeaders(a: Record<string, string>, b: Record<string, string>): boolean {
@@ -185,8 +194,8 @@ function sameHeaders(a: Record<string, string>, b: Record<string, string>): bool
 }
 
 export async function getConnection(services: ConnectionServices, access: Access, ref: ConnectionRef): Promise<Connection> {
-  await services.namespaces.requireOwned(access, ref.namespace);
-  const row = await findConnection(services.db, ref);
+  const owned = await services.namespaces.confirmOwned(access, ref.namespace);
+  const row = await findConnection(services.db, ref, owned.incarnation);
   if (!row || !allowsConnection(access.scope, row.metadata)) throw connectionNotFound(ref.id);
   return toConnection(row, services.links);
 }
@@ -205,10 +214,20 @@ export async function listConnections(
   namespace: string,
   query: ConnectionListQuery,
 ): Promise<{ connections: Connection[]; nextCursor: string | null }> {
-  await services.namespaces.requireOwned(access, namespace);
+  return listConnectionsIn(services, access, await services.namespaces.confirmOwned(access, namespace), query);
+}
+
+/** One page of the connections of the namespace the caller's ownership check (`confirmOwned`) saw; none once it is gone. */
+export async function listConnectionsIn(
+  services: ConnectionServices,
+  access: Access,
+  owned: OwnedNamespace,
+  query: ConnectionListQuery,
+): Promise<{ connections: Connection[]; nextCursor: string | null }> {
   const scopeCondition = connectionCondition(access.scope);
   const rows = await listConnectionsPage(services.db, {
-    namespace,
+    namespace: owned.name,
+    namespaceIncarnation: owned.incarnation,
     name: query.name,
     mcpUrl: query.mcpUrl,
     metadata: {
@@ -236,14 +255,16 @@ export async function deleteConnection(
   access: Access,
   ref: ConnectionRef,
 ): Promise<{ success: true }> {
-  await services.namespaces.requireOwned(access, ref.namespace);
-  const row = await findConnection(services.db, ref);
+  const owned = await services.namespaces.confirmOwned(access, ref.namespace);
+  const row = await findConnection(services.db, ref, owned.incarnation);
   if (!row || !allowsConnection(access.scope, row.metadata)) throw connectionNotFound(ref.id);
   const held = await findConnectionOAuth(services.db, ref, { forUpdate: false });
+  // Deleted meanwhile, perhaps recreated by another account: its tokens are not ours to revoke.
+  if (held && held.incarnation !== row.incarnation) throw connectionNotFound(ref.id);
   const hadOAuthTokens = held !== undefined && openOAuthState(services.keyring, ref, held.oauth).tokens !== undefined;
   const event = connectionDeletedEvent({ access, requestId: services.requestId }, ref, hadOAuthTokens);
   const deleted = await changeWithAuditEvent(services.db, event, async (db) => {
-    if (!(await deleteConnectionRow(db, ref))) return false;
+    if (!(await deleteConnectionRow(db, { ...ref, incarnation: row.incarnation }))) return false;
     // Its webhook event commits with the deletion.
     await enqueueConnectionDeleted(db, row);
     return true;
@@ -256,24 +277,33 @@ export async function deleteConnection(
 
 /**
  * Probes the upstream as the connection stands now and stores what was learned, unless the
- * connection changed meanwhile (then the newer state wins and is shown as it is).
+ * connection changed meanwhile (then the newer state wins and is shown as it is). Only this
+ * incarnation of it: a connection deleted and recreated under its id (revision 1 again) while
+ * the probe was out gets nothing from it, nor is it shown.
  */
-async function probeAndRecord(services: ConnectionServices, ref: ConnectionRef, revision: number): Promise<Connection> {
-  await services.changes.announce({ kind: 'connection', ...ref, revision });
+async function probeAndRecord(
+  services: ConnectionServices,
+  ref: ConnectionRef,
+  written: { revision: number; incarnation: string },
+): Promise<Connection> {
+  await services.changes.announce({ kind: 'connection', ...ref, revision: written.revision });
   const row = await findConnectionWithCredentials(services.db, ref);
-  if (!row) throw connectionNotFound(ref.id);
+  if (!row || row.incarnation !== written.incarnation) throw connectionNotFound(ref.id);
   const outcome = await services.upstreams.probe(toConnectionRecord(row, services.keyring));
-  const recorded = await recordConnectionStatusWithEvent(services.db, { ...ref, revision: row.revision }, outcome);
-  if (!recorded) return getConnectionView(services, ref);
+  const recorded = await recordConnectionStatusWithEvent(services.db, { ...ref, revision: row.revision, incarnation: row.incarnation }, outcome);
+  if (!recorded) return getConnectionView(services, ref, row.incarnation);
   await services.changes.announce({ kind: 'connection', ...ref, revision: recorded.revision });
   return toConnection(recorded, services.links);
 }
 
-/** Connects to the upstream again as the connection stands (e.g. after its tokens arrived) and records the status. */
-export async function reprobeConnection(services: ConnectionServices, ref: ConnectionRef): Promise<Connection> {
+/**
+ * Connects to the upstream again as the connection stands (e.g. after its tokens arrived) and
+ * records the status; with `incarnation`, only if it is still that connection.
+ */
+export async function reprobeConnection(services: ConnectionServices, ref: ConnectionRef & { incarnation?: string }): Promise<Connection> {
   const row = await findConnection(services.db, ref);
-  if (!row) throw connectionNotFound(ref.id);
-  return probeAndRecord(services, ref, row.revision);
+  if (!row || (ref.incarnation !== undefined && row.incarnation !== ref.incarnation)) throw connectionNotFound(ref.id);
+  return probeAndRecord(services, { namespace: ref.namespace, id: ref.id }, row);
 }
 
 /**
@@ -305,9 +335,9 @@ function canonicalJson(value: unknown): string {
   );
 }
 
-async function getConnectionView(services: Pick<ConnectionServices, 'db' | 'links'>, ref: ConnectionRef): Promise<Connection> {
+async function getConnectionView(services: Pick<ConnectionServices, 'db' | 'links'>, ref: ConnectionRef, incarnation: string): Promise<Connection> {
   const row = await findConnection(services.db, ref);
-  if (!row) throw connectionNotFound(ref.id);
+  if (!row || row.incarnation !== incarnation) throw connectionNotFound(ref.id);
   return toConnection(row, services.links);
 }
 

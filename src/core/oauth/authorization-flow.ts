@@ -35,8 +35,8 @@ export type OAuthFlowServices = {
   config: { publicUrl: string; oauthReturnOrigins: readonly string[] };
   /** Discovery, registration and token requests go out through it: only to allowed addresses. */
   egress: Pick<Egress, 'fetch'>;
-  /** Connects to the upstream anew and records its status (after tokens arrive). */
-  reprobe(ref: ConnectionRef): Promise<unknown>;
+  /** Connects to the upstream anew and records its status (after tokens arrive), if it is still that incarnation. */
+  reprobe(ref: ConnectionRef & { incarnation: string }): Promise<unknown>;
   /** The request being served, for the audit log. */
   requestId?: string;
 };
@@ -55,6 +55,11 @@ type StoredFlow = {
   browser?: string;
   /** Started by a re-authorization link: may replace the tokens of a connected connection. */
   reauthorize?: boolean;
+  /**
+   * The connection's incarnation when the flow started (absent in flows from before: refused).
+   * Its revision alone does not tell it from one deleted and recreated under its id meanwhile.
+   */
+  incarnation?: string;
 };
 
 export function callbackUrl(publicUrl: string): string {
@@ -119,12 +124,13 @@ export async function continueAuthorization(
     clientId: flow.clientId,
     browser: browserHash(request.browserSecret),
     reauthorize: link.reauthorize,
+    incarnation: row.incarnation,
   };
   const issuer = flow.discovery?.authorizationServerMetadata?.issuer ?? null;
   const started = authorizationStartedEvent({ accountId: row.account_id, requestId: services.requestId }, ref, { issuer, reauthorization: link.reauthorize });
   const spent = await changeWithAuditEvent(services.db, started, async (db) => {
     // Two continues of one link (two tabs, a double click) race here: one spends it, one is refused.
-    if (!(await spendAuthorizationLink(db, { ...ref, revision: row.revision }, { issuedAt: new Date(link.issuedAt), now: new Date() }))) return false;
+    if (!(await spendAuthorizationLink(db, { ...ref, revision: row.revision, incarnation: row.incarnation }, { issuedAt: new Date(link.issuedAt), now: new Date() }))) return false;
     await insertOAuthFlow(db, {
       stateHash: hashState(flow.state),
       namespace: ref.namespace,
@@ -175,7 +181,10 @@ export async function completeAuthorization(services: OAuthFlowServices, params:
   if (!opened.ok) throw new AppError('validation_error', 'This authorization can no longer be completed: start again from the app');
   const stored = JSON.parse(opened.plaintext) as StoredFlow;
   const returnUrl = stored.returnUrl;
-  const row = await findConnectionOAuth(services.db, ref, { forUpdate: false });
+  const found = await findConnectionOAuth(services.db, ref, { forUpdate: false });
+  // Only the connection the flow was started for: one recreated under its id since (revision 1
+  // again, perhaps another account's) is another connection, and hears nothing of this flow.
+  const row = found && stored.incarnation !== undefined && found.incarnation === stored.incarnation ? found : undefined;
   // From here on every outcome goes into the account's audit log (a connection deleted meanwhile has no account to tell).
   const who = row && { accountId: row.account_id, requestId: services.requestId };
   const issuer = stored.discovery?.authorizationServerMetadata?.issuer ?? null;
@@ -238,16 +247,17 @@ export async function completeAuthorization(services: OAuthFlowServices, params:
     ...(stored.scope ? { scope: stored.scope } : {}),
   };
   const completed = authorizationCompletedEvent({ accountId: row.account_id, requestId: services.requestId }, ref, { issuer: oauth.issuer ?? issuer, scope: oauth.tokens.scope ?? null });
-  const saved = await changeWithAuditEvent(services.db, completed, (db) =>
-    storeConnectionOAuth(db, { ...ref, revision: claimed.revision }, sealOAuthState(services.keyring, ref, oauth)),
-  );
+  // The exchange took a round trip to a server we do not control: the connection may have been
+  // deleted and recreated meanwhile, so every write names its incarnation.
+  const same = { ...ref, revision: claimed.revision, incarnation: row.incarnation };
+  const saved = await changeWithAuditEvent(services.db, completed, (db) => storeConnectionOAuth(db, same, sealOAuthState(services.keyring, ref, oauth)));
   if (!saved) {
     await failed('connection_changed');
     throw new AppError('validation_error', 'The connection changed while it was being authorized: start again from the app');
   }
-  await storeConnectionChallenge(services.db, { ...ref, revision: claimed.revision }, null);
+  await storeConnectionChallenge(services.db, same, null);
   await services.changes.announce({ kind: 'connection', ...ref, revision: claimed.revision });
-  await services.reprobe(ref);
+  await services.reprobe({ ...ref, incarnation: row.incarnation });
   return { kind: 'connected', ref, returnUrl };
 }
 

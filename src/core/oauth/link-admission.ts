@@ -49,15 +49,18 @@ export async function requestReauthorization(
   access: Access,
   ref: ConnectionRef,
 ): Promise<{ authorizationUrl: string; expiresAt: string }> {
-  await services.namespaces.requireOwned(access, ref.namespace);
-  const row = await findConnection(services.db, ref);
-  if (!row || !allowsConnection(access.scope, row.metadata)) throw new AppError('not_found', `Connection "${ref.id}" not found`);
+  const owned = await services.namespaces.confirmOwned(access, ref.namespace);
+  const row = await findConnection(services.db, ref, owned.incarnation);
+  const notFound = () => new AppError('not_found', `Connection "${ref.id}" not found`);
+  if (!row || !allowsConnection(access.scope, row.metadata)) throw notFound();
   const held = await findConnectionOAuth(services.db, ref, { forUpdate: false });
+  // Deleted meanwhile, perhaps recreated by another account: not the connection the caller owns.
+  if (held && held.incarnation !== row.incarnation) throw notFound();
   const usesOAuth = parseStoredStatus(row.status).state === 'auth_required' || (held !== undefined && openOAuthState(services.keyring, ref, held.oauth).tokens !== undefined);
   if (!held || !usesOAuth) throw new AppError('conflict', `Connection "${ref.id}" does not use OAuth: there is nothing to authorize`);
   // After every link minted so far (and any floor a continue just set, whatever the clocks say).
   const issuedAt = Math.max(Date.now(), (held.oauth_links_valid_after?.getTime() ?? 0) + 1);
-  await supersedeAuthorizationLinks(services.db, ref, new Date(issuedAt - 1));
+  if (!(await supersedeAuthorizationLinks(services.db, { ...ref, incarnation: row.incarnation }, new Date(issuedAt - 1)))) throw notFound();
   const minted = services.links.reauthorizationUrlFor({ ...ref, revision: row.revision, createdAt: row.created_at }, issuedAt);
   return { authorizationUrl: minted.url, expiresAt: minted.expiresAt.toISOString() };
 }

@@ -49,7 +49,8 @@ export async function resolveToolboxTool(services: ToolServices, access: Access,
 async function findHashedConnection(services: ToolServices, access: Access, namespace: string, segment: string): Promise<string | undefined> {
   const remembered = hashedSegments.get(`${namespace}/${segment}`);
   if (remembered !== undefined) return remembered;
-  const matches = (await visibleConnections(services, access, namespace)).filter((c) => connectionSegment(c.connectionId) === segment);
+  const owned = await services.namespaces.confirmOwned(access, namespace);
+  const matches = (await visibleConnections(services, access, owned)).filter((c) => connectionSegment(c.connectionId) === segment);
   return matches.length === 1 ? matches[0]!.connectionId : undefined;
 }
 

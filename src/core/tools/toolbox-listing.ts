@@ -1,7 +1,8 @@
 import type { Tool } from '@modelcontextprotocol/client';
 import { AppError } from '../../errors.ts';
 import type { Access } from '../auth/access.ts';
-import { listConnections } from '../connections/connections.ts';
+import { listConnectionsIn } from '../connections/connections.ts';
+import type { OwnedNamespace } from '../namespaces/namespace-directory.ts';
 import type { Connection } from '../connections/connection-view.ts';
 import { createBoundedCache } from '../cache/bounded-cache.ts';
 import { allowsCall } from '../tokens/policy.ts';
@@ -27,12 +28,15 @@ export type ToolboxListing = { tools: Tool[]; unavailable: UnavailableConnection
  */
 export const hashedSegments = createBoundedCache<string, string>({ maxEntries: 50_000, maxAgeMs: 60 * 60_000 });
 
-/** The connections of the namespace the caller may see, oldest first (the scope filters them in the database). */
-export async function visibleConnections(services: ToolServices, access: Access, namespace: string): Promise<Connection[]> {
+/**
+ * The connections of the namespace the caller may see, oldest first (the scope filters them in
+ * the database). `owned` comes from `confirmOwned`: a stale cached owner must not list them.
+ */
+export async function visibleConnections(services: ToolServices, access: Access, owned: OwnedNamespace): Promise<Connection[]> {
   const seen: Connection[] = [];
   let cursor: string | undefined;
   do {
-    const page = await listConnections(services, access, namespace, { limit: 100, ...(cursor ? { cursor } : {}) });
+    const page = await listConnectionsIn(services, access, owned, { limit: 100, ...(cursor ? { cursor } : {}) });
     seen.push(...page.connections);
     cursor = page.nextCursor ?? undefined;
   } while (cursor && seen.length < MAX_TOOLBOX_CONNECTIONS);
@@ -46,8 +50,8 @@ export async function visibleConnections(services: ToolServices, access: Access,
  * fails is left out. Both are reported in `unavailable`, never failing the listing.
  */
 export async function listToolboxTools(services: ToolServices, access: Access, namespace: string, listRequest: unknown): Promise<ToolboxListing> {
-  const owned = await services.namespaces.requireOwned(access, namespace);
-  const connections = await visibleConnections(services, access, namespace);
+  const owned = await services.namespaces.confirmOwned(access, namespace);
+  const connections = await visibleConnections(services, access, owned);
   const unavailable: UnavailableConnection[] = [];
   const callable = connections.filter((connection) => {
     const state = connection.status.state;

@@ -1,6 +1,6 @@
 import type { CallToolResult, Tool } from '@modelcontextprotocol/client';
 import { AppError } from '../../errors.ts';
-import { connectionNotFound, listConnections, type ConnectionListQuery, type ConnectionServices } from '../connections/connections.ts';
+import { connectionNotFound, listConnectionsIn, type ConnectionListQuery, type ConnectionServices } from '../connections/connections.ts';
 import { needsSetup } from '../connections/connection-status.ts';
 import type { ConnectionRecord, ConnectionStore } from '../connections/connection-store.ts';
 import type { Connection } from '../connections/connection-view.ts';
@@ -77,8 +77,8 @@ export async function listNamespaceTools(
   namespace: string,
   query: ConnectionListQuery,
 ): Promise<{ connections: ConnectionTools[]; nextCursor: string | null }> {
-  const owned = await services.namespaces.requireOwned(access, namespace);
-  const page = await listConnections(services, access, namespace, query);
+  const owned = await services.namespaces.confirmOwned(access, namespace);
+  const page = await listConnectionsIn(services, access, owned, query);
   const connections = await Promise.all(
     page.connections.map(async (listed): Promise<ConnectionTools> => {
       const envelope = { connectionId: listed.connectionId, name: listed.name, status: listed.status };

@@ -5,7 +5,7 @@ import { changeWithAuditEvent, auditActorOf, type AuditEvent } from '../audit/re
 import type { Access } from '../auth/access.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import { randomBase32 } from '../ids.ts';
-import type { NamespaceDirectory } from '../namespaces/namespace-directory.ts';
+import { holdNamespace, type NamespaceDirectory } from '../namespaces/namespace-directory.ts';
 import type { EgressAllowlist } from '../network/egress-policy.ts';
 import { decodeDeliveryCursor, encodeDeliveryCursor, toDelivery, type Delivery } from './deliveries-view.ts';
 import { enqueueEvent, TEST_EVENT_TYPE } from './webhook-events.ts';
@@ -46,29 +46,31 @@ export async function createWebhook(
   namespace: string,
   input: { url: string; events?: string[]; description?: string },
 ): Promise<Webhook & { secret: string }> {
-  await services.namespaces.requireOwned(access, namespace);
+  const owned = await services.namespaces.confirmOwned(access, namespace);
   const url = checkWebhookUrl(input.url, services.config.allowedUpstreamHosts);
   const events = checkEventTypes(input.events);
   const description = checkDescription(input.description);
   const id = `wh_${randomBase32(10)}`;
   const secret = generateWebhookSecret();
   const created: AuditEvent = { ...auditedBy(services, access, namespace), type: 'webhook.created', details: { webhookId: id, host: new URL(url).host, events } };
-  const row = await changeWithAuditEvent(services.db, created, (db) =>
-    insertWebhookWithin(db, { id, namespace, url, events, description, sealedSecret: sealWebhookSecret(services.keyring, id, secret) }, MAX_WEBHOOKS_PER_NAMESPACE),
-  );
+  const row = await changeWithAuditEvent(services.db, created, async (db) => {
+    // Into the namespace the ownership check saw: one recreated under its name since is another tenant's.
+    await holdNamespace(db, owned);
+    return insertWebhookWithin(db, { id, namespace, url, events, description, sealedSecret: sealWebhookSecret(services.keyring, id, secret) }, MAX_WEBHOOKS_PER_NAMESPACE);
+  });
   if (!row) throw new AppError('validation_error', `A namespace has at most ${MAX_WEBHOOKS_PER_NAMESPACE} webhooks: delete one first`);
   return { ...toWebhook(row), secret };
 }
 
 export async function listWebhooks(services: WebhookServices, access: Access, namespace: string): Promise<{ webhooks: Webhook[] }> {
-  await services.namespaces.requireOwned(access, namespace);
-  return { webhooks: (await listWebhookRows(services.db, namespace)).map(toWebhook) };
+  const owned = await services.namespaces.confirmOwned(access, namespace);
+  return { webhooks: (await listWebhookRows(services.db, owned)).map(toWebhook) };
 }
 
 async function requireWebhook(services: WebhookServices, access: Access, ref: { namespace: string; id: string }): Promise<WebhookRow> {
-  await services.namespaces.requireOwned(access, ref.namespace);
+  const owned = await services.namespaces.confirmOwned(access, ref.namespace);
   // A malformed id names nothing; the database must not see it (PostgreSQL refuses NUL).
-  const row = isWebhookId(ref.id) ? await findWebhook(services.db, ref) : undefined;
+  const row = isWebhookId(ref.id) ? await findWebhook(services.db, ref, owned.incarnation) : undefined;
   if (!row) throw webhookNotFound(ref.id);
   return row;
 }

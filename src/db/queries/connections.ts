@@ -1,6 +1,7 @@
 import { sql, type Expression, type SqlBool } from 'kysely';
 import type { Db } from '../open.ts';
 import { jsonb } from './jsonb.ts';
+import { inNamespaceIncarnation } from './namespaces.ts';
 
 /** Everything but the sealed credentials, which only `findConnectionWithCredentials` reads. */
 const publicColumns = [
@@ -46,12 +47,14 @@ export async function insertConnectionIfFree(db: Db, c: NewConnection) {
     .executeTakeFirst();
 }
 
-export async function findConnection(db: Db, ref: { namespace: string; id: string }) {
+/** With `namespaceIncarnation`, only while the namespace is that incarnation (not one recreated under its name). */
+export async function findConnection(db: Db, ref: { namespace: string; id: string }, namespaceIncarnation?: string) {
   return db
     .selectFrom('connections')
     .select(publicColumns)
     .where('namespace', '=', ref.namespace)
     .where('id', '=', ref.id)
+    .$if(namespaceIncarnation !== undefined, (query) => query.where(inNamespaceIncarnation('connections', namespaceIncarnation!)))
     .executeTakeFirst();
 }
 
@@ -150,11 +153,13 @@ export async function recordConnectionStatus(
     .executeTakeFirst();
 }
 
-export async function deleteConnectionRow(db: Db, ref: { namespace: string; id: string }): Promise<boolean> {
+/** With `incarnation`, that one row only (not one recreated under its id since it was read). */
+export async function deleteConnectionRow(db: Db, ref: { namespace: string; id: string; incarnation?: string }): Promise<boolean> {
   const result = await db
     .deleteFrom('connections')
     .where('namespace', '=', ref.namespace)
     .where('id', '=', ref.id)
+    .$if(ref.incarnation !== undefined, (query) => query.where('incarnation', '=', ref.incarnation!))
     .executeTakeFirst();
   return result.numDeletedRows > 0n;
 }
@@ -167,6 +172,8 @@ export type MetadataCondition =
 
 export type ConnectionFilter = {
   namespace: string;
+  /** Only while the namespace is this incarnation (empty once it was deleted, even if recreated). */
+  namespaceIncarnation?: string;
   name?: string;
   mcpUrl?: string;
   metadata?: MetadataCondition;
@@ -180,6 +187,7 @@ export async function listConnectionsPage(db: Db, f: ConnectionFilter) {
     .selectFrom('connections')
     .select(publicColumns)
     .where('namespace', '=', f.namespace)
+    .$if(f.namespaceIncarnation !== undefined, (query) => query.where(inNamespaceIncarnation('connections', f.namespaceIncarnation!)))
     .orderBy('created_at')
     .orderBy('id')
     .limit(f.limit);

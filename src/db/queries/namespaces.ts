@@ -1,3 +1,4 @@
+import { sql, type Expression, type SqlBool } from 'kysely';
 import type { Db } from '../open.ts';
 
 const columns = ['name', 'account_id', 'created_at', 'incarnation'] as const;
@@ -14,6 +15,28 @@ export async function insertNamespaceIfFree(db: Db, ns: { name: string; accountI
 
 export async function findNamespace(db: Db, name: string) {
   return db.selectFrom('namespaces').select(columns).where('name', '=', name).executeTakeFirst();
+}
+
+/**
+ * The namespace's row if it is still this incarnation, locked until the caller's transaction
+ * ends (FOR KEY SHARE: its deletion waits, rows that reference it do not).
+ */
+export async function lockNamespaceIncarnation(db: Db, ns: { name: string; incarnation: string }) {
+  return db
+    .selectFrom('namespaces')
+    .select(columns)
+    .where('name', '=', ns.name)
+    .where('incarnation', '=', ns.incarnation)
+    .forKeyShare()
+    .executeTakeFirst();
+}
+
+/**
+ * A condition for a query over rows that reference a namespace by name (`table.namespace`):
+ * they belong to this incarnation of it, checked in the same statement that reads them.
+ */
+export function inNamespaceIncarnation(table: 'connections' | 'webhooks', incarnation: string): Expression<SqlBool> {
+  return sql<SqlBool>`exists (select 1 from namespaces where namespaces.name = ${sql.ref(`${table}.namespace`)} and namespaces.incarnation = ${incarnation})`;
 }
 
 export async function listNamespacesPage(db: Db, q: { accountId: string; names?: string[]; offset: number; limit: number }) {

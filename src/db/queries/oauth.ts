@@ -60,7 +60,7 @@ export async function storeConnectionChallenge(db: Db, ref: RevisionRef, challen
  * `now` (every link minted until then, this one included, stops working), unless the floor is
  * already at or past the link. True for exactly one caller per link.
  */
-export async function spendAuthorizationLink(db: Db, ref: Ref & { revision: number }, link: { issuedAt: Date; now: Date }): Promise<boolean> {
+export async function spendAuthorizationLink(db: Db, ref: RevisionRef, link: { issuedAt: Date; now: Date }): Promise<boolean> {
   const floor = link.now > link.issuedAt ? link.now : link.issuedAt;
   const result = await db
     .updateTable('connections')
@@ -68,20 +68,32 @@ export async function spendAuthorizationLink(db: Db, ref: Ref & { revision: numb
     .where('namespace', '=', ref.namespace)
     .where('id', '=', ref.id)
     .where('revision', '=', ref.revision)
+    .$if(ref.incarnation !== undefined, (query) => query.where('incarnation', '=', ref.incarnation!))
     .where((eb) => eb.or([eb('oauth_links_valid_after', 'is', null), eb('oauth_links_valid_after', '<', link.issuedAt)]))
     .executeTakeFirst();
   return result.numUpdatedRows > 0n;
 }
 
-/** Links minted at or before `before` stop working (a newer link supersedes them); the floor never goes down. */
-export async function supersedeAuthorizationLinks(db: Db, ref: Ref, before: Date): Promise<void> {
-  await db
+/**
+ * Links minted at or before `before` stop working (a newer link supersedes them); the floor
+ * never goes down. False when the connection of that incarnation is gone.
+ */
+export async function supersedeAuthorizationLinks(db: Db, ref: Ref & { incarnation: string }, before: Date): Promise<boolean> {
+  const result = await db
     .updateTable('connections')
-    .set({ oauth_links_valid_after: before })
+    .set((eb) => ({
+      oauth_links_valid_after: eb
+        .case()
+        .when(eb.or([eb('oauth_links_valid_after', 'is', null), eb('oauth_links_valid_after', '<', before)]))
+        .then(before)
+        .else(eb.ref('oauth_links_valid_after'))
+        .end(),
+    }))
     .where('namespace', '=', ref.namespace)
     .where('id', '=', ref.id)
-    .where((eb) => eb.or([eb('oauth_links_valid_after', 'is', null), eb('oauth_links_valid_after', '<', before)]))
-    .execute();
+    .where('incarnation', '=', ref.incarnation)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
 }
 
 export async function insertOAuthFlow(

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../open.ts';
 import { jsonb } from './jsonb.ts';
+import { inNamespaceIncarnation } from './namespaces.ts';
 
 /** Everything but the sealed secret, which only the delivery worker reads. */
 const publicColumns = ['id', 'namespace', 'url', 'events', 'description', 'created_at'] as const;
@@ -34,12 +35,26 @@ export async function insertWebhookWithin(db: Db, webhook: NewWebhook, max: numb
     .executeTakeFirstOrThrow();
 }
 
-export async function listWebhookRows(db: Db, namespace: string) {
-  return db.selectFrom('webhooks').select(publicColumns).where('namespace', '=', namespace).orderBy('created_at').orderBy('id').execute();
+/** The webhooks of this incarnation of the namespace (none once it was deleted, even if its name was taken again). */
+export async function listWebhookRows(db: Db, namespace: { name: string; incarnation: string }) {
+  return db
+    .selectFrom('webhooks')
+    .select(publicColumns)
+    .where('namespace', '=', namespace.name)
+    .where(inNamespaceIncarnation('webhooks', namespace.incarnation))
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
 }
 
-export async function findWebhook(db: Db, ref: { namespace: string; id: string }) {
-  return db.selectFrom('webhooks').select(publicColumns).where('namespace', '=', ref.namespace).where('id', '=', ref.id).executeTakeFirst();
+export async function findWebhook(db: Db, ref: { namespace: string; id: string }, namespaceIncarnation: string) {
+  return db
+    .selectFrom('webhooks')
+    .select(publicColumns)
+    .where('namespace', '=', ref.namespace)
+    .where('id', '=', ref.id)
+    .where(inNamespaceIncarnation('webhooks', namespaceIncarnation))
+    .executeTakeFirst();
 }
 
 export async function deleteWebhookRow(db: Db, ref: { namespace: string; id: string }): Promise<boolean> {
