@@ -40,7 +40,6 @@ export function createApp(services: Services) {
     logger,
   });
   const trpcContexts = new WeakMap<IncomingMessage, RequestContext>();
-  const trpcRequests = new WeakMap<RequestContext, IncomingMessage>();
   const handleToolbox = createToolboxEndpoint(logger);
   const handleTrpc = createHTTPHandler({
     router: appRouter,
@@ -52,10 +51,6 @@ export function createApp(services: Services) {
     responseMeta: ({ ctx, errors }) => {
       const headers = { ...ctx?.response.headers };
       if (errors.some((error) => error.code === 'UNAUTHORIZED')) headers['www-authenticate'] = 'Bearer realm="switchboard"';
-      // tRPC reads the input only once access is decided: a refused caller's body may still be
-      // coming, at the sender's pace. Close rather than wait for it.
-      const req = ctx && trpcRequests.get(ctx);
-      if (req && !req.complete) headers.connection = 'close';
       return Object.keys(headers).length > 0 ? { headers } : {};
     },
   });
@@ -98,20 +93,19 @@ export function createApp(services: Services) {
     const mcpTarget = matchMcpPath(pathname);
     if (mcpTarget) {
       route = '/connect/{namespace}/{connectionId}/mcp';
-      await handleMcpRequest(req, res, contexts.inheriting(req, requestId), mcpTarget).catch(answerRefusal(req, res));
+      await handleMcpRequest(req, res, contexts.inheriting(req, requestId), mcpTarget).catch(answerRefusal(res));
       return;
     }
     const toolboxPath = matchToolboxPath(pathname);
     if (toolboxPath && isToolboxRequest(req)) {
       route = '/connect/{namespace}/mcp';
-      await handleToolbox(req, res, contexts.inheriting(req, requestId), toolboxPath).catch(answerRefusal(req, res));
+      await handleToolbox(req, res, contexts.inheriting(req, requestId), toolboxPath).catch(answerRefusal(res));
       return;
     }
     const ctx = contexts.copying(req, requestId);
     if (pathname === '/trpc' || pathname.startsWith('/trpc/')) {
       route = '/trpc';
       trpcContexts.set(req, ctx);
-      trpcRequests.set(ctx, req);
       handleTrpc(req, res);
       return;
     }
@@ -162,12 +156,11 @@ export function createApp(services: Services) {
 }
 
 /** An MCP endpoint's refusal (AppError) as the REST error; anything else goes on to the 500 handler. */
-function answerRefusal(req: IncomingMessage, res: ServerResponse) {
+function answerRefusal(res: ServerResponse) {
   return (error: unknown) => {
     if (!(error instanceof AppError)) throw error;
     if (res.headersSent) return void res.destroy();
-    // Refused before its body was read (the caller is decided first): close rather than wait for it.
-    if (!req.complete) res.setHeader('connection', 'close');
+    // Refused before its body was read: closeConnectionIfAnsweredBeforeBody ends the connection.
     sendError(res, error);
   };
 }

@@ -8,9 +8,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
  * request, so no route has to remember it.
  */
 export function closeConnectionIfAnsweredBeforeBody(req: IncomingMessage, res: ServerResponse): void {
+  // Most requests announce no body: nothing to watch, and nothing allocated for them.
+  if (!announcesBody(req)) return;
   const writeHead = res.writeHead;
   res.writeHead = function (this: ServerResponse, ...args: Parameters<ServerResponse['writeHead']>) {
-    if (bodyStillComing(req) && !res.headersSent) res.setHeader('connection', 'close');
+    if (!req.complete && !res.headersSent) res.setHeader('connection', 'close');
     return writeHead.apply(this, args);
   } as ServerResponse['writeHead'];
 }
@@ -19,8 +21,7 @@ export function closeConnectionIfAnsweredBeforeBody(req: IncomingMessage, res: S
  * A request without a body is not complete yet when it is answered synchronously (the parser
  * marks it so right after the request event): only a body that was announced is waited for.
  */
-function bodyStillComing(req: IncomingMessage): boolean {
-  if (req.complete) return false;
+function announcesBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length.trim() !== '0');
 }

@@ -73,8 +73,8 @@ export function createRestHandler(options: { router: AppRouter; maxBodyBytes: nu
         );
         (req as IncomingMessage & { body?: unknown }).body = matched?.field ? { [matched.field]: body ?? {} } : body;
       } catch (error) {
-        // The body may be unread (a refused credential, a timeout, too large): close rather than wait for it.
-        if (!req.complete) res.setHeader('connection', 'close');
+        // The body may be unread (a refused credential, a timeout, too large): the connection
+        // closes with this answer (see http/pending-body.ts).
         sendError(res, appErrorFromUnknown(error));
         return matched?.template;
       }

@@ -49,8 +49,7 @@ export async function handleSetupPage(req: IncomingMessage, res: ServerResponse,
     }
   } catch (error) {
     const appError = appErrorFromUnknown(error);
-    // A refusal before the body was read (a bad link, a timeout): close rather than wait for the rest.
-    if (!req.complete) res.setHeader('connection', 'close');
+    // A refusal before the body was read closes the connection (see http/pending-body.ts).
     if (appError.code === 'internal_error') ctx.logger.error({ err: { name: (error as Error)?.name, message: (error as Error)?.message } }, 'setup page failed');
     sendHtml(res, httpStatusByErrorCode[appError.code], messagePage(titleByCode[appError.code] ?? 'Something went wrong', appError.message));
   }
