@@ -415,7 +415,8 @@ describe('upserting with PUT', () => {
 describe('a status that tells the truth', () => {
   // A query marker checks that messages name the host, never the path or query.
   const cases: [string, () => Promise<string>, RegExp, TestServer | 'impatient' | undefined][] = [
-    ['a name that does not resolve', async () => 'http://does-not-exist.invalid/mcp?q=qmarker', /resolve|DNS/i, undefined],
+    // Worded like a name refused after DNS, so that tenants cannot map internal names (docs/security.md).
+    ['a name that does not resolve', async () => 'http://does-not-exist.invalid/mcp?q=qmarker', /does-not-exist\.invalid could not be reached \(not found/, undefined],
     ['a port nobody listens on', async () => `http://127.0.0.1:${await freePort()}/mcp?q=qmarker`, /refused/i, undefined],
     ['TLS to a plain-HTTP server', async () => `https://127.0.0.1:${up.sessions.port}/mcp?q=qmarker`, /TLS|SSL/i, undefined],
     ['a web page, not MCP', async () => `${up.html.url}?q=qmarker`, /not .*MCP/i, undefined],

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startChangeFeed, type ChangeFeed } from '../../src/core/changes/change-feed.ts';
 import { createKeyring } from '../../src/core/crypto/keyring.ts';
 import { constraintInput, type Constraint } from '../../src/core/tokens/constraints.ts';
+import { chainRevocationIds } from '../../src/core/tokens/chain-revocation-ids.ts';
 import { loadRevocationList } from '../../src/core/tokens/revocations.ts';
 import { createTokenService, type TokenService } from '../../src/core/tokens/service-tokens.ts';
 import { attenuateToken, claimedKeyId, mintToken, openToken, TOKEN_PREFIX } from '../../src/core/tokens/token-format.ts';
@@ -317,8 +318,9 @@ describe('token service', () => {
     });
 
     it('an offline block is revoked within its own chain', () => {
-      const rootId = chain.ids[0]!;
-      const service = serviceWith([NEW_SECRET], new Set([`${rootId}/tok_offline`]));
+      const [rootId, ...blockIds] = chain.ids;
+      const ownId = chainRevocationIds(rootId!, [...blockIds, 'tok_offline']).at(-1)!;
+      const service = serviceWith([NEW_SECRET], new Set([ownId]));
       expect(service.verify(chain.offline)).toEqual({ ok: false, reason: 'revoked' });
       expect(service.verify(chain.grandchild).ok).toBe(true);
     });

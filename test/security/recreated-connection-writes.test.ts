@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upsertConnection } from '../../src/core/connections/connections.ts';
 import { createKeyring } from '../../src/core/crypto/keyring.ts';
 import { completeAuthorization } from '../../src/core/oauth/authorization-flow.ts';
+import { createBrowserCookies } from '../../src/core/oauth/browser-binding.ts';
 import { openOAuthState } from '../../src/core/oauth/oauth-state.ts';
 import { AppError } from '../../src/errors.ts';
 import { openInterstitial, submitInterstitial } from '../helpers/authorization-link.ts';
@@ -69,11 +70,12 @@ describe('late writes for a connection that was deleted and created again meanwh
     const continued = await submitInterstitial(link, page);
     expect(continued.status).toBe(303);
     const callback = await completeLoginWithFetch(continued.headers.get('location')!);
-    const browserSecret = page.cookie!.slice(page.cookie!.indexOf('=') + 1);
-
     // The callback, as the server runs it, but the code exchange stalls at the authorization
     // server while the namespace is deleted and the same ns/id created again (revision 1 again).
     const keyring = createKeyring([secret]);
+    // The cookie carries the browser's secret signed by the server; the callback opens it first.
+    const browserSecret = createBrowserCookies(keyring).open(page.cookie!.slice(page.cookie!.indexOf('=') + 1));
+    expect(browserSecret).toBeDefined();
     const { egress, links } = deafReplica(server, secret, { probe: async () => ({ status: { state: 'connected' } }) });
     let recreated = false;
     let reprobes = 0;
