@@ -96,7 +96,7 @@ describe('late writes for a connection that was deleted and created again meanwh
         keyring,
         changes: silentFeed,
         links,
-        config: { publicUrl: callback.origin, oauthReturnOrigins: [] },
+        config: { publicUrl: callback.origin, oauthReturnOrigins: [], upstreamTimeoutMs: 60_000 },
         egress: stallingEgress,
         reprobe: async () => void (reprobes += 1),
       },

@@ -11,8 +11,10 @@ import {
   storeConnectionOAuth,
 } from '../../db/queries/oauth.ts';
 import { AppError } from '../../errors.ts';
+import type { Logger } from '../../logger.ts';
 import type { ChangeFeed } from '../changes/change-feed.ts';
 import type { Keyring } from '../crypto/keyring.ts';
+import { boundedFetch, describeBoundedFetchFailure, MAX_OAUTH_REPLY_BYTES } from '../network/bounded-fetch.ts';
 import { unreachableHostMessage } from '../network/egress-policy.ts';
 import { unreachableHostName, type Egress } from '../network/guarded-dispatcher.ts';
 import type { ConnectionRef } from '../connections/credentials.ts';
@@ -32,9 +34,11 @@ export type OAuthFlowServices = {
   keyring: Keyring;
   changes: ChangeFeed;
   links: AuthorizationLinks;
-  config: { publicUrl: string; oauthReturnOrigins: readonly string[] };
+  config: { publicUrl: string; oauthReturnOrigins: readonly string[]; upstreamTimeoutMs: number };
   /** Discovery, registration and token requests go out through it: only to allowed addresses. */
   egress: Pick<Egress, 'fetch'>;
+  /** Tells the operator why an authorization server was given up on (the end user's page says it plainly). */
+  logger?: Logger;
   /** Connects to the upstream anew and records its status (after tokens arrive), if it is still that incarnation. */
   reprobe(ref: ConnectionRef & { incarnation: string }): Promise<unknown>;
   /** The request being served, for the audit log. */
@@ -108,9 +112,10 @@ export async function continueAuthorization(
       ...(challenge.resourceMetadataUrl ? { resourceMetadataUrl: new URL(challenge.resourceMetadataUrl) } : {}),
       ...(flow.scope ? { scope: flow.scope } : {}),
       forceReauthorization: true,
-      fetchFn: services.egress.fetch,
+      fetchFn: authorizationServerFetch(services),
     });
   } catch (error) {
+    services.logger?.warn({ connection: `${ref.namespace}/${ref.id}`, reason: describeOAuthError(error) }, 'could not start an upstream authorization');
     throw new AppError('bad_gateway', `Could not start the authorization with ${new URL(row.mcp_url).host}: ${describeOAuthError(error)}`);
   }
   if (!flow.authorizationUrl || !flow.verifier) {
@@ -225,7 +230,7 @@ export async function completeAuthorization(services: OAuthFlowServices, params:
       serverUrl: row.mcp_url,
       authorizationCode: code,
       iss: params.get('iss') ?? undefined,
-      fetchFn: services.egress.fetch,
+      fetchFn: authorizationServerFetch(services),
     });
   } catch (caught) {
     if (caught instanceof IssuerMismatchError) {
@@ -233,6 +238,7 @@ export async function completeAuthorization(services: OAuthFlowServices, params:
       throw new AppError('validation_error', 'The authorization answer came from another issuer than the one asked (iss mismatch): refused');
     }
     await failed('exchange_refused', oauthErrorCode(caught));
+    services.logger?.warn({ connection: `${ref.namespace}/${ref.id}`, reason: describeOAuthError(caught) }, 'the upstream authorization code exchange failed');
     throw new AppError('bad_gateway', `The authorization server refused the exchange: ${describeOAuthError(caught)}`);
   }
   if (!flow.tokens) {
@@ -271,6 +277,14 @@ function providerDeps(services: OAuthFlowServices, accountId: string) {
   };
 }
 
+/**
+ * The authorization server is whichever one the tenant's MCP server names, hostile ones
+ * included: each request to it is bounded in time and size.
+ */
+export function authorizationServerFetch(services: { egress: Pick<Egress, 'fetch'>; config: { upstreamTimeoutMs: number } }) {
+  return boundedFetch(services.egress.fetch, { timeoutMs: services.config.upstreamTimeoutMs, maxBytes: MAX_OAUTH_REPLY_BYTES });
+}
+
 function hashState(state: string): Buffer {
   return createHash('sha256').update(state, 'utf8').digest();
 }
@@ -280,6 +294,8 @@ export function describeOAuthError(error: unknown): string {
   // Discovery may lead to any host the upstream names: a name that does not resolve and one refused after DNS read the same.
   const unreachable = unreachableHostName(error);
   if (unreachable) return unreachableHostMessage(unreachable);
+  const bounded = describeBoundedFetchFailure(error);
+  if (bounded) return `the authorization server was given up on: ${bounded}`;
   if (error instanceof OAuthError) return `${error.code}${error.message ? ` (${error.message.slice(0, 200)})` : ''}`;
   return error instanceof Error ? error.message.slice(0, 300) : String(error).slice(0, 300);
 }

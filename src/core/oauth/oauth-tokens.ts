@@ -8,7 +8,7 @@ import { connectionKey, type ConnectionRecord } from '../connections/connection-
 import type { ConnectionRef } from '../connections/credentials.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import type { Egress } from '../network/guarded-dispatcher.ts';
-import { callbackUrl, describeOAuthError } from './authorization-flow.ts';
+import { authorizationServerFetch, callbackUrl, describeOAuthError } from './authorization-flow.ts';
 import { findClientForIssuer } from './oauth-clients.ts';
 import { recordAuditEventInBackground } from '../audit/record-audit-event.ts';
 import { recordConnectionStatusWithEvent } from '../webhooks/webhook-events.ts';
@@ -26,7 +26,7 @@ export type OAuthTokenServices = {
   keyring: Keyring;
   changes: ChangeFeed;
   logger: Logger;
-  config: { publicUrl: string };
+  config: { publicUrl: string; upstreamTimeoutMs: number };
   /** Refreshes go out through it: only to allowed addresses. */
   egress: Pick<Egress, 'fetch'>;
   /**
@@ -143,7 +143,7 @@ async function refreshLocked(services: OAuthTokenServices, connection: Connectio
         clientInformation: client,
         refreshToken: tokens.refreshToken,
         resource: new URL(state.discovery.resourceMetadata?.resource ?? row.mcp_url),
-        fetchFn: services.egress.fetch,
+        fetchFn: authorizationServerFetch(services),
       });
     } catch (error) {
       if (error instanceof OAuthError && PERMANENT_REFRESH_ERRORS.has(error.code)) {
@@ -151,6 +151,7 @@ async function refreshLocked(services: OAuthTokenServices, connection: Connectio
       }
       // The authorization server is down or confused: keep the tokens, try again later.
       services.observer?.refreshFailed('unreachable');
+      services.logger.warn({ connection: connectionKey(ref), reason: describeOAuthError(error) }, 'could not refresh an upstream access token');
       throw new AppError('bad_gateway', `Could not refresh the upstream's access token: ${describeOAuthError(error)}`);
     }
     const next: OAuthState = { ...state, tokens: toTokenSet(refreshed, tokens) };

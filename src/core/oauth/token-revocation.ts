@@ -1,10 +1,10 @@
-import type { StoredOAuthClientInformation } from '@modelcontextprotocol/client';
+import type { FetchLike, StoredOAuthClientInformation } from '@modelcontextprotocol/client';
 import type { Db } from '../../db/open.ts';
 import type { Logger } from '../../logger.ts';
 import type { ConnectionRef } from '../connections/credentials.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import type { Egress } from '../network/guarded-dispatcher.ts';
-import { callbackUrl } from './authorization-flow.ts';
+import { authorizationServerFetch, callbackUrl } from './authorization-flow.ts';
 import { findClientForIssuer } from './oauth-clients.ts';
 import { openOAuthState, type OAuthState } from './oauth-state.ts';
 
@@ -16,7 +16,7 @@ import { openOAuthState, type OAuthState } from './oauth-state.ts';
 export async function revokeAtIssuer(
   state: OAuthState,
   client: StoredOAuthClientInformation | undefined,
-  options: { timeoutMs: number; fetch: Egress['fetch'] },
+  options: { fetch: FetchLike },
 ): Promise<number> {
   const endpoint = (state.discovery?.authorizationServerMetadata as { revocation_endpoint?: string } | undefined)?.revocation_endpoint;
   if (!endpoint || !client || !state.tokens) return 0;
@@ -34,7 +34,7 @@ export async function revokeAtIssuer(
       body.set('client_id', client.client_id);
       if (client.client_secret) body.set('client_secret', client.client_secret);
     }
-    const response = await options.fetch(endpoint, { method: 'POST', headers, body, signal: AbortSignal.timeout(options.timeoutMs), redirect: 'error' });
+    const response = await options.fetch(endpoint, { method: 'POST', headers, body, redirect: 'error' });
     await response.body?.cancel();
     if (response.ok) revoked++;
   }
@@ -56,7 +56,7 @@ export function revokeDeletedConnectionTokens(
     redirectUri: callbackUrl(deps.config.publicUrl),
     clientId: state.clientId,
   })
-    .then((client) => revokeAtIssuer(state, client, { timeoutMs: deps.config.upstreamTimeoutMs, fetch: deps.egress.fetch }))
+    .then((client) => revokeAtIssuer(state, client, { fetch: authorizationServerFetch(deps) }))
     .then(
       (revoked) => deps.logger.info({ connection: `${ref.namespace}/${ref.id}`, issuer, revoked }, 'revoked the deleted connection’s tokens'),
       (error: unknown) => deps.logger.warn({ connection: `${ref.namespace}/${ref.id}`, issuer, err: { message: (error as Error).message } }, 'could not revoke tokens'),
