@@ -2,6 +2,9 @@ import type { IncomingMessage } from 'node:http';
 import { MAX_JSON_DEPTH } from '../core/json-depth.ts';
 import { AppError } from '../errors.ts';
 
+/** The most a request without a credential (setup form, unknown route) may send as its body. */
+export const UNAUTHENTICATED_BODY_BYTES = 64 * 1024;
+
 /** `application/json`, any `+json` type, with or without parameters such as charset. */
 export function isJsonContentType(header: string | undefined): boolean {
   if (!header) return false;

@@ -7,11 +7,10 @@ import { procedureMetas } from '../api/procedure-meta.ts';
 import type { AppRouter } from '../api/router.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { readJsonObjectBody } from './body.ts';
+import { readJsonObjectBody, UNAUTHENTICATED_BODY_BYTES } from './body.ts';
 import { sendError, sendJsonText } from './respond.ts';
 
 /** A route that takes no credential (or none matched) has no use for a large body. */
-const UNAUTHENTICATED_BODY_BYTES = 64 * 1024;
 
 /** What the adapter tells us about one request, through its callbacks. */
 type Outcome = { procedurePath?: string; error?: TRPCError };

@@ -11,7 +11,7 @@ import { saveSetupInput } from '../core/setup/setup-input.ts';
 import { SETUP_PATH_PREFIX } from '../core/setup/setup-links.ts';
 import { findConnectionForSetup, type SetupRow } from '../db/queries/setup.ts';
 import { AppError, httpStatusByErrorCode, type AppErrorCode } from '../errors.ts';
-import { readBody } from './body.ts';
+import { readBody, UNAUTHENTICATED_BODY_BYTES } from './body.ts';
 import { redirectPrivately, refuseCrossSitePost, sendHtml } from './html-response.ts';
 import { authPage, donePage, escapeHtml, inputPage, messagePage, unavailablePage, type InputPageModel } from './setup-html.ts';
 
@@ -23,7 +23,6 @@ import { authPage, donePage, escapeHtml, inputPage, messagePage, unavailablePage
  * no caching, no framing).
  */
 export const SETUP_ROUTE = '/setup/{link}';
-const MAX_FORM_BYTES = 64 * 1024;
 
 type Resolved = {
   token: string;
@@ -145,7 +144,7 @@ async function submit(req: IncomingMessage, res: ServerResponse, ctx: RequestCon
   if (type !== 'application/x-www-form-urlencoded') throw new AppError('unsupported_media_type', 'This page only accepts its own form.');
   // The link is the credential: checked before the body is waited for, which then gets little time.
   const page = await resolve(ctx, req, segment);
-  const body = await readBody(req, Math.min(MAX_FORM_BYTES, ctx.config.maxBodyBytes), { timeoutMs: ctx.config.unauthenticatedBodyTimeoutMs });
+  const body = await readBody(req, Math.min(UNAUTHENTICATED_BODY_BYTES, ctx.config.maxBodyBytes), { timeoutMs: ctx.config.unauthenticatedBodyTimeoutMs });
   const form = new URLSearchParams(body.toString('utf8'));
   const { row } = page;
   const formTokens = createSetupFormTokens(ctx.keyring);
