@@ -5,7 +5,7 @@ import { createConnectionStore } from '../../src/core/connections/connection-sto
 import { createKeyring } from '../../src/core/crypto/keyring.ts';
 import { createNamespaceDirectory, type NamespaceDirectory } from '../../src/core/namespaces/namespace-directory.ts';
 import { canary } from '../helpers/canary.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { requestAs, startTestServer, type TestServer } from '../helpers/server.ts';
 import { startFixtureUpstream, type Upstream } from '../helpers/upstreams.ts';
 
 /**
@@ -34,12 +34,7 @@ describe('cached namespaces and connections after a delete and recreate nobody a
     await upstream?.stop();
   });
 
-  const call = (bearer: string, pathname: string, method: string, body?: unknown) =>
-    server.request(pathname, {
-      method,
-      bearer,
-      ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-    });
+  const call = (bearer: string, pathname: string, method: string, body?: unknown) => requestAs(server, bearer, pathname, method, body);
 
   /** A process's caches over the server's database, deaf to every change. */
   function deafProcess() {

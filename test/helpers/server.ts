@@ -45,6 +45,15 @@ export type TestServer = RunningServer & {
   request(pathname: string, init?: RequestInit & { bearer?: string }): Promise<Response>;
 };
 
+/** A request as `bearer`, with `body` (when given) sent as JSON. */
+export function requestAs(server: Pick<TestServer, 'request'>, bearer: string, pathname: string, method: string, body?: unknown): Promise<Response> {
+  return server.request(pathname, {
+    method,
+    bearer,
+    ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+  });
+}
+
 /** What a second process on the same database needs to share it. */
 type Shared = { database: TestDatabase; secret: string };
 const sharedBy = new WeakMap<TestServer, Shared>();

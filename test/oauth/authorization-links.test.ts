@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectStrictPageHeaders } from '../helpers/pages.ts';
 import { createKeyring } from '../../src/core/crypto/keyring.ts';
 import { createAuthorizationLinks } from '../../src/core/oauth/authorization-links.ts';
 import { deliverCallback, openInterstitial, startAuthorizationWithFetch, submitInterstitial, type Interstitial } from '../helpers/authorization-link.ts';
@@ -83,11 +84,7 @@ async function countFlows(): Promise<number> {
 }
 
 function expectStrictHeaders(response: Response): void {
-  expect(response.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
-  expect(response.headers.get('x-frame-options')).toBe('DENY');
-  expect(response.headers.get('x-content-type-options')).toBe('nosniff');
-  expect(response.headers.get('referrer-policy')).toBe('no-referrer');
-  expect(response.headers.get('cache-control')).toBe('no-store');
+  expectStrictPageHeaders(response.headers);
 }
 
 /** A page with the strict headers; an interstitial (already read) or a response. */

@@ -9,7 +9,7 @@ import { AppError } from '../../src/errors.ts';
 import { openInterstitial, submitInterstitial } from '../helpers/authorization-link.ts';
 import { accountAccess, deafReplica, silentFeed } from '../helpers/deaf-replica.ts';
 import { completeLoginWithFetch, startOAuthUpstream, type OAuthUpstream } from '../helpers/oauth-upstream.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { requestAs, startTestServer, type TestServer } from '../helpers/server.ts';
 import { startFixtureUpstream, type Upstream } from '../helpers/upstreams.ts';
 
 /**
@@ -37,12 +37,7 @@ describe('late writes for a connection that was deleted and created again meanwh
     await plain?.stop();
   });
 
-  const call = (bearer: string, pathname: string, method: string, body?: unknown) =>
-    server.request(pathname, {
-      method,
-      bearer,
-      ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-    });
+  const call = (bearer: string, pathname: string, method: string, body?: unknown) => requestAs(server, bearer, pathname, method, body);
 
   /** The namespace goes, and `owner` takes the name and the connection id again (a new incarnation). */
   async function recreate(name: string, id: string, owner: { key: string }, mcpUrl: string): Promise<void> {

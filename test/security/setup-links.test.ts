@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectStrictPageHeaders } from '../helpers/pages.ts';
 import { createKeyring } from '../../src/core/crypto/keyring.ts';
 import { createAuthorizationLinks } from '../../src/core/oauth/authorization-links.ts';
 import { createSetupLinks } from '../../src/core/setup/setup-links.ts';
@@ -88,10 +89,7 @@ const formTokenOf = (body: string) => /name="formToken" value="([^"]+)"/.exec(bo
 
 function expectSafePage(page: Page): void {
   expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
-  expect(page.headers.get('cache-control')).toBe('no-store');
-  expect(page.headers.get('referrer-policy')).toBe('no-referrer');
-  expect(page.headers.get('x-frame-options')).toBe('DENY');
-  expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+  expectStrictPageHeaders(page.headers);
   const csp = page.headers.get('content-security-policy') ?? '';
   expect(csp).toContain("default-src 'none'");
   expect(csp).toContain("frame-ancestors 'none'");

@@ -16,7 +16,7 @@ import { createWebhook, listWebhooks } from '../../src/core/webhooks/webhooks.ts
 import { AppError } from '../../src/errors.ts';
 import { accountAccess, deafReplica } from '../helpers/deaf-replica.ts';
 import { startOAuthUpstream, type OAuthUpstream } from '../helpers/oauth-upstream.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { requestAs, startTestServer, type TestServer } from '../helpers/server.ts';
 import { startFixtureUpstream, type Upstream } from '../helpers/upstreams.ts';
 
 /**
@@ -45,12 +45,7 @@ describe('the former owner of a recreated namespace name, on a replica that miss
     await attackerUpstream?.stop();
   });
 
-  const call = (bearer: string, pathname: string, method: string, body?: unknown) =>
-    server.request(pathname, {
-      method,
-      bearer,
-      ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-    });
+  const call = (bearer: string, pathname: string, method: string, body?: unknown) => requestAs(server, bearer, pathname, method, body);
 
   /** How the attempt ended: the error code, or `done` when it went through. */
   async function outcomeOf(attempt: Promise<unknown>): Promise<string> {
