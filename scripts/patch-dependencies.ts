@@ -16,6 +16,11 @@ import { fileURLToPath } from 'node:url';
  * it). And a write queued on a reserved connection whose socket already closed runs on a null
  * socket: an uncaught TypeError that ends the process, and a query that never settles.
  *
+ * Each new connection first looks up the server's array types, and drops that lookup's promise
+ * (porsager/postgres#1192, #1223): a connection lost during the lookup (a restart, a network cut)
+ * is an unhandled rejection, which ends the process. The lookup's failure is its connection's,
+ * which the pool already handles: the waiting query fails and the connection is made anew.
+ *
  * Its pool strands reservations (Kysely takes every connection with reserve()), #1195. A
  * connection that closes while a reserve() waits reconnects for that reservation, having taken
  * it off the queue, and once connected forgets it: the reserve() never settles (requests hang
@@ -40,10 +45,10 @@ export type DependencyPatch = {
 
 const marker = '// switchboard patch (scripts/patch-dependencies.ts):';
 
-export const postgresWrites: DependencyPatch = {
+export const postgresConnection: DependencyPatch = {
   packageName: 'postgres',
   version: '3.4.9',
-  upstreamIssue: 'porsager/postgres#1208 and #1154',
+  upstreamIssue: 'porsager/postgres#1208, #1154 and #1192',
   // What `import` loads (src), what `require` loads (cjs), and the Cloudflare build (cf).
   files: ['src/connection.js', 'cjs/src/connection.js', 'cf/src/connection.js'],
   replacements: [
@@ -81,6 +86,20 @@ export const postgresWrites: DependencyPatch = {
       queryError(sent.shift(), err)
     return true
   }
+`,
+    },
+    {
+      original: `      if (needsTypes) {
+        initial.reserve && (initial = null)
+        return fetchArrayTypes()
+      }
+`,
+      patched: `      if (needsTypes) {
+        initial.reserve && (initial = null)
+        ${marker} the lookup fails with
+        // its connection, which fails the waiting query and is made anew; unobserved, it ended the process.
+        return fetchArrayTypes().catch(() => {})
+      }
 `,
     },
     {
@@ -275,7 +294,7 @@ export function applyPatch(packageDir: string, patch: DependencyPatch): PatchOut
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
   try {
-    for (const patch of [postgresWrites, postgresReservations, openApiRequestSignalEsm, openApiRequestSignalCjs]) {
+    for (const patch of [postgresConnection, postgresReservations, openApiRequestSignalEsm, openApiRequestSignalCjs]) {
       for (const { file, result } of applyPatch(path.join(root, 'node_modules', patch.packageName), patch)) {
         process.stdout.write(`${patch.packageName}@${patch.version} ${file}: ${result}\n`);
       }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { startTcpGate } from '../helpers/tcp-gate.ts';
 
 let server: TestServer;
 let key: string;
@@ -76,14 +77,41 @@ describe('health', () => {
   });
 
   it('answers 503 when the database is gone', async () => {
-    const doomed = await startTestServer();
-    await doomed.database.db.destroy();
+    const { doomed, loseDatabase, cleanUp } = await serverAboutToLoseItsDatabase();
     try {
+      expect((await doomed.request('/health')).status).toBe(200);
+      await loseDatabase();
       const response = await doomed.request('/health');
       expect(response.status).toBe(503);
       expect(await response.json()).toEqual({ error: 'service_unavailable', message: expect.any(String) });
     } finally {
-      await doomed.close().catch(() => {});
+      await cleanUp();
     }
   });
 });
+
+/**
+ * A server whose database can be taken away. PostgreSQL goes away behind a TCP gate, as a
+ * network partition or a stopped server would; ending the pool from inside instead waits without
+ * end for a connection a background task still holds. The embedded database is simply closed.
+ */
+async function serverAboutToLoseItsDatabase(): Promise<{ doomed: TestServer; loseDatabase: () => Promise<void>; cleanUp: () => Promise<void> }> {
+  if (!server.databaseUrl) {
+    const doomed = await startTestServer();
+    return { doomed, loseDatabase: () => doomed.database.db.destroy(), cleanUp: () => doomed.close().catch(() => {}) };
+  }
+  const direct = new URL(server.databaseUrl);
+  const gate = await startTcpGate({ host: direct.hostname, port: Number(direct.port || 5432) });
+  const gated = new URL(direct);
+  gated.hostname = '127.0.0.1';
+  gated.port = String(gate.port);
+  const doomed = await startTestServer({}, { replicaOf: server, databaseUrl: gated.href });
+  return {
+    doomed,
+    loseDatabase: async () => gate.cutAll(),
+    cleanUp: async () => {
+      await doomed.close().catch(() => {});
+      await gate.close();
+    },
+  };
+}

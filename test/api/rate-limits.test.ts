@@ -182,14 +182,14 @@ describe('an API key', () => {
   it('leases in chunks: a limited key adds one query per chunk to the hot path, not one per call', async () => {
     const { key, keyId } = await server.addKey(owner.accountId);
     expect((await surfaces.mcp(server, key)).status).toBe(200);
-    const before = server.queryCount;
+    const before = server.requestQueryCount;
     for (let i = 0; i < 20; i++) expect((await surfaces.mcp(server, key)).status).toBe(200);
     // A chunk is 40 / 20 = 2 requests: 21 calls leased 11 chunks, 10 of them in the loop (one
     // sweep of ended windows, or a cache reload by the change feed, may fall in between).
     const row = await server.db.selectFrom('rate_limit_windows').select('used').where('subject', '=', `key:${keyId}`).executeTakeFirstOrThrow();
     expect(row.used).toBe(22);
-    expect(server.queryCount - before).toBeGreaterThanOrEqual(10);
-    expect(server.queryCount - before).toBeLessThanOrEqual(15);
+    expect(server.requestQueryCount - before).toBeGreaterThanOrEqual(10);
+    expect(server.requestQueryCount - before).toBeLessThanOrEqual(15);
   });
 });
 
@@ -238,13 +238,13 @@ describe('short windows', () => {
     // and reload caches once: a batch of calls proves the point when nothing else ran in it.
     const added: number[] = [];
     for (let batch = 0; batch < 3 && added.at(-1) !== 0; batch++) {
-      const before = quick.queryCount;
+      const before = quick.requestQueryCount;
       for (let i = 0; i < 20; i++) {
         const response = await surfaces.mcp(quick, quickOwner.key);
         expect(response.status).toBe(200);
         expect(response.headers.has('ratelimit-limit')).toBe(false);
       }
-      added.push(quick.queryCount - before);
+      added.push(quick.requestQueryCount - before);
     }
     expect(added.at(-1), `queries per batch of 20: ${added.join(', ')}`).toBe(0);
   });

@@ -5,11 +5,11 @@ import path from 'node:path';
 import { once } from 'node:events';
 import postgres from 'postgres';
 import { afterEach, describe, expect, it } from 'vitest';
-import { applyPatch, PatchError, postgresReservations, postgresWrites, type DependencyPatch } from '../../scripts/patch-dependencies.ts';
+import { applyPatch, PatchError, postgresReservations, postgresConnection, type DependencyPatch } from '../../scripts/patch-dependencies.ts';
 
 /**
  * The fix scripts/patch-dependencies.ts applies to postgres.js 3.4.9 on install, proved on a
- * real PostgreSQL server (porsager/postgres#1208, #1154, #1195, #1199). Unpatched: the first
+ * real PostgreSQL server (porsager/postgres#1208, #1154, #1192, #1195, #1199). Unpatched: the first
  * case crashes the process (TypeError on a null socket) and then runs the reservation's query on
  * a connection the pool has since taken back; the second crashes the process and its query never
  * settles; in the third a connection never sends its startup message again (CONNECT_TIMEOUT, over
@@ -133,6 +133,47 @@ describe.skipIf(!adminUrl)(`postgres.js 3.4.9 as patched on install${adminUrl ? 
     expect(await Promise.all([sql`select 3 as n`, sql`select 4 as n`])).toEqual([[{ n: 3 }], [{ n: 4 }]]);
   });
 
+  it('a connection lost while it looks up array types costs no unhandled rejection: the process carries on', async () => {
+    // The socket is cut once the driver has sent its array-type lookup, the first query on a new
+    // connection. Unpatched, that lookup's failure is an unhandled rejection: the process ends.
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown) => void unhandled.push(reason);
+    process.on('unhandledRejection', record);
+    try {
+      let cut = false;
+      const socket = ({ host, port }: { host: string[]; port: number[] }) =>
+        new Promise<net.Socket>((resolve, reject) => {
+          const connecting = net.connect(port[0]!, host[0]!);
+          connecting.once('error', reject);
+          connecting.once('connect', () => {
+            connecting.off('error', reject);
+            const write = connecting.write.bind(connecting) as (...args: unknown[]) => boolean;
+            connecting.write = ((chunk: unknown, ...rest: unknown[]) => {
+              const written = write(chunk, ...rest);
+              if (!cut && Buffer.from(chunk as Uint8Array).includes('pg_catalog.pg_type')) {
+                cut = true;
+                connecting.destroy();
+              }
+              return written;
+            }) as typeof connecting.write;
+            resolve(connecting);
+          });
+        });
+      sql = postgres(adminUrl!, { max: 1, connect_timeout: 10, onnotice: () => {}, socket } as unknown as postgres.Options<{}>);
+      // Kysely takes connections with reserve(): the lookup then runs with no query waiting on it.
+      // The driver may fail the reservation with its connection or hand it the next one.
+      const reserved = await sql.reserve().catch((error: { code?: string }) => error.code);
+      expect(cut).toBe(true);
+      if (typeof reserved === 'string') expect(reserved).toBe('CONNECTION_CLOSED');
+      else reserved.release();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(unhandled).toEqual([]);
+      expect(await sql`select 2 as n`).toEqual([{ n: 2 }]);
+    } finally {
+      process.off('unhandledRejection', record);
+    }
+  });
+
   it('a reservation waiting for a connection that then closes is handed the reconnected one', async () => {
     const made = driver(adminUrl!, 2);
     sql = made.sql;
@@ -153,7 +194,7 @@ describe.skipIf(!adminUrl)(`postgres.js 3.4.9 as patched on install${adminUrl ? 
 
 describe('the install-time patch of postgres.js', () => {
   const installed = path.join(import.meta.dirname, '..', '..', 'node_modules', 'postgres');
-  const patches = [postgresWrites, postgresReservations];
+  const patches = [postgresConnection, postgresReservations];
 
   /** A copy of the installed package's patched files, turned back into the release's text. */
   function unpatchedCopy(): string {
@@ -196,11 +237,11 @@ describe('the install-time patch of postgres.js', () => {
   it('refuses, writing nothing, a driver whose text or version is not the one it was written for', () => {
     const dir = unpatchedCopy();
     try {
-      const changed = path.join(dir, postgresWrites.files[1]!);
+      const changed = path.join(dir, postgresConnection.files[1]!);
       fs.writeFileSync(changed, fs.readFileSync(changed, 'utf8').replace('clearImmediate(nextWriteTimer)\n    socket.removeListener', 'clearImmediate(nextWriteTimer); nextWriteTimer = null\n    socket.removeListener'));
-      const before = read(dir, postgresWrites);
-      expect(() => applyPatch(dir, postgresWrites)).toThrow(PatchError);
-      expect(read(dir, postgresWrites)).toEqual(before);
+      const before = read(dir, postgresConnection);
+      expect(() => applyPatch(dir, postgresConnection)).toThrow(PatchError);
+      expect(read(dir, postgresConnection)).toEqual(before);
 
       const manifest = path.join(dir, 'package.json');
       fs.writeFileSync(manifest, fs.readFileSync(manifest, 'utf8').replace('"version": "3.4.9"', '"version": "3.4.10"'));

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import fs from 'node:fs';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../src/db/schema.ts';
@@ -27,12 +28,28 @@ function recordEverythingSent(server: http.Server): string[] {
   return sent;
 }
 
+/**
+ * Runs every request of `server` inside `handling`, so a query can tell whether a request sent
+ * it or background work did (replica heartbeats, the webhook outbox, cache reloads after a
+ * change announced by another server on the same database).
+ */
+function markRequestWork(server: http.Server, handling: AsyncLocalStorage<true>): void {
+  const listeners = server.listeners('request') as ((...args: unknown[]) => void)[];
+  server.removeAllListeners('request');
+  server.on('request', (...args: unknown[]) => handling.run(true, () => listeners.forEach((listener) => listener.apply(server, args))));
+}
+
 export type TestServer = RunningServer & {
   /** Every log line the server wrote, as parsed JSON. */
   logs: Record<string, unknown>[];
   rawLogs: string[];
-  /** Queries sent to the database so far (the request hot path should add none). */
+  /** Queries sent to the database so far, by requests and background work alike. */
   readonly queryCount: number;
+  /**
+   * Queries sent while handling HTTP requests (the request hot path should add none). Background
+   * work is left out: on a shared PostgreSQL it runs whenever another test's server announces a change.
+   */
+  readonly requestQueryCount: number;
   /** The server's own database, for tests that must reach past the API (e.g. to age a row). */
   db: Kysely<Database>;
   /** The PostgreSQL database's URL (for pg_dump and the like); undefined on PGlite. */
@@ -89,11 +106,19 @@ export async function startTestServer(
   const rawLogs: string[] = [];
   const logger = createLogger(config, { write: (line: string) => void rawLogs.push(line) });
   let queryCount = 0;
+  let requestQueryCount = 0;
+  const handling = new AsyncLocalStorage<true>();
   const target = options.databaseUrl && database.target.kind === 'postgres' ? { ...database.target, url: options.databaseUrl } : database.target;
-  const opened = await openDb(target, { onQuery: () => void queryCount++ });
+  const opened = await openDb(target, {
+    onQuery: () => {
+      queryCount++;
+      if (handling.getStore()) requestQueryCount++;
+    },
+  });
   const server = await startServer(config, logger, opened);
   const db = opened.db;
   const sent = recordEverythingSent(server.httpServer);
+  markRequestWork(server.httpServer, handling);
   const apiKeys: string[] = [];
   const testServer: TestServer = {
     ...server,
@@ -102,6 +127,9 @@ export async function startTestServer(
     rawLogs,
     get queryCount() {
       return queryCount;
+    },
+    get requestQueryCount() {
+      return requestQueryCount;
     },
     get logs() {
       return rawLogs.flatMap((line) => line.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>));

@@ -11,6 +11,8 @@ export type TcpGate = {
   /** New connections are cut at once (the client sees its connection fail); open ones carry on. */
   refuseNew(): void;
   acceptNew(): void;
+  /** The server is gone: every relayed connection is cut and new ones are refused. */
+  cutAll(): void;
   /** Local ports of the relayed connections to the target that are open now. */
   targetSidePorts(): number[];
   close(): Promise<void>;
@@ -38,6 +40,10 @@ export async function startTcpGate(target: { host: string; port: number }): Prom
     port: (server.address() as net.AddressInfo).port,
     refuseNew: () => void (refusing = true),
     acceptNew: () => void (refusing = false),
+    cutAll() {
+      refusing = true;
+      for (const socket of relayed) socket.destroy();
+    },
     targetSidePorts: () => [...relayed].map((socket) => socket.localPort).filter((port): port is number => port !== undefined),
     async close() {
       for (const socket of relayed) socket.destroy();

@@ -416,9 +416,9 @@ describe('bad input is refused, never with a 500', () => {
 describe('the hot path', () => {
   it.each(['sessions', 'modern'] as const)('%s upstream: no database query per proxied tools/call once warm', async (which) => {
     expect(textOf(await callTool(conn[which], 'add', { a: 1, b: 2 }))).toBe('3');
-    const before = server.queryCount;
+    const before = server.requestQueryCount;
     for (let i = 0; i < 20; i++) expect(textOf(await callTool(conn[which], 'add', { a: i, b: 1 }))).toBe(String(i + 1));
-    expect(server.queryCount - before).toBe(0);
+    expect(server.requestQueryCount - before).toBe(0);
   });
 });
 
