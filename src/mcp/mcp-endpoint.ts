@@ -2,15 +2,14 @@ import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestContext } from '../api/context.ts';
 import { connectionNotFound, noteObservedStatus } from '../core/connections/connections.ts';
-import { MAX_JSON_DEPTH } from '../core/json-depth.ts';
 import { allowsCall, allowsConnection } from '../core/tokens/policy.ts';
 import type { ConnectionRecord } from '../core/connections/connection-store.ts';
 import { describeUpstreamFailure } from '../core/upstream/upstream-failure.ts';
 import type { UpstreamSession } from '../core/upstream/upstream-session.ts';
 import { AppError } from '../errors.ts';
-import { isJsonContentType, nestingExceeds, readBody } from '../http/body.ts';
 import { classifyMessage, JsonRpcCode, sendJsonRpcError, sendJsonRpcResult, type JsonRpcId } from './json-rpc.ts';
 import { admitMcpCaller } from './mcp-admission.ts';
+import { readPostedJson } from './posted-json.ts';
 import { streamThrough } from './stream-through.ts';
 import { forwardMessage, type OutgoingMessage, type UpstreamAnswer } from './forward.ts';
 import { claimedProtocolVersion } from './modern-envelope.ts';
@@ -41,23 +40,9 @@ export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse
   const connection = await ctx.connections.get(admitted.namespace, target.connectionId);
   if (!connection || !allowsConnection(access.scope, connection.metadata)) throw connectionNotFound(target.connectionId);
 
-  if (!isJsonContentType(req.headers['content-type'])) {
-    sendJsonRpcError(res, 415, null, { code: JsonRpcCode.serverError, message: 'Unsupported Media Type: Content-Type must be application/json' });
-    return;
-  }
-  const text = (await readBody(req, ctx.config.maxBodyBytes)).toString('utf8');
-  // Checked before parsing: the message is serialized again on its way upstream, which recurses.
-  if (nestingExceeds(text, MAX_JSON_DEPTH)) {
-    sendJsonRpcError(res, 400, null, { code: JsonRpcCode.invalidRequest, message: `Invalid Request: the body nests more than ${MAX_JSON_DEPTH} levels deep` });
-    return;
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    sendJsonRpcError(res, 400, null, { code: JsonRpcCode.parseError, message: 'Parse error: the body is not valid JSON' });
-    return;
-  }
+  const posted = await readPostedJson(req, res, ctx.config.maxBodyBytes);
+  if (!posted) return;
+  const { body } = posted;
   const message = classifyMessage(body);
   const id: JsonRpcId = message.kind === 'request' ? message.id : null;
   if (message.kind === 'invalid') {
