@@ -10,6 +10,7 @@ import { AppError } from '../errors.ts';
 import { classifyMessage, JsonRpcCode, sendJsonRpcError, sendJsonRpcResult, type JsonRpcId } from './json-rpc.ts';
 import { admitMcpCaller } from './mcp-admission.ts';
 import { readPostedJson } from './posted-json.ts';
+import { acceptsEventStream, type JsonOnlyClient, type ServerRequest } from './event-stream-answer.ts';
 import { streamThrough } from './stream-through.ts';
 import { forwardMessage, type OutgoingMessage, type UpstreamAnswer } from './forward.ts';
 import { claimedProtocolVersion } from './modern-envelope.ts';
@@ -108,7 +109,8 @@ export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse
       timeoutMs: ctx.config.upstreamTimeoutMs,
       signal: clientGone,
     });
-    await relay(res, ctx, connection, forwarded.session, forwarded.answer, id);
+    const jsonOnly = acceptsEventStream(req.headers.accept) ? undefined : jsonOnlyClient(ctx, connection, forwarded.session);
+    await relay(res, ctx, connection, forwarded.session, forwarded.answer, id, jsonOnly);
   } catch (error) {
     if (error instanceof AppError) throw error;
     answerUpstreamFailure(res, ctx, connection, id, error);
@@ -158,6 +160,7 @@ async function relay(
   session: UpstreamSession,
   answer: UpstreamAnswer,
   id: JsonRpcId,
+  jsonOnly: JsonOnlyClient | undefined,
 ): Promise<void> {
   if (answer.kind === 'auth_required' || answer.kind === 'insufficient_scope') {
     // The connection becomes auth_required (a wider scope asked for, on step-up); the client
@@ -190,7 +193,29 @@ async function relay(
       const failure = describeUpstreamFailure(error, url, ctx.config.upstreamTimeoutMs);
       return failure.kind === 'failed' ? failure.message : `${url.host} closed the connection before answering`;
     },
-  });
+  }, jsonOnly);
+}
+
+/**
+ * A client that takes only JSON cannot be asked anything mid-call (elicitation, sampling,
+ * roots). Its upstream is told so at once, as a client without the capability would answer
+ * (method not found; a ping is answered), rather than left waiting for an answer that never
+ * comes, which would hold the call until the upstream's deadline. A 2026-07-28 upstream takes
+ * no answers over HTTP: there is nothing to send it.
+ */
+function jsonOnlyClient(ctx: RequestContext, connection: ConnectionRecord, session: UpstreamSession): JsonOnlyClient {
+  const cannotAsk = (request: ServerRequest) => {
+    if (session.era === 'modern') return;
+    const json = request.method === 'ping'
+      ? { jsonrpc: '2.0', id: request.id, result: {} }
+      : { jsonrpc: '2.0', id: request.id, error: { code: JsonRpcCode.methodNotFound, message: `Method not found: this client takes JSON answers only and cannot be sent ${request.method}` } };
+    forwardMessage({ pool: ctx.upstreams, oauth: ctx.oauth }, connection, { json }, { timeoutMs: ctx.config.upstreamTimeoutMs, signal: new EventEmitter() })
+      .then(({ answer }) => {
+        if (answer.kind === 'stream') answer.response.body.on('error', () => {}).resume();
+      })
+      .catch((error: unknown) => ctx.logger.warn({ err: { message: (error as Error).message } }, 'could not decline a request of the upstream'));
+  };
+  return { maxBytes: ctx.config.maxUpstreamResponseBytes, cannotAsk };
 }
 
 function answerUpstreamFailure(res: ServerResponse, ctx: RequestContext, connection: ConnectionRecord, id: JsonRpcId, error: unknown): void {
