@@ -12,6 +12,7 @@ import { createRestHandler } from './http/rest.ts';
 import { handleDocs } from './http/docs-page.ts';
 import { handleOAuthPage } from './http/oauth-pages.ts';
 import { closeConnectionIfAnsweredBeforeBody } from './http/pending-body.ts';
+import { markConflictsFinal } from './http/conflicts-final.ts';
 import { handleSetupPage } from './http/setup-pages.ts';
 import { checkRequestTarget } from './http/request-target.ts';
 import { handleMcpRequest, matchMcpPath } from './mcp/mcp-endpoint.ts';
@@ -63,6 +64,7 @@ export function createApp(services: Services) {
     const requestId = typeof incomingId === 'string' && REQUEST_ID_PATTERN.test(incomingId) ? incomingId : randomUUID();
     res.setHeader('x-request-id', requestId);
     closeConnectionIfAnsweredBeforeBody(req, res);
+    markConflictsFinal(res);
     let route: string | undefined;
     res.once('close', () => {
       logger.info(

@@ -72,7 +72,8 @@ export type Config = Readonly<{
   upstreamTimeoutMs: number;
   /**
    * The largest upstream reply Switchboard reads whole (the calls it makes itself: REST tools,
-   * listings). The MCP endpoint streams replies through, so they are not limited by it.
+   * listings; and an event stream read for a client that takes only JSON). Otherwise the MCP
+   * endpoint streams replies through, so they are not limited by it.
    */
   maxUpstreamResponseBytes: number;
   /** Origins an end user may be sent back to after authorizing an upstream. */

@@ -58,8 +58,7 @@ export type ErrorResponse = { status: number; headers: Record<string, string>; b
 
 export function errorResponse(error: AppError): ErrorResponse {
   const headers: Record<string, string> = {};
-  // The official client retries 409s unless told not to; a taken name will not free itself.
-  if (error.code === 'conflict') headers['x-should-retry'] = 'false';
+  // A 409 carries `x-should-retry: false` on every surface: see markConflictsFinal.
   if (error.code === 'unauthorized') headers['www-authenticate'] = 'Bearer realm="switchboard"';
   // What is unavailable now (the database restarting) usually is back within seconds.
   if (error.code === 'service_unavailable') headers['retry-after'] = '2';

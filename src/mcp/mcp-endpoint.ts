@@ -2,15 +2,15 @@ import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestContext } from '../api/context.ts';
 import { connectionNotFound, noteObservedStatus } from '../core/connections/connections.ts';
-import { MAX_JSON_DEPTH } from '../core/json-depth.ts';
 import { allowsCall, allowsConnection } from '../core/tokens/policy.ts';
 import type { ConnectionRecord } from '../core/connections/connection-store.ts';
 import { describeUpstreamFailure } from '../core/upstream/upstream-failure.ts';
 import type { UpstreamSession } from '../core/upstream/upstream-session.ts';
 import { AppError } from '../errors.ts';
-import { isJsonContentType, nestingExceeds, readBody } from '../http/body.ts';
 import { classifyMessage, JsonRpcCode, sendJsonRpcError, sendJsonRpcResult, type JsonRpcId } from './json-rpc.ts';
 import { admitMcpCaller } from './mcp-admission.ts';
+import { readPostedJson } from './posted-json.ts';
+import { acceptsEventStream, type JsonOnlyClient, type ServerRequest } from './event-stream-answer.ts';
 import { streamThrough } from './stream-through.ts';
 import { forwardMessage, type OutgoingMessage, type UpstreamAnswer } from './forward.ts';
 import { claimedProtocolVersion } from './modern-envelope.ts';
@@ -41,23 +41,9 @@ export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse
   const connection = await ctx.connections.get(admitted.namespace, target.connectionId);
   if (!connection || !allowsConnection(access.scope, connection.metadata)) throw connectionNotFound(target.connectionId);
 
-  if (!isJsonContentType(req.headers['content-type'])) {
-    sendJsonRpcError(res, 415, null, { code: JsonRpcCode.serverError, message: 'Unsupported Media Type: Content-Type must be application/json' });
-    return;
-  }
-  const text = (await readBody(req, ctx.config.maxBodyBytes)).toString('utf8');
-  // Checked before parsing: the message is serialized again on its way upstream, which recurses.
-  if (nestingExceeds(text, MAX_JSON_DEPTH)) {
-    sendJsonRpcError(res, 400, null, { code: JsonRpcCode.invalidRequest, message: `Invalid Request: the body nests more than ${MAX_JSON_DEPTH} levels deep` });
-    return;
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    sendJsonRpcError(res, 400, null, { code: JsonRpcCode.parseError, message: 'Parse error: the body is not valid JSON' });
-    return;
-  }
+  const posted = await readPostedJson(req, res, ctx.config.maxBodyBytes);
+  if (!posted) return;
+  const { body } = posted;
   const message = classifyMessage(body);
   const id: JsonRpcId = message.kind === 'request' ? message.id : null;
   if (message.kind === 'invalid') {
@@ -123,7 +109,8 @@ export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse
       timeoutMs: ctx.config.upstreamTimeoutMs,
       signal: clientGone,
     });
-    await relay(res, ctx, connection, forwarded.session, forwarded.answer, id);
+    const jsonOnly = acceptsEventStream(req.headers.accept) ? undefined : jsonOnlyClient(ctx, connection, forwarded.session);
+    await relay(res, ctx, connection, forwarded.session, forwarded.answer, id, jsonOnly);
   } catch (error) {
     if (error instanceof AppError) throw error;
     answerUpstreamFailure(res, ctx, connection, id, error);
@@ -173,6 +160,7 @@ async function relay(
   session: UpstreamSession,
   answer: UpstreamAnswer,
   id: JsonRpcId,
+  jsonOnly: JsonOnlyClient | undefined,
 ): Promise<void> {
   if (answer.kind === 'auth_required' || answer.kind === 'insufficient_scope') {
     // The connection becomes auth_required (a wider scope asked for, on step-up); the client
@@ -205,7 +193,29 @@ async function relay(
       const failure = describeUpstreamFailure(error, url, ctx.config.upstreamTimeoutMs);
       return failure.kind === 'failed' ? failure.message : `${url.host} closed the connection before answering`;
     },
-  });
+  }, jsonOnly);
+}
+
+/**
+ * A client that takes only JSON cannot be asked anything mid-call (elicitation, sampling,
+ * roots). Its upstream is told so at once, as a client without the capability would answer
+ * (method not found; a ping is answered), rather than left waiting for an answer that never
+ * comes, which would hold the call until the upstream's deadline. A 2026-07-28 upstream takes
+ * no answers over HTTP: there is nothing to send it.
+ */
+function jsonOnlyClient(ctx: RequestContext, connection: ConnectionRecord, session: UpstreamSession): JsonOnlyClient {
+  const cannotAsk = (request: ServerRequest) => {
+    if (session.era === 'modern') return;
+    const json = request.method === 'ping'
+      ? { jsonrpc: '2.0', id: request.id, result: {} }
+      : { jsonrpc: '2.0', id: request.id, error: { code: JsonRpcCode.methodNotFound, message: `Method not found: this client takes JSON answers only and cannot be sent ${request.method}` } };
+    forwardMessage({ pool: ctx.upstreams, oauth: ctx.oauth }, connection, { json }, { timeoutMs: ctx.config.upstreamTimeoutMs, signal: new EventEmitter() })
+      .then(({ answer }) => {
+        if (answer.kind === 'stream') answer.response.body.on('error', () => {}).resume();
+      })
+      .catch((error: unknown) => ctx.logger.warn({ err: { message: (error as Error).message } }, 'could not decline a request of the upstream'));
+  };
+  return { maxBytes: ctx.config.maxUpstreamResponseBytes, cannotAsk };
 }
 
 function answerUpstreamFailure(res: ServerResponse, ctx: RequestContext, connection: ConnectionRecord, id: JsonRpcId, error: unknown): void {

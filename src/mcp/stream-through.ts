@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { UpstreamResponse } from '../core/upstream/upstream-http.ts';
 import { isJsonContentType } from '../http/body.ts';
+import { answerFromEventStream, type JsonOnlyClient } from './event-stream-answer.ts';
 import { JsonRpcCode, sendJsonRpcError, sseFrame, type JsonRpcId } from './json-rpc.ts';
 
 /** JSON answers up to this size are read whole, checked, and sent in one write. */
@@ -14,9 +15,16 @@ export type UpstreamLabel = { host: string; describe(error: unknown): string };
  * are sent, pausing the upstream while the client is slower (memory stays bounded whatever the
  * size). The client of a request gets a JSON-RPC error rather than garbage or a silent hang-up
  * when the upstream answers with something that is not MCP, breaks off, falls silent for
- * longer than the timeout, or ends an event stream without answering.
+ * longer than the timeout, or ends an event stream without answering. A client that takes only
+ * JSON gets the answer an event stream carries, as JSON (see answerFromEventStream).
  */
-export function streamThrough(res: ServerResponse, response: UpstreamResponse, id: JsonRpcId, upstream: UpstreamLabel): Promise<void> {
+export function streamThrough(
+  res: ServerResponse,
+  response: UpstreamResponse,
+  id: JsonRpcId,
+  upstream: UpstreamLabel,
+  jsonOnly?: JsonOnlyClient,
+): Promise<void> {
   const body = response.body;
   const status = response.statusCode;
   const contentType = typeof response.headers['content-type'] === 'string' ? response.headers['content-type'] : undefined;
@@ -31,6 +39,7 @@ export function streamThrough(res: ServerResponse, response: UpstreamResponse, i
     fail(`${upstream.host} answered with ${contentType ? `content-type ${contentType}` : 'no content-type'}, not MCP (JSON or an event stream)`);
     return Promise.resolve();
   }
+  if (jsonOnly && id !== null && status === 200 && isEventStream) return answerFromEventStream(res, response, id, upstream, jsonOnly);
 
   const startStreaming = () => {
     res.statusCode = status;

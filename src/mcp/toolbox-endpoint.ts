@@ -1,13 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestContext } from '../api/context.ts';
 import type { Access } from '../core/auth/access.ts';
-import { MAX_JSON_DEPTH } from '../core/json-depth.ts';
 import { resolveToolboxTool, setupNeeded, ToolboxCallError } from '../core/tools/toolbox-call.ts';
 import { allowsCall, allowsRequest } from '../core/tokens/policy.ts';
 import type { Logger } from '../logger.ts';
-import { isJsonContentType, nestingExceeds, readBody } from '../http/body.ts';
 import { classifyMessage, JsonRpcCode, sendJsonRpcError } from './json-rpc.ts';
 import { admitMcpCaller } from './mcp-admission.ts';
+import { readPostedJson } from './posted-json.ts';
 import { createToolboxHandler, exchangeAuthInfo, type ToolboxExchange } from './toolbox-server.ts';
 import { sendWebResponse } from './web-response.ts';
 
@@ -94,22 +93,9 @@ export function createToolboxEndpoint(logger: Logger) {
 
 /** The body as one JSON-RPC request or notification; anything else is answered here (undefined). */
 async function readJsonRpc(req: IncomingMessage, res: ServerResponse, maxBodyBytes: number) {
-  if (!isJsonContentType(req.headers['content-type'])) {
-    sendJsonRpcError(res, 415, null, { code: JsonRpcCode.serverError, message: 'Unsupported Media Type: Content-Type must be application/json' });
-    return undefined;
-  }
-  const text = (await readBody(req, maxBodyBytes)).toString('utf8');
-  if (nestingExceeds(text, MAX_JSON_DEPTH)) {
-    sendJsonRpcError(res, 400, null, { code: JsonRpcCode.invalidRequest, message: `Invalid Request: the body nests more than ${MAX_JSON_DEPTH} levels deep` });
-    return undefined;
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    sendJsonRpcError(res, 400, null, { code: JsonRpcCode.parseError, message: 'Parse error: the body is not valid JSON' });
-    return undefined;
-  }
+  const posted = await readPostedJson(req, res, maxBodyBytes);
+  if (!posted) return undefined;
+  const { text, body } = posted;
   const message = classifyMessage(body);
   if (message.kind === 'invalid' || message.kind === 'batch') {
     const why = message.kind === 'batch' ? 'batches are not accepted here' : 'not a JSON-RPC 2.0 request, notification or response';
