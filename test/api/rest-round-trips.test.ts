@@ -128,6 +128,20 @@ describe('a REST tool call', () => {
     expect(await requestsDuring(counted, async () => expect((await call(server, id, 'doomed')).status).toBe(404))).toEqual(['tools/list']);
   });
 
+  it('a tool renamed upstream is called once more under its new name after one refresh', async () => {
+    const counted = await upstream({ listChanged: false });
+    counted.addTool('repo.search');
+    const id = await createConnection(server, counted.url);
+    await expectAnswer(await call(server, id, 'repo/search'), 'repo.search: {}');
+    counted.removeTool('repo.search');
+    counted.addTool('repo/search');
+    expect(await requestsDuring(counted, async () => expectAnswer(await call(server, id, 'repo/search'), 'repo/search: {}'))).toEqual([
+      'tools/call',
+      'tools/list',
+      'tools/call',
+    ]);
+  });
+
   it('a connection deleted and created again under its id never sees the old list', async () => {
     const counted = await upstream({ listChanged: false });
     const id = await createConnection(server, counted.url, 'recreated');
