@@ -32,6 +32,8 @@ const envSchema = z.object({
   MAX_BODY_BYTES: integer(1024, 64 * 1024 * 1024, 'a byte count from 1024 to 67108864').default(1024 * 1024),
   CORS_ORIGINS: z.string().default('*'),
   UPSTREAM_TIMEOUT_MS: integer(100, 600_000, 'a number of milliseconds from 100 to 600000').default(30_000),
+  // How long a connection's upstream tool list serves REST calls and the toolbox unasked; 0 = ask every time.
+  TOOL_LIST_TTL_SECONDS: integer(0, 24 * 3600, 'a number of seconds from 0 to 86400 (a day)').default(300),
   MAX_UPSTREAM_RESPONSE_BYTES: integer(64 * 1024, 1024 * 1024 * 1024, 'a byte count from 65536 to 1073741824').default(16 * 1024 * 1024),
   OAUTH_RETURN_ORIGINS: z.string().default(''),
   SETUP_LINK_TTL_SECONDS: integer(60, 30 * 24 * 3600, 'a number of seconds from 60 to 2592000 (30 days)').default(24 * 3600),
@@ -70,6 +72,11 @@ export type Config = Readonly<{
   corsOrigins: '*' | readonly string[];
   /** How long an upstream may stay silent: to connect, to start answering, between events of a stream. */
   upstreamTimeoutMs: number;
+  /**
+   * How long an upstream's tool list is used, for REST tool calls and the toolbox, without a
+   * new `tools/list`; `list_changed` and an "unknown tool" answer end it sooner.
+   */
+  toolListTtlMs: number;
   /**
    * The largest upstream reply Switchboard reads whole (the calls it makes itself: REST tools,
    * listings; and an event stream read for a client that takes only JSON). Otherwise the MCP
@@ -172,6 +179,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     maxBodyBytes: e.MAX_BODY_BYTES,
     upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS,
+    toolListTtlMs: e.TOOL_LIST_TTL_SECONDS * 1000,
     maxUpstreamResponseBytes: e.MAX_UPSTREAM_RESPONSE_BYTES,
     oauthReturnOrigins: parseOrigins(e.OAUTH_RETURN_ORIGINS),
     setupLinkTtlSeconds: e.SETUP_LINK_TTL_SECONDS,

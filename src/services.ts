@@ -92,6 +92,7 @@ export async function createServices(config: Config, logger: Logger, database: O
   });
   const upstreams = createUpstreamPool(changes, {
     timeoutMs: config.upstreamTimeoutMs,
+    toolListTtlMs: config.toolListTtlMs,
     maxReplyBytes: config.maxUpstreamResponseBytes,
     idleMs: UPSTREAM_SESSION_IDLE_MS,
     egress,

@@ -35,6 +35,7 @@ describe('upstream pool: a session belongs to one connection incarnation', () =>
     };
     pool = createUpstreamPool(silentFeed, {
       timeoutMs: 10_000,
+      toolListTtlMs: 60_000,
       maxReplyBytes: 1024 * 1024,
       idleMs: 60_000,
       egress,

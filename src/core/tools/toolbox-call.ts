@@ -7,6 +7,7 @@ import { replyFailureOf } from '../upstream/reply-guards.ts';
 import { fetchTools, type ToolServices } from './tools.ts';
 import { connectionSegment, parseToolboxName, toolBudget, toolSegment } from './toolbox-names.ts';
 import { hashedSegments, visibleConnections } from './toolbox-listing.ts';
+import { saysToolUnknown } from './unknown-tool.ts';
 import { withUpstreamSession } from './upstream-call.ts';
 
 /** JSON-RPC error codes a toolbox call answers with (CONTRACT: -32001 and -32002 as on the connection's endpoint). */
@@ -94,10 +95,17 @@ export async function callToolboxTool(
         },
       )
       .then(
-        (result) => ({ result: result as CallToolResult }),
+        (result) => {
+          // The listing that offered this tool is out of date: the next one asks the upstream.
+          if (saysToolUnknown({ result: result as CallToolResult }, toolName)) session.tools.invalidate();
+          return { result: result as CallToolResult };
+        },
         (error: unknown) => {
           // The upstream answered with a JSON-RPC error: the connection works, the caller gets the error.
-          if (error instanceof ProtocolError && !replyFailureOf(error)) return { upstreamError: error };
+          if (error instanceof ProtocolError && !replyFailureOf(error)) {
+            if (saysToolUnknown({ error }, toolName)) session.tools.invalidate();
+            return { upstreamError: error };
+          }
           throw error;
         },
       ),

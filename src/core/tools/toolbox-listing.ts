@@ -44,10 +44,11 @@ export async function visibleConnections(services: ToolServices, access: Access,
 }
 
 /**
- * The tools of every connection the caller may see, named `<connectionId>.<tool>`. One
- * upstream `tools/list` per connection (the session's list cache honours the server's TTL),
- * a bounded number at once. Connections needing setup are not called; one whose upstream
- * fails is left out. Both are reported in `unavailable`, never failing the listing.
+ * The tools of every connection the caller may see, named `<connectionId>.<tool>`. At most
+ * one upstream `tools/list` per connection (none while its session holds the list, see
+ * core/upstream/tool-list-cache.ts), a bounded number at once. Connections needing setup are
+ * not called; one whose upstream fails is left out. Both are reported in `unavailable`, never
+ * failing the listing.
  */
 export async function listToolboxTools(services: ToolServices, access: Access, namespace: string, listRequest: unknown): Promise<ToolboxListing> {
   const owned = await services.namespaces.confirmOwned(access, namespace);

@@ -9,6 +9,9 @@ import type { Access } from '../auth/access.ts';
 import { allowsCall, allowsConnection } from '../tokens/policy.ts';
 import { withUpstreamSession, type UpstreamCallServices } from './upstream-call.ts';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../json-depth.ts';
+import type { ListedTools } from '../upstream/tool-list-cache.ts';
+import type { UpstreamSession } from '../upstream/upstream-session.ts';
+import { saysToolUnknown } from './unknown-tool.ts';
 
 export type ToolServices = ConnectionServices & UpstreamCallServices & { connections: ConnectionStore };
 
@@ -25,14 +28,28 @@ export async function getConnectionTool(
   toolPath: string,
 ): Promise<Tool | { tools: Tool[] }> {
   const connection = await findOwnedConnection(services, access, ref);
-  const tools = await fetchTools(services, connection, 'use');
-  const tool = findTool(tools, toolPath);
-  if (tool) return tool;
-  const category = toolsUnder(tools, toolPath);
-  if (category.length > 0) return { tools: category };
-  throw toolNotFound(toolPath, ref.id);
+  return withUpstreamSession(services, connection, async (session) => {
+    let listed = await listedTools(services, session, 'use');
+    const found = (tools: Tool[]) => {
+      const tool = findTool(tools, toolPath);
+      if (tool) return tool;
+      const category = toolsUnder(tools, toolPath);
+      return category.length > 0 ? { tools: category } : undefined;
+    };
+    // The cached list may predate a tool the server added since.
+    if (!found(listed.tools) && !listed.fetched) listed = await listedTools(services, session, 'refresh');
+    const answer = found(listed.tools);
+    if (!answer) throw toolNotFound(toolPath, ref.id);
+    return answer;
+  });
 }
 
+/**
+ * Calls the tool on the connection's upstream session: one `tools/call`, the tool list coming
+ * from the session's cache. The list is asked for again at most once per call: when the cached
+ * one lacks the tool, or the upstream answers that it has no such tool (then the call is sent
+ * once more if the new list has it); a tool still missing is a 404.
+ */
 export async function callConnectionTool(
   services: ToolServices,
   access: Access,
@@ -44,18 +61,46 @@ export async function callConnectionTool(
   if (nestsDeeperThan(args, MAX_JSON_DEPTH)) {
     throw new AppError('validation_error', `Tool arguments must not nest more than ${MAX_JSON_DEPTH} levels deep`);
   }
-  let tool = findTool(await fetchTools(services, connection, 'use'), toolPath);
-  // The cached list may predate a tool the server added since.
-  tool ??= findTool(await fetchTools(services, connection, 'refresh'), toolPath);
-  if (!tool) throw toolNotFound(toolPath, ref.id);
-  const name = tool.name;
-  // Policies match the JSON-RPC request a REST call stands for.
-  if (!allowsCall(access.scope, connection.metadata, { jsonrpc: '2.0', method: 'tools/call', params: { name, arguments: args } })) {
-    throw new AppError('forbidden', `This token does not allow calling "${name}"`);
-  }
-  return withUpstreamSession(services, connection, (session) =>
-    session.client.callTool({ name, arguments: args }, { timeout: services.config.upstreamTimeoutMs, resetTimeoutOnProgress: true }),
-  ) as Promise<CallToolResult>;
+  const allowedTool = (tools: Tool[]): Tool => {
+    const tool = findTool(tools, toolPath);
+    if (!tool) throw toolNotFound(toolPath, ref.id);
+    // Policies match the JSON-RPC request a REST call stands for.
+    if (!allowsCall(access.scope, connection.metadata, { jsonrpc: '2.0', method: 'tools/call', params: { name: tool.name, arguments: args } })) {
+      throw new AppError('forbidden', `This token does not allow calling "${tool.name}"`);
+    }
+    return tool;
+  };
+  return withUpstreamSession(services, connection, async (session) => {
+    let listed = await listedTools(services, session, 'use');
+    // The cached list may predate a tool the server added since.
+    if (!listed.fetched && !findTool(listed.tools, toolPath)) listed = await listedTools(services, session, 'refresh');
+    let tool = allowedTool(listed.tools);
+    let answer = await callOnce(services, session, tool, args);
+    if (saysToolUnknown(answer, tool.name)) {
+      // The list named a tool the server no longer has (or renamed).
+      if (listed.fetched) throw toolNotFound(toolPath, ref.id);
+      tool = allowedTool((await listedTools(services, session, 'refresh')).tools);
+      answer = await callOnce(services, session, tool, args);
+      if (saysToolUnknown(answer, tool.name)) throw toolNotFound(toolPath, ref.id);
+    }
+    if ('error' in answer) throw answer.error;
+    return answer.result;
+  });
+}
+
+type CallAnswer = { result: CallToolResult } | { error: unknown };
+
+function callOnce(services: ToolServices, session: UpstreamSession, tool: Tool, args: Record<string, unknown>): Promise<CallAnswer> {
+  return session.client
+    .callTool(
+      { name: tool.name, arguments: args },
+      // The definition comes from our list, so the SDK need not keep (or look in) its own.
+      { timeout: services.config.upstreamTimeoutMs, resetTimeoutOnProgress: true, toolDefinition: tool },
+    )
+    .then(
+      (result) => ({ result: result as CallToolResult }),
+      (error: unknown) => ({ error }),
+    );
 }
 
 export type ConnectionTools = {
@@ -102,11 +147,21 @@ async function findOwnedConnection(services: ToolServices, access: Access, ref: 
   return connection;
 }
 
+/** The connection's tools: the session's cached list while fresh (`use`), or asked for anew (`refresh`). */
 export function fetchTools(services: ToolServices, connection: ConnectionRecord, cacheMode: 'use' | 'refresh'): Promise<Tool[]> {
-  return withUpstreamSession(services, connection, async (session) => {
-    const { tools } = await session.client.listTools(undefined, { timeout: services.config.upstreamTimeoutMs, cacheMode });
-    return tools;
-  });
+  return withUpstreamSession(services, connection, async (session) => (await listedTools(services, session, cacheMode)).tools);
+}
+
+/**
+ * The SDK client keeps a list cache of its own, but serves from it only for as long as the
+ * server's `ttlMs` says (2026-07-28 servers; 0 by default) or `defaultCacheTtlMs` (0): with
+ * 2025 servers it never serves, and a REST call cost a `tools/list` every time. Ours lives on
+ * the session (tool-list-cache.ts); the SDK's is bypassed so the list is not held twice.
+ */
+function listedTools(services: ToolServices, session: UpstreamSession, cacheMode: 'use' | 'refresh'): Promise<ListedTools> {
+  const fetchList = async () =>
+    (await session.client.listTools(undefined, { timeout: services.config.upstreamTimeoutMs, cacheMode: 'bypass' })).tools;
+  return cacheMode === 'use' ? session.tools.get(fetchList) : session.tools.refresh(fetchList);
 }
 
 /** `a/b` names the tool `a/b`, or `a.b` for servers that group tools with dots. */

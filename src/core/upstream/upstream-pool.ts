@@ -12,6 +12,8 @@ import { openUpstreamSession, type OpenSessionOptions, type SessionEgress, type 
 
 export type UpstreamPoolOptions = {
   timeoutMs: number;
+  /** How long a session's tool list is used without asking the upstream again. */
+  toolListTtlMs: number;
   maxReplyBytes: number;
   /** Sessions unused for this long are ended. */
   idleMs: number;
@@ -131,6 +133,7 @@ export function createUpstreamPool(changes: ChangeFeed, options: UpstreamPoolOpt
       authProvider: authFor(connection),
       onChallenge: (response) => (entry.challenge = challengeOf(response)),
       timeoutMs: options.timeoutMs,
+      toolListTtlMs: options.toolListTtlMs,
       egress: options.egress,
       maxReplyBytes: options.maxReplyBytes,
       prior,
@@ -179,6 +182,13 @@ export function createUpstreamPool(changes: ChangeFeed, options: UpstreamPoolOpt
     },
     async probe(connection) {
       const url = new URL(connection.mcpUrl);
+      const key = connectionKey(connection);
+      // The config schema and the handshake go out together: the schema costs no round trip
+      // of its own. A session opened for a connection that turns out to need input stays
+      // unused, and ends with its revision.
+      const pending = session(connection);
+      pending.catch(() => {});
+      const entry: Entry | undefined = entries.get(key);
       const schema = await fetchConfigSchema(connection.mcpUrl, options.egress.fetch, options.timeoutMs);
       if (schema) {
         const needs = evaluateConfig(schema, { headers: connection.credentials, mcpUrl: connection.mcpUrl });
@@ -186,11 +196,7 @@ export function createUpstreamPool(changes: ChangeFeed, options: UpstreamPoolOpt
           return { status: { state: 'input_required', ...needs } };
         }
       }
-      const key = connectionKey(connection);
-      let entry: Entry | undefined;
       try {
-        const pending = session(connection);
-        entry = entries.get(key);
         const opened = await pending;
         return { status: { state: 'connected' }, serverInfo: opened.serverInfo, challenge: null };
       } catch (error) {

@@ -11,6 +11,7 @@ import { SWITCHBOARD_VERSION } from '../../version.ts';
 import type { ServerInfo } from '../connections/connection-status.ts';
 import type { Egress } from '../network/guarded-dispatcher.ts';
 import { createReplyGuards } from './reply-guards.ts';
+import { createToolListCache, type ToolListCache } from './tool-list-cache.ts';
 
 export type ProtocolEra = 'legacy' | 'modern';
 
@@ -50,6 +51,8 @@ export type UpstreamSession = {
   readonly client: Client;
   /** How the raw forwarder reaches this upstream: through the same egress guard. */
   readonly egress: SessionEgress;
+  /** The upstream's tool list as this session last heard it (see tool-list-cache.ts). */
+  readonly tools: ToolListCache;
   lastUsedAt: number;
   /** Ends the session: `terminate` also tells the upstream (DELETE) so it frees its side. */
   close(options: { terminate: boolean }): Promise<void>;
@@ -63,6 +66,8 @@ export type OpenSessionOptions = {
   /** Hears every 401/403 challenge the upstream sends (where its OAuth metadata is, what scope it wants). */
   onChallenge?: (response: Response) => void;
   timeoutMs: number;
+  /** How long the session's tool list is used without asking the upstream again. */
+  toolListTtlMs: number;
   /** Every request of the session goes out through it (see core/network: no private addresses). */
   egress: SessionEgress;
   /** The largest reply read whole; a larger one fails the call (see reply-guards.ts). */
@@ -98,6 +103,9 @@ export async function openUpstreamSession(options: OpenSessionOptions): Promise<
     },
   );
   client.onerror = (error) => options.onError?.(error);
+  const tools = createToolListCache(options.toolListTtlMs);
+  // Heard on the session's stream (the GET the SDK opens after initialize) or inside a reply.
+  client.setNotificationHandler('notifications/tools/list_changed', () => tools.invalidate());
   try {
     await client.connect(transport, { timeout: options.timeoutMs, ...(options.prior ? { prior: options.prior } : {}) });
   } catch (error) {
@@ -122,6 +130,7 @@ export async function openUpstreamSession(options: OpenSessionOptions): Promise<
     discover: client.getDiscoverResult(),
     client,
     egress: options.egress,
+    tools,
     lastUsedAt: Date.now(),
     async close({ terminate }) {
       if (closed) return;
