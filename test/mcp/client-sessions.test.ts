@@ -119,6 +119,25 @@ describe('what the upstream sends on its own', () => {
   });
 });
 
+describe('the GET stream, raw', () => {
+  it('passes Last-Event-ID upstream, where the upstream resumes if it keeps events', async () => {
+    const headers = { authorization: `Bearer ${owner.key}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const init = await fetch(endpoint(conn.logs), {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }),
+    });
+    const sessionId = init.headers.get('mcp-session-id')!;
+    await init.arrayBuffer();
+    const stream = await fetch(endpoint(conn.logs), {
+      headers: { ...headers, accept: 'text/event-stream', 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25', 'last-event-id': '_GET_stream_42' },
+    });
+    await stream.body?.cancel();
+    const stats = (await (await fetch(upstream.logs.url.replace(/\/mcp$/, '/stats'))).json()) as { lastEventId?: string };
+    expect(stats.lastEventId).toBe('_GET_stream_42');
+  });
+});
+
 describe('what the client can do, declared upstream', () => {
   it('offers elicitation, sampling and roots to a client that declares them, and they complete through its handlers', async () => {
     const { client } = await connect(conn.everything, { elicitation: {}, sampling: {}, roots: { listChanged: true } });
