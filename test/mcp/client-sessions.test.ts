@@ -8,6 +8,7 @@ import {
   ToolListChangedNotificationSchema,
   type ClientCapabilities,
 } from '@modelcontextprotocol/sdk/types.js';
+import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { startServerEverything, startSessionUpstream, type Upstream } from '../helpers/upstreams.ts';
@@ -25,7 +26,7 @@ let secondKey: string;
 let ns: string;
 const upstream = {} as Record<'everything' | 'logs', Upstream>;
 const conn = {} as Record<'everything' | 'logs', string>;
-const clients: Client[] = [];
+const clients: { close(): Promise<void> }[] = [];
 
 const endpoint = (id: string) => `${server.url}/connect/${ns}/${id}/mcp`;
 
@@ -166,6 +167,31 @@ describe('what the client can do, declared upstream', () => {
     expect(names).toContain('echo');
     expect(names).not.toContain('trigger-elicitation-request');
     expect(names).not.toContain('trigger-sampling-request');
+  });
+});
+
+describe('the v2 SDK client', () => {
+  it('gets its own session: elicitation offered and answered, log messages on its GET stream', async () => {
+    const connectV2 = async (connectionId: string, capabilities: Record<string, unknown>) => {
+      const transport = new TransportV2(new URL(endpoint(connectionId)), { requestInit: { headers: { authorization: `Bearer ${owner.key}` } } });
+      const client = new ClientV2({ name: 'session-test-v2', version: '1.0.0' }, { capabilities, versionNegotiation: { mode: 'auto' } });
+      clients.push(client);
+      await client.connect(transport);
+      expect(transport.sessionId).toMatch(/^[0-9a-f]{12}\./);
+      return client;
+    };
+    const everything = await connectV2(conn.everything, { elicitation: {} });
+    everything.setRequestHandler('elicitation/create', async () => ({ action: 'accept', content: { name: 'Grace Hopper' } }));
+    const elicited = await everything.callTool({ name: 'trigger-elicitation-request', arguments: {} });
+    expect(JSON.stringify(elicited)).toContain('Grace Hopper');
+
+    const logs = await connectV2(conn.logs, {});
+    const heard: string[] = [];
+    logs.setNotificationHandler('notifications/message', (n) => void heard.push(String(n.params.data)));
+    await logs.setLoggingLevel('error');
+    await logs.callTool({ name: 'start-logs', arguments: { label: 'V2' } });
+    await eventually(heard, (m) => m === 'error from V2');
+    expect(heard.every((m) => m === 'error from V2')).toBe(true);
   });
 });
 
