@@ -27,7 +27,8 @@ export async function relaySessionStream(req: IncomingMessage, res: ServerRespon
   const upstream = session.upstream;
   const stop = new AbortController();
   const stopWithSession = () => stop.abort();
-  session.ended.addEventListener('abort', stopWithSession, { once: true });
+  if (session.streamsEnd.aborted) stop.abort();
+  session.streamsEnd.addEventListener('abort', stopWithSession, { once: true });
   res.once('close', () => stop.abort());
   const release = session.hold();
   try {
@@ -75,7 +76,7 @@ export async function relaySessionStream(req: IncomingMessage, res: ServerRespon
     const message = failure.kind === 'failed' ? failure.message : `${upstream.url.host} refused the session's stream`;
     sendJsonRpcError(res, 502, null, { code: JsonRpcCode.internalError, message: `Upstream MCP server error: ${message}` });
   } finally {
-    session.ended.removeEventListener('abort', stopWithSession);
+    session.streamsEnd.removeEventListener('abort', stopWithSession);
     release();
   }
 }

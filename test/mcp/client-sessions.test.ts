@@ -27,6 +27,7 @@ let ns: string;
 const upstream = {} as Record<'everything' | 'logs', Upstream>;
 const conn = {} as Record<'everything' | 'logs', string>;
 const clients: { close(): Promise<void> }[] = [];
+let serverClosed = false;
 
 const endpoint = (id: string) => `${server.url}/connect/${ns}/${id}/mcp`;
 
@@ -55,14 +56,16 @@ function eventually<T>(list: T[], predicate: (value: T) => boolean): Promise<T> 
   });
 }
 
-async function openUpstreamSessions(): Promise<number> {
+/** The ids of the sessions open on the logs upstream. */
+async function openUpstreamSessions(): Promise<string[]> {
   const response = await fetch(upstream.logs.url.replace(/\/mcp$/, '/stats'));
-  return ((await response.json()) as { open: number }).open;
+  return ((await response.json()) as { sessions: string[] }).sessions;
 }
 
 beforeAll(async () => {
   const [started] = await Promise.all([
-    startTestServer({ UPSTREAM_TIMEOUT_MS: '5000' }),
+    // A grace period longer than any test: a GET stream left open would hold the shutdown test up past its timeout.
+    startTestServer({ UPSTREAM_TIMEOUT_MS: '5000', SHUTDOWN_GRACE_MS: '600000' }),
     startServerEverything().then((u) => (upstream.everything = u)),
     startSessionUpstream().then((u) => (upstream.logs = u)),
   ]);
@@ -85,7 +88,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(clients.map((client) => client.close().catch(() => {})));
-  await server?.close();
+  if (!serverClosed) await server?.close();
   await Promise.all(Object.values(upstream).map((u) => u.stop()));
 });
 
@@ -197,12 +200,12 @@ describe('the v2 SDK client', () => {
 
 describe('the session’s end and who may use it', () => {
   it('DELETE ends the session and its upstream session; the id is 404 afterwards', async () => {
-    const before = await openUpstreamSessions();
     const { client, transport } = await connect(conn.logs);
-    expect(await openUpstreamSessions()).toBe(before + 1);
+    const upstreamSession = textOf(await client.callTool({ name: 'session-id', arguments: {} }));
+    expect(await openUpstreamSessions()).toContain(upstreamSession);
     const sessionId = transport.sessionId!;
     await transport.terminateSession();
-    expect(await openUpstreamSessions()).toBe(before);
+    expect(await openUpstreamSessions()).not.toContain(upstreamSession);
     await client.close();
 
     const response = await fetch(endpoint(conn.logs), {
@@ -261,5 +264,22 @@ describe('stateless traffic', () => {
     });
     expect(response.status).toBe(200);
     expect(await response.text()).toContain('Echo: stateless');
+  });
+});
+
+// Last: it closes the server.
+describe('shutdown', () => {
+  it('ends the GET streams at once, however long the grace period, and terminates the clients’ upstream sessions', async () => {
+    const { client } = await connect(conn.logs);
+    const heard: string[] = [];
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void heard.push(String(n.params.data)));
+    await client.callTool({ name: 'start-logs', arguments: { label: 'S' } });
+    // The client's GET stream is open (as are those of the clients before): messages arrive on it.
+    await eventually(heard, (m) => m === 'error from S');
+    const upstreamSession = textOf(await client.callTool({ name: 'session-id', arguments: {} }));
+    expect(await openUpstreamSessions()).toContain(upstreamSession);
+    serverClosed = true;
+    await server.close();
+    expect(await openUpstreamSessions()).not.toContain(upstreamSession);
   });
 });

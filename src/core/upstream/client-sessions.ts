@@ -16,6 +16,8 @@ export type ClientSession = {
   readonly upstream: UpstreamSession;
   /** Aborted when the session ends: its GET stream stops with it. */
   readonly ended: AbortSignal;
+  /** Aborted when the session ends or the server begins to stop: its GET stream must not hold up a shutdown. */
+  readonly streamsEnd: AbortSignal;
   /** Marks the session in use (never idle) until the returned function is called. */
   hold(): () => void;
 };
@@ -30,6 +32,11 @@ export type ClientSessions = {
   find(id: string, connection: ConnectionRecord, principal: Principal): ClientSession | undefined;
   /** Ends the session and its upstream session (terminated upstream). */
   end(id: string): Promise<void>;
+  /**
+   * Ends every GET stream now (the sessions live on): a shutdown waits for requests in flight,
+   * and a stream would never finish by itself. Its client reconnects, to another replica if need be.
+   */
+  stopStreams(): void;
   /** Ends every session unused for longer than the idle time (runs on a timer too). */
   sweepIdle(): Promise<void>;
   close(): Promise<void>;
@@ -64,6 +71,7 @@ export function createClientSessions(options: ClientSessionOptions): ClientSessi
   const mark = `${randomBytes(6).toString('hex')}.`;
   const entries = new Map<string, Entry>();
   const opening = new Map<string, number>();
+  const stopping = new AbortController();
   let openingTotal = 0;
 
   const callerCount = (caller: string) => {
@@ -136,6 +144,7 @@ export function createClientSessions(options: ClientSessionOptions): ClientSessi
           id,
           upstream,
           ended: abort.signal,
+          streamsEnd: AbortSignal.any([abort.signal, stopping.signal]),
           hold() {
             entry.holds++;
             entry.lastUsedAt = now();
@@ -165,6 +174,7 @@ export function createClientSessions(options: ClientSessionOptions): ClientSessi
       return entry.session;
     },
     end,
+    stopStreams: () => stopping.abort(),
     sweepIdle,
     async close() {
       clearInterval(sweep);
