@@ -53,6 +53,9 @@ const envSchema = z.object({
   UNAUTHENTICATED_BODY_TIMEOUT_MS: integer(100, 600_000, 'a number of milliseconds from 100 to 600000').default(10_000),
   WEBHOOK_RETRY_BASE_MS: integer(10, 3_600_000, 'a number of milliseconds from 10 to 3600000').default(10_000),
   WEBHOOK_MAX_ATTEMPTS: integer(1, 20, 'a whole number from 1 to 20').default(8),
+  MCP_SESSION_IDLE_SECONDS: integer(1, 7 * 24 * 3600, 'a number of seconds from 1 to 604800 (a week)').default(600),
+  MCP_MAX_SESSIONS: integer(1, 1_000_000, 'a whole number from 1 to 1000000').default(1000),
+  MCP_MAX_SESSIONS_PER_CALLER: integer(1, 1_000_000, 'a whole number from 1 to 1000000').default(100),
   ...telemetryEnv,
 });
 
@@ -111,6 +114,11 @@ export type Config = Readonly<{
   /** Webhook retries: the first wait (later ones are multiples of it) and how many attempts in all. */
   webhookRetry: Readonly<{ baseMs: number; maxAttempts: number }>;
   /** `/metrics` (where and how it is protected) and OpenTelemetry traces. */
+  /**
+   * Clients' own MCP sessions (see docs/mcp-sessions.md): ended after this long unused, and at
+   * most this many live in a process, and per API key or service token.
+   */
+  mcpSessions: Readonly<{ idleMs: number; maxSessions: number; maxPerCaller: number }>;
   telemetry: TelemetryConfig;
 }>;
 
@@ -195,6 +203,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxConnections: e.MAX_CONNECTIONS,
     unauthenticatedBodyTimeoutMs: e.UNAUTHENTICATED_BODY_TIMEOUT_MS,
     webhookRetry: Object.freeze({ baseMs: e.WEBHOOK_RETRY_BASE_MS, maxAttempts: e.WEBHOOK_MAX_ATTEMPTS }),
+    mcpSessions: Object.freeze({ idleMs: e.MCP_SESSION_IDLE_SECONDS * 1000, maxSessions: e.MCP_MAX_SESSIONS, maxPerCaller: e.MCP_MAX_SESSIONS_PER_CALLER }),
     telemetry: telemetryConfig(e),
     corsOrigins: e.CORS_ORIGINS.trim() === '*' ? ('*' as const) : e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
   });

@@ -15,6 +15,7 @@ import { loadRevocationList } from './core/tokens/revocations.ts';
 import { createTokenService, type TokenService } from './core/tokens/service-tokens.ts';
 import { closeUpstreamPools } from './core/upstream/upstream-http.ts';
 import { createUpstreamPool, type UpstreamPool } from './core/upstream/upstream-pool.ts';
+import { createClientSessions, type ClientSessions } from './core/upstream/client-sessions.ts';
 import { startDeliveryWorker, type DeliveryWorker } from './core/webhooks/delivery-worker.ts';
 import type { Db, OpenDatabase } from './db/open.ts';
 import type { Logger } from './logger.ts';
@@ -35,6 +36,8 @@ export type Services = {
   namespaces: NamespaceDirectory;
   connections: ConnectionStore;
   upstreams: UpstreamPool;
+  /** Clients' own MCP sessions, each on an upstream session of its own. */
+  clientSessions: ClientSessions;
   oauth: OAuthTokenKeeper;
   /** Authorization links and setup links (the connection's authorizationUrl and setupUrl). */
   links: ConnectionLinks;
@@ -100,6 +103,11 @@ export async function createServices(config: Config, logger: Logger, database: O
     oauth,
     latest: (connection) => connections.latest(connection),
   });
+  const clientSessions = createClientSessions({
+    ...config.mcpSessions,
+    openUpstream: (connection, declared) => upstreams.openForClient(connection, declared),
+    changes,
+  });
   const webhookDelivery = startDeliveryWorker({ db, keyring, egress, logger, changes, retry: config.webhookRetry, timeoutMs: config.upstreamTimeoutMs });
   const apiKeys = createApiKeyVerifier(db, changes);
   telemetry.observeCaches({
@@ -123,6 +131,7 @@ export async function createServices(config: Config, logger: Logger, database: O
     namespaces,
     connections,
     upstreams,
+    clientSessions,
     oauth,
     links: createConnectionLinks(keyring, config),
     egress,
@@ -133,6 +142,7 @@ export async function createServices(config: Config, logger: Logger, database: O
     async close() {
       await replicas.close();
       await webhookDelivery.close();
+      await clientSessions.close();
       await upstreams.close();
       await closeUpstreamPools();
       await egress.close();

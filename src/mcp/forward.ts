@@ -25,7 +25,16 @@ export type OutgoingMessage = {
   call?: { method: string; params: Record<string, unknown> | undefined };
 };
 
-type Deps = { pool: UpstreamPool; oauth: OAuthTokenKeeper };
+type Deps = {
+  pool: UpstreamPool;
+  oauth: OAuthTokenKeeper;
+  /**
+   * The client's own upstream session (client-sessions.ts), instead of the pooled one. It is
+   * never renewed behind the client's back: what it held (log level, subscriptions) would be
+   * lost unseen, so the upstream's 404 reaches the client, which initializes again.
+   */
+  own?: UpstreamSession;
+};
 type Options = { timeoutMs: number; signal: AbortSource };
 
 /**
@@ -41,10 +50,10 @@ export async function forwardMessage(
   message: OutgoingMessage,
   options: Options,
 ): Promise<{ session: UpstreamSession; answer: UpstreamAnswer }> {
-  let session = await deps.pool.session(connection);
+  let session = deps.own ?? (await deps.pool.session(connection));
   let bearer = await deps.oauth.bearerFor(connection);
   let answer = await send(session, connection, message, bearer, options);
-  if (answer.kind === 'read' && session.sessionId && isSessionLoss(answer.status, answer.body.toString('utf8'))) {
+  if (!deps.own && answer.kind === 'read' && session.sessionId && isSessionLoss(answer.status, answer.body.toString('utf8'))) {
     session = await deps.pool.renew(connection, session);
     answer = await send(session, connection, message, bearer, options);
   }
@@ -60,6 +69,14 @@ export async function forwardMessage(
   return { session, answer };
 }
 
+/** What every request on the session carries: the stored credentials, the bearer, the session's id and version. */
+export function sessionHeaders(session: UpstreamSession, connection: ConnectionRecord, bearer: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = { ...connection.credentials, 'mcp-protocol-version': session.protocolVersion };
+  if (bearer) headers.authorization = `Bearer ${bearer}`;
+  if (session.sessionId) headers['mcp-session-id'] = session.sessionId;
+  return headers;
+}
+
 async function send(
   session: UpstreamSession,
   connection: ConnectionRecord,
@@ -68,14 +85,11 @@ async function send(
   options: Options,
 ): Promise<UpstreamAnswer> {
   const headers: Record<string, string> = {
-    ...connection.credentials,
+    ...sessionHeaders(session, connection, bearer),
     'content-type': 'application/json',
     accept: 'application/json, text/event-stream',
-    'mcp-protocol-version': session.protocolVersion,
   };
-  if (bearer) headers.authorization = `Bearer ${bearer}`;
   let json = message.json;
-  if (session.sessionId) headers['mcp-session-id'] = session.sessionId;
   if (session.era === 'modern' && message.call) {
     const modern = toModernRequest(message.json, message.call, session.protocolVersion);
     json = modern.body;

@@ -6,9 +6,12 @@ import type { RateLimitDecision } from '../core/rate-limits/rate-limiter.ts';
 import type { OwnedNamespace } from '../core/namespaces/namespace-directory.ts';
 import { JsonRpcCode, sendJsonRpcError } from './json-rpc.ts';
 
+/** The methods of a client's own session (its GET stream, its DELETE), besides POST. */
+export const SESSION_METHODS: readonly string[] = ['POST', 'GET', 'DELETE'];
+
 /**
  * What every MCP endpoint (a connection's, the namespace toolbox) decides before reading a
- * body: POST only, who is calling, their rate limit, and `execute` on a namespace they own.
+ * body: the method (POST only, unless the request names a session of a client's own), who is calling, their rate limit, and `execute` on a namespace they own.
  * Undefined when the request was answered here (405, 429); refusals of the caller are thrown.
  * The namespace comes back as the ownership check saw it: connections are looked up in that incarnation.
  */
@@ -17,9 +20,13 @@ export async function admitMcpCaller(
   res: ServerResponse,
   ctx: RequestContext,
   namespace: string,
+  methods: readonly string[] = ['POST'],
 ): Promise<{ access: Access; namespace: OwnedNamespace } | undefined> {
-  if (req.method !== 'POST') {
-    sendJsonRpcError(res, 405, null, { code: JsonRpcCode.serverError, message: 'Method not allowed: this endpoint takes POST only (no sessions, no standalone stream)' }, { allow: 'POST' });
+  if (!methods.includes(req.method ?? '')) {
+    const message = methods.length === 1
+      ? 'Method not allowed: this endpoint takes POST only (no standalone stream outside a session)'
+      : `Method not allowed: a session takes ${methods.join(', ')}`;
+    sendJsonRpcError(res, 405, null, { code: JsonRpcCode.serverError, message }, { allow: methods.join(', ') });
     return undefined;
   }
   const principal = await ctx.auth.authenticate(ctx.bearer, ctx.client);

@@ -8,9 +8,13 @@ import { describeUpstreamFailure } from '../core/upstream/upstream-failure.ts';
 import type { UpstreamSession } from '../core/upstream/upstream-session.ts';
 import { AppError } from '../errors.ts';
 import { classifyMessage, JsonRpcCode, sendJsonRpcError, sendJsonRpcResult, type JsonRpcId } from './json-rpc.ts';
-import { admitMcpCaller } from './mcp-admission.ts';
+import { admitMcpCaller, SESSION_METHODS } from './mcp-admission.ts';
 import { readPostedJson } from './posted-json.ts';
 import { acceptsEventStream, type JsonOnlyClient, type ServerRequest } from './event-stream-answer.ts';
+import type { ClientSession } from '../core/upstream/client-sessions.ts';
+import type { Principal } from '../core/auth/authenticate.ts';
+import type { ClientCapabilities } from '@modelcontextprotocol/client';
+import { relaySessionStream } from './session-stream.ts';
 import { streamThrough } from './stream-through.ts';
 import { forwardMessage, type OutgoingMessage, type UpstreamAnswer } from './forward.ts';
 import { claimedProtocolVersion } from './modern-envelope.ts';
@@ -29,17 +33,42 @@ export function matchMcpPath(pathname: string): McpTarget | undefined {
 }
 
 /**
- * The MCP endpoint of a connection (Streamable HTTP). Switchboard owns the upstream session:
- * the client's `initialize` is answered from it, and requests and notifications are forwarded
- * on it. Clients may skip the handshake entirely (the official helper's `smithery-stateless`
- * session id): any session id the client sends is accepted and ignored, and none is issued.
+ * The MCP endpoint of a connection (Streamable HTTP). A client that initializes (2025 era) gets
+ * a session of its own, on an upstream session opened for it (docs/mcp-sessions.md): its POSTs,
+ * its GET stream and its DELETE name it by `mcp-session-id`. Every other message (no handshake,
+ * the official helper's `smithery-stateless`, a session id this process did not issue) is
+ * forwarded on the connection's pooled upstream session, as is the 2026 era, which has no sessions.
  */
 export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, target: McpTarget): Promise<void> {
-  const admitted = await admitMcpCaller(req, res, ctx, target.namespace);
+  const sessionId = req.headers['mcp-session-id'];
+  const namesOwnSession = typeof sessionId === 'string' && ctx.clientSessions.issuedHere(sessionId);
+  const admitted = await admitMcpCaller(req, res, ctx, target.namespace, namesOwnSession ? SESSION_METHODS : undefined);
   if (!admitted) return;
   const { access } = admitted;
   const connection = await ctx.connections.get(admitted.namespace, target.connectionId);
   if (!connection || !allowsConnection(access.scope, connection.metadata)) throw connectionNotFound(target.connectionId);
+
+  let own: ClientSession | undefined;
+  if (namesOwnSession) {
+    own = ctx.clientSessions.find(sessionId, connection, access.principal);
+    if (!own) {
+      // Ended, expired, another caller's, or of the connection before it was deleted: the spec's
+      // answer, on which the client initializes again.
+      sendJsonRpcError(res, 404, null, { code: JsonRpcCode.serverError, message: 'Session not found: initialize again' });
+      return;
+    }
+    if (req.method === 'DELETE') {
+      await ctx.clientSessions.end(own.id);
+      res.statusCode = 200;
+      res.end();
+      return;
+    }
+    if (req.method === 'GET') {
+      if (answeredWhileNeedingSetup(res, ctx, connection, null)) return;
+      await relaySessionStream(req, res, ctx, connection, own);
+      return;
+    }
+  }
 
   const posted = await readPostedJson(req, res, ctx.config.maxBodyBytes);
   if (!posted) return;
@@ -68,10 +97,16 @@ export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse
     if (message.kind === 'request' && message.method === 'initialize') {
       const session = await ctx.upstreams.session(connection);
       observe(ctx, connection, session);
+      // A session id the client chose (`smithery-stateless`) or another replica issued keeps the
+      // shared session; the 2026 era has none to give.
+      if (session.era === 'legacy' && (sessionId === undefined || namesOwnSession)) {
+        await initializeOwnSession(res, ctx, connection, access.principal, id, message.params);
+        return;
+      }
       sendJsonRpcResult(res, id, initializeResult(session, message.params));
       return;
     }
-    const session = await ctx.upstreams.session(connection);
+    const session = own?.upstream ?? (await ctx.upstreams.session(connection));
     if (message.kind === 'batch' && (session.era === 'modern' || message.messages.some(isInitialize))) {
       sendJsonRpcError(res, 400, null, { code: JsonRpcCode.invalidRequest, message: 'Invalid Request: batches are not accepted here' });
       return;
@@ -105,16 +140,49 @@ export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse
     res.once('close', () => {
       if (!res.writableFinished) clientGone.emit('abort');
     });
-    const forwarded = await forwardMessage({ pool: ctx.upstreams, oauth: ctx.oauth }, connection, outgoing, {
-      timeoutMs: ctx.config.upstreamTimeoutMs,
-      signal: clientGone,
-    });
-    const jsonOnly = acceptsEventStream(req.headers.accept) ? undefined : jsonOnlyClient(ctx, connection, forwarded.session);
-    await relay(res, ctx, connection, forwarded.session, forwarded.answer, id, jsonOnly);
+    const release = own?.hold();
+    try {
+      const forwarded = await forwardMessage({ pool: ctx.upstreams, oauth: ctx.oauth, own: own?.upstream }, connection, outgoing, {
+        timeoutMs: ctx.config.upstreamTimeoutMs,
+        signal: clientGone,
+      });
+      // The upstream forgot the client's session: so does Switchboard, and its 404 tells the client to initialize again.
+      if (own && forwarded.answer.kind === 'read' && forwarded.answer.status === 404) void ctx.clientSessions.end(own.id);
+      const jsonOnly = acceptsEventStream(req.headers.accept) ? undefined : jsonOnlyClient(ctx, connection, forwarded.session);
+      await relay(res, ctx, connection, forwarded.session, forwarded.answer, id, jsonOnly);
+    } finally {
+      release?.();
+    }
   } catch (error) {
     if (error instanceof AppError) throw error;
     answerUpstreamFailure(res, ctx, connection, id, error);
   }
+}
+
+/**
+ * Opens the client's own session: an upstream session declaring what the client declared, and
+ * an `mcp-session-id` of Switchboard's own. Bounded per process and per caller.
+ */
+async function initializeOwnSession(
+  res: ServerResponse,
+  ctx: RequestContext,
+  connection: ConnectionRecord,
+  principal: Principal,
+  id: JsonRpcId,
+  params: Record<string, unknown> | undefined,
+): Promise<void> {
+  const capabilities = params?.capabilities !== null && typeof params?.capabilities === 'object' && !Array.isArray(params.capabilities) ? (params.capabilities as ClientCapabilities) : {};
+  const protocolVersion = typeof params?.protocolVersion === 'string' ? params.protocolVersion : undefined;
+  const opened = await ctx.clientSessions.open(connection, principal, { capabilities, protocolVersion });
+  if (!opened.ok) {
+    const [status, message] = opened.reason === 'full'
+      ? [503, 'Too many MCP sessions on this server: end unused ones (DELETE) or try again later']
+      : [429, 'Too many MCP sessions for this API key or token: end unused ones (DELETE) first'];
+    sendJsonRpcError(res, status, id, { code: JsonRpcCode.serverError, message }, { 'retry-after': '60' });
+    return;
+  }
+  res.setHeader('mcp-session-id', opened.session.id);
+  sendJsonRpcResult(res, id, initializeResult(opened.session.upstream, params));
 }
 
 /** A connection needing setup is answered without calling upstream (CONTRACT: -32001 / -32002). */

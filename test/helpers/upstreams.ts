@@ -38,6 +38,16 @@ export function startFixtureUpstream(
   }));
 }
 
+/** test/fixtures/session-upstream.ts: SDK 1.x sessions that send log messages and list_changed on their own. */
+export function startSessionUpstream(): Promise<Upstream> {
+  return startUpstream((port) => ({
+    args: ['--import', 'tsx', path.join(projectRoot, 'test', 'fixtures', 'session-upstream.ts'), String(port)],
+    env: {},
+    ready: /^listening \d+/m,
+    mcpPath: '/mcp',
+  }));
+}
+
 /** The reference server of the MCP project, `@modelcontextprotocol/server-everything`, over Streamable HTTP. */
 export function startServerEverything(): Promise<Upstream> {
   const entry = createRequire(import.meta.url).resolve('@modelcontextprotocol/server-everything/dist/index.js');

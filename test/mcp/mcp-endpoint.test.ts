@@ -191,7 +191,10 @@ describe('the full handshake', () => {
       }),
     });
     const answer = await answerTo(init, 'init');
-    expect(init.headers.get('mcp-session-id')).toBeNull();
+    // A 2025-era upstream gives the client a session of its own (client-sessions.test.ts); the 2026 era has none.
+    const sessionId = init.headers.get('mcp-session-id');
+    if (which === 'sessions') expect(sessionId).toMatch(/^[0-9a-f]{12}\.[\w-]{32}$/);
+    else expect(sessionId).toBeNull();
     expect(answer.result).toMatchObject({
       protocolVersion,
       serverInfo: { name: `fixture-${which}`, version: '1.2.3', title: 'Test fixture' },
@@ -199,7 +202,7 @@ describe('the full handshake', () => {
     });
     expect(answer.result!.instructions).toMatch(new RegExp(`^fixture ${which}`));
 
-    const headers = { 'mcp-protocol-version': protocolVersion };
+    const headers = { 'mcp-protocol-version': protocolVersion, ...(sessionId ? { 'mcp-session-id': sessionId } : {}) };
     const notifications = [
       { jsonrpc: '2.0', method: 'notifications/initialized' },
       { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 12345, reason: 'test' } },

@@ -41,7 +41,7 @@ export type AbortSource = AbortSignal | EventEmitter;
 
 export type UpstreamRequest = {
   url: URL;
-  method: 'POST' | 'DELETE';
+  method: 'POST' | 'GET' | 'DELETE';
   headers: Record<string, string>;
   body?: Buffer;
   /**
@@ -49,6 +49,8 @@ export type UpstreamRequest = {
    * between chunks of the body (a tool may stream progress for as long as it runs).
    */
   timeoutMs: number;
+  /** The longest silence between chunks of the body, when not `timeoutMs`: 0 for none (a session's GET stream may idle for long). */
+  bodyTimeoutMs?: number;
   /** Aborts the request, e.g. when the client went away. */
   signal?: AbortSource;
   /** Opens the connections: the egress guard, which refuses addresses Switchboard may not reach. */
@@ -85,7 +87,7 @@ async function sendThroughPool(request: UpstreamRequest): Promise<UpstreamRespon
     body: request.body,
     signal: request.signal,
     headersTimeout: request.timeoutMs,
-    bodyTimeout: request.timeoutMs,
+    bodyTimeout: request.bodyTimeoutMs ?? request.timeoutMs,
   };
   try {
     const { statusCode, headers, body } = await pool.request(options);

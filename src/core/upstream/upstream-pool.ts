@@ -8,7 +8,7 @@ import type { AuthProvider } from '@modelcontextprotocol/client';
 import { AuthorizationRequiredError, type OAuthChallenge } from '../oauth/oauth-state.ts';
 import type { OAuthTokenKeeper } from '../oauth/oauth-tokens.ts';
 import { challengeOf, describeUpstreamFailure } from './upstream-failure.ts';
-import { openUpstreamSession, type OpenSessionOptions, type SessionEgress, type UpstreamSession } from './upstream-session.ts';
+import { openUpstreamSession, type ClientDeclaration, type OpenSessionOptions, type SessionEgress, type UpstreamSession } from './upstream-session.ts';
 
 export type UpstreamPoolOptions = {
   timeoutMs: number;
@@ -42,6 +42,11 @@ export type UpstreamPool = {
   /** The upstream forgot `stale`: open a fresh session in its place (once, however many ask). */
   renew(connection: ConnectionRecord, stale: UpstreamSession): Promise<UpstreamSession>;
   probe(connection: ConnectionRecord): Promise<ProbeOutcome>;
+  /**
+   * A session of the client's own (2025 era only), declaring upstream what the client declared.
+   * Not pooled: its owner (client-sessions.ts) keeps it and closes it.
+   */
+  openForClient(connection: ConnectionRecord, declared: ClientDeclaration): Promise<UpstreamSession>;
   close(): Promise<void>;
   readonly size: number;
 };
@@ -123,21 +128,28 @@ export function createUpstreamPool(changes: ChangeFeed, options: UpstreamPoolOpt
     };
   }
 
+  function sessionOptions(connection: ConnectionRecord): OpenSessionOptions {
+    const key = connectionKey(connection);
+    return {
+      url: new URL(connection.mcpUrl),
+      credentials: connection.credentials,
+      authProvider: authFor(connection),
+      timeoutMs: options.timeoutMs,
+      toolListTtlMs: options.toolListTtlMs,
+      egress: options.egress,
+      maxReplyBytes: options.maxReplyBytes,
+      onError: (error) => options.logger.debug({ connection: key, err: { name: error.name } }, 'upstream session error'),
+    };
+  }
+
   function open(connection: ConnectionRecord, known: OpenSessionOptions['prior']): Entry {
     const key = connectionKey(connection);
     const prior = known ?? (legacyUrls.get(connection.mcpUrl) ? { kind: 'legacy' as const } : undefined);
     const entry: Entry = { incarnation: connection.incarnation, revision: connection.revision, prior, session: undefined as unknown as Promise<UpstreamSession> };
     entry.session = openUpstreamSession({
-      url: new URL(connection.mcpUrl),
-      credentials: connection.credentials,
-      authProvider: authFor(connection),
+      ...sessionOptions(connection),
       onChallenge: (response) => (entry.challenge = challengeOf(response)),
-      timeoutMs: options.timeoutMs,
-      toolListTtlMs: options.toolListTtlMs,
-      egress: options.egress,
-      maxReplyBytes: options.maxReplyBytes,
       prior,
-      onError: (error) => options.logger.debug({ connection: key, err: { name: error.name } }, 'upstream session error'),
     });
     entries.set(key, entry);
     entry.session.then(
@@ -206,6 +218,10 @@ export function createUpstreamPool(changes: ChangeFeed, options: UpstreamPoolOpt
         const message = failure.kind === 'failed' ? failure.message : `${url.host} lost the session while connecting`;
         return { status: { state: 'error', message } };
       }
+    },
+    openForClient(connection, declared) {
+      // Only ever asked once the pooled session found the 2025 era: no probe.
+      return openUpstreamSession({ ...sessionOptions(connection), prior: { kind: 'legacy' }, forClient: declared });
     },
     async close() {
       clearInterval(sweep);

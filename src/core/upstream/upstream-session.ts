@@ -2,10 +2,12 @@ import {
   Client,
   StreamableHTTPClientTransport,
   type AuthProvider,
+  type ClientCapabilities,
   type jsonSchemaValidator,
   type DiscoverResult,
   type Implementation,
   type ServerCapabilities,
+  SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/client';
 import { SWITCHBOARD_VERSION } from '../../version.ts';
 import type { ServerInfo } from '../connections/connection-status.ts';
@@ -74,32 +76,44 @@ export type OpenSessionOptions = {
   maxReplyBytes: number;
   /** What an earlier session with this upstream found, to skip the era probe. */
   prior?: { kind: 'legacy' } | { kind: 'modern'; discover: DiscoverResult };
+  /**
+   * Set for a session opened on behalf of one client (see client-sessions.ts): what that client
+   * declared at initialize is declared upstream, so the server offers what the client can do.
+   * Such a session holds no standalone GET stream of its own: the upstream allows one per
+   * session, and it belongs to the client's GET.
+   */
+  forClient?: ClientDeclaration;
   onError?: (error: Error) => void;
 };
+
+/** What a client declared in its `initialize`: its capabilities and the protocol version it asked for. */
+export type ClientDeclaration = { capabilities: ClientCapabilities; protocolVersion: string | undefined };
 
 export async function openUpstreamSession(options: OpenSessionOptions): Promise<UpstreamSession> {
   const onChallenge = options.onChallenge;
   const guards = createReplyGuards(options.maxReplyBytes);
+  const egressFetch = options.forClient ? withoutStandaloneStream(options.egress.fetch) : options.egress.fetch;
   const transport = new StreamableHTTPClientTransport(options.url, {
     requestInit: { headers: { ...options.credentials } },
     ...(options.authProvider ? { authProvider: options.authProvider } : {}),
     fetch: guards.fetch(
       onChallenge
         ? async (input: string | URL, init?: RequestInit) => {
-            const response = await options.egress.fetch(input, init);
+            const response = await egressFetch(input, init);
             if (response.status === 401 || response.status === 403) onChallenge(response);
             return response;
           }
-        : options.egress.fetch,
+        : egressFetch,
     ),
   });
   guards.install(transport);
   const client = new Client(
     { name: 'switchboard', version: SWITCHBOARD_VERSION },
     {
-      capabilities: {},
+      capabilities: options.forClient?.capabilities ?? {},
       versionNegotiation: { mode: 'auto', probe: { timeoutMs: options.timeoutMs, maxRetries: 0 } },
       jsonSchemaValidator: passThroughValidator,
+      ...(options.forClient ? { supportedProtocolVersions: versionsOffering(options.forClient.protocolVersion) } : {}),
     },
   );
   client.onerror = (error) => options.onError?.(error);
@@ -143,6 +157,26 @@ export async function openUpstreamSession(options: OpenSessionOptions): Promise<
 }
 
 const TERMINATE_TIMEOUT_MS = 2_000;
+
+/** The SDK's protocol versions, the client's own first when the SDK knows it (the legacy handshake offers the first). */
+function versionsOffering(requested: string | undefined): string[] {
+  const known = [...SUPPORTED_PROTOCOL_VERSIONS];
+  if (!requested || !known.includes(requested)) return known;
+  return [requested, ...known.filter((version) => version !== requested)];
+}
+
+/**
+ * The SDK transport opens a standalone GET stream once initialized. On a client's own session
+ * that stream is the client's to open, through the MCP endpoint: the SDK hears 405 (no stream
+ * offered), which it takes quietly.
+ */
+function withoutStandaloneStream(fetch: SessionEgress['fetch']): SessionEgress['fetch'] {
+  return ((input: string | URL | Request, init?: RequestInit) => {
+    const opensStream = (init?.method ?? 'GET').toUpperCase() === 'GET' && /text\/event-stream/i.test(new Headers(init?.headers).get('accept') ?? '');
+    if (opensStream) return Promise.resolve(new Response(null, { status: 405, headers: { allow: 'POST, DELETE' } }));
+    return fetch(input, init);
+  }) as SessionEgress['fetch'];
+}
 
 function withinMs(work: Promise<unknown>, ms: number): Promise<void> {
   return new Promise((resolve) => {

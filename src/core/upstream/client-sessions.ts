@@ -1,0 +1,192 @@
+import { randomBytes } from 'node:crypto';
+import type { Principal } from '../auth/authenticate.ts';
+import type { ChangeFeed } from '../changes/change-feed.ts';
+import { connectionKey, type ConnectionRecord } from '../connections/connection-store.ts';
+import type { ClientDeclaration, UpstreamSession } from './upstream-session.ts';
+
+/**
+ * One client's own MCP session (2025 era): the client initialized, and what is per-session in
+ * MCP (log level, subscriptions, the server's requests and notifications) belongs to it alone,
+ * on an upstream session opened for it. Bound to whoever created it and to the connection as
+ * it stood then.
+ */
+export type ClientSession = {
+  /** The `mcp-session-id` the client sends: random, unguessable. */
+  readonly id: string;
+  readonly upstream: UpstreamSession;
+  /** Aborted when the session ends: its GET stream stops with it. */
+  readonly ended: AbortSignal;
+  /** Aborted when the session ends or the server begins to stop: its GET stream must not hold up a shutdown. */
+  readonly streamsEnd: AbortSignal;
+  /** Marks the session in use (never idle) until the returned function is called. */
+  hold(): () => void;
+};
+
+export type OpenedClientSession = { ok: true; session: ClientSession } | { ok: false; reason: 'full' | 'caller_full' };
+
+export type ClientSessions = {
+  /** Whether this process issued the id (it may have ended since): other ids are stateless traffic. */
+  issuedHere(id: string): boolean;
+  open(connection: ConnectionRecord, principal: Principal, declared: ClientDeclaration): Promise<OpenedClientSession>;
+  /** The live session with this id, if the caller created it for this connection as it stands now. */
+  find(id: string, connection: ConnectionRecord, principal: Principal): ClientSession | undefined;
+  /** Ends the session and its upstream session (terminated upstream). */
+  end(id: string): Promise<void>;
+  /**
+   * Ends every GET stream now (the sessions live on): a shutdown waits for requests in flight,
+   * and a stream would never finish by itself. Its client reconnects, to another replica if need be.
+   */
+  stopStreams(): void;
+  /** Ends every session unused for longer than the idle time (runs on a timer too). */
+  sweepIdle(): Promise<void>;
+  close(): Promise<void>;
+  readonly size: number;
+};
+
+export type ClientSessionOptions = {
+  idleMs: number;
+  /** Live sessions in this process, and per caller (API key or service token). */
+  maxSessions: number;
+  maxPerCaller: number;
+  openUpstream(connection: ConnectionRecord, declared: ClientDeclaration): Promise<UpstreamSession>;
+  changes?: ChangeFeed;
+  now?: () => number;
+};
+
+type Entry = {
+  session: ClientSession;
+  caller: string;
+  connection: string;
+  incarnation: string;
+  revision: number;
+  holds: number;
+  lastUsedAt: number;
+  abort: AbortController;
+};
+
+export function createClientSessions(options: ClientSessionOptions): ClientSessions {
+  const now = options.now ?? Date.now;
+  // Ids carry this process's mark, so an id it issued is known as such after the session ended
+  // (answered 404: the client initializes again) while any other id stays stateless traffic.
+  const mark = `${randomBytes(6).toString('hex')}.`;
+  const entries = new Map<string, Entry>();
+  const opening = new Map<string, number>();
+  const stopping = new AbortController();
+  let openingTotal = 0;
+
+  const callerCount = (caller: string) => {
+    let count = opening.get(caller) ?? 0;
+    for (const entry of entries.values()) if (entry.caller === caller) count++;
+    return count;
+  };
+
+  async function end(id: string): Promise<void> {
+    const entry = entries.get(id);
+    if (!entry) return;
+    entries.delete(id);
+    entry.abort.abort();
+    await entry.session.upstream.close({ terminate: true });
+  }
+
+  function endWhere(matches: (entry: Entry) => boolean): void {
+    for (const [id, entry] of entries) if (matches(entry)) void end(id);
+  }
+
+  options.changes?.subscribe({
+    onChange(change) {
+      if (change.kind === 'connection') {
+        const key = connectionKey(change);
+        endWhere((entry) => entry.connection === key && entry.revision !== change.revision);
+      } else if (change.kind === 'namespace') {
+        endWhere((entry) => entry.connection.startsWith(`${change.name}/`));
+      }
+    },
+    // Every lookup checks the connection as it stands: a missed notification costs nothing.
+    onReset() {},
+  });
+
+  async function sweepIdle(): Promise<void> {
+    const cutoff = now() - options.idleMs;
+    const idle = [...entries].filter(([, entry]) => entry.holds === 0 && entry.lastUsedAt < cutoff);
+    await Promise.all(idle.map(([id]) => end(id)));
+  }
+  const sweep = setInterval(() => void sweepIdle(), Math.max(1_000, Math.min(options.idleMs / 2, 60_000)));
+  sweep.unref();
+
+  return {
+    issuedHere: (id) => id.startsWith(mark),
+    async open(connection, principal, declared) {
+      const caller = callerOf(principal);
+      if (entries.size + openingTotal >= options.maxSessions) return { ok: false, reason: 'full' };
+      if (callerCount(caller) >= options.maxPerCaller) return { ok: false, reason: 'caller_full' };
+      opening.set(caller, (opening.get(caller) ?? 0) + 1);
+      openingTotal++;
+      let upstream: UpstreamSession;
+      try {
+        upstream = await options.openUpstream(connection, declared);
+      } finally {
+        openingTotal--;
+        const left = opening.get(caller)! - 1;
+        if (left === 0) opening.delete(caller);
+        else opening.set(caller, left);
+      }
+      const abort = new AbortController();
+      const id = `${mark}${randomBytes(24).toString('base64url')}`;
+      const entry: Entry = {
+        caller,
+        connection: connectionKey(connection),
+        incarnation: connection.incarnation,
+        revision: connection.revision,
+        holds: 0,
+        lastUsedAt: now(),
+        abort,
+        session: {
+          id,
+          upstream,
+          ended: abort.signal,
+          streamsEnd: AbortSignal.any([abort.signal, stopping.signal]),
+          hold() {
+            entry.holds++;
+            entry.lastUsedAt = now();
+            let released = false;
+            return () => {
+              if (released) return;
+              released = true;
+              entry.holds--;
+              entry.lastUsedAt = now();
+            };
+          },
+        },
+      };
+      entries.set(id, entry);
+      return { ok: true, session: entry.session };
+    },
+    find(id, connection, principal) {
+      const entry = entries.get(id);
+      if (!entry || entry.caller !== callerOf(principal) || entry.connection !== connectionKey(connection)) return undefined;
+      // The connection was deleted and created again, or changed its URL or credentials: the
+      // upstream session belongs to what it was.
+      if (entry.incarnation !== connection.incarnation || entry.revision !== connection.revision) {
+        void end(id);
+        return undefined;
+      }
+      entry.lastUsedAt = now();
+      return entry.session;
+    },
+    end,
+    stopStreams: () => stopping.abort(),
+    sweepIdle,
+    async close() {
+      clearInterval(sweep);
+      await Promise.all([...entries.keys()].map(end));
+    },
+    get size() {
+      return entries.size;
+    },
+  };
+}
+
+/** Who created a session: the API key, or the service token (a token and its children are different callers). */
+function callerOf(principal: Principal): string {
+  return principal.kind === 'account' ? `key:${principal.apiKeyId}` : `token:${principal.tokenIds.join('/')}`;
+}

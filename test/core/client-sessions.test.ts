@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import type { Principal } from '../../src/core/auth/authenticate.ts';
+import type { ConnectionRecord } from '../../src/core/connections/connection-store.ts';
+import { createClientSessions } from '../../src/core/upstream/client-sessions.ts';
+import type { UpstreamSession } from '../../src/core/upstream/upstream-session.ts';
+
+/**
+ * The registry of clients' own sessions, on its own: binding, idle expiry and limits, with a
+ * clock the test moves. The upstream sessions are stand-ins that record being closed (the
+ * endpoint tests, test/mcp/client-sessions.test.ts, use real ones).
+ */
+
+const connection = { namespace: 'ns', id: 'conn', incarnation: 'inc-1', revision: 1 } as ConnectionRecord;
+const alice: Principal = { kind: 'account', accountId: 'acct', apiKeyId: 'key-a' };
+const bob: Principal = { kind: 'account', accountId: 'acct', apiKeyId: 'key-b' };
+
+function setup(limits: { maxSessions?: number; maxPerCaller?: number } = {}) {
+  let clock = 0;
+  const closed: { terminate: boolean }[] = [];
+  const sessions = createClientSessions({
+    idleMs: 1_000,
+    maxSessions: limits.maxSessions ?? 10,
+    maxPerCaller: limits.maxPerCaller ?? 10,
+    now: () => clock,
+    openUpstream: async () => ({ close: async (options: { terminate: boolean }) => void closed.push(options) }) as unknown as UpstreamSession,
+  });
+  const open = async (principal: Principal = alice) => {
+    const opened = await sessions.open(connection, principal, { capabilities: {}, protocolVersion: '2025-11-25' });
+    if (!opened.ok) throw new Error(opened.reason);
+    return opened.session;
+  };
+  return { sessions, closed, open, advance: (ms: number) => (clock += ms) };
+}
+
+describe('client sessions', () => {
+  it('issues unguessable ids marked as this process’s, found only by their creator for the connection as it stands', async () => {
+    const { sessions, open, closed } = setup();
+    const session = await open();
+    expect(session.id).toMatch(/^[0-9a-f]{12}\.[\w-]{32}$/);
+    expect(sessions.issuedHere(session.id)).toBe(true);
+    expect(sessions.issuedHere('smithery-stateless')).toBe(false);
+    expect(sessions.find(session.id, connection, alice)).toBe(session);
+    expect(sessions.find(session.id, connection, bob)).toBeUndefined();
+    expect(sessions.find(session.id, { ...connection, id: 'other' }, alice)).toBeUndefined();
+    expect(closed).toEqual([]);
+    // The connection deleted and created again under its id: the session ends.
+    expect(sessions.find(session.id, { ...connection, incarnation: 'inc-2' }, alice)).toBeUndefined();
+    await Promise.resolve();
+    expect(closed).toEqual([{ terminate: true }]);
+    expect(sessions.size).toBe(0);
+  });
+
+  it('ends sessions idle longer than the idle time, closing their upstream sessions, but not one in use', async () => {
+    const { sessions, open, closed, advance } = setup();
+    const idle = await open();
+    const busy = await open();
+    const release = busy.hold();
+    advance(1_001);
+    await sessions.sweepIdle();
+    expect(sessions.find(idle.id, connection, alice)).toBeUndefined();
+    expect(idle.ended.aborted).toBe(true);
+    expect(sessions.find(busy.id, connection, alice)).toBe(busy);
+    expect(closed).toEqual([{ terminate: true }]);
+    release();
+    advance(1_001);
+    await sessions.sweepIdle();
+    expect(sessions.size).toBe(0);
+  });
+
+  it('refuses sessions past the limits: per caller, then per process', async () => {
+    const { sessions, open } = setup({ maxSessions: 3, maxPerCaller: 2 });
+    await open(alice);
+    await open(alice);
+    expect(await sessions.open(connection, alice, { capabilities: {}, protocolVersion: undefined })).toEqual({ ok: false, reason: 'caller_full' });
+    await open(bob);
+    expect(await sessions.open(connection, bob, { capabilities: {}, protocolVersion: undefined })).toEqual({ ok: false, reason: 'full' });
+  });
+
+  it('closes every session when closed', async () => {
+    const { sessions, open, closed } = setup();
+    await open();
+    await open(bob);
+    await sessions.close();
+    expect(closed).toHaveLength(2);
+    expect(sessions.size).toBe(0);
+  });
+});
