@@ -67,13 +67,28 @@ describe('client sessions', () => {
     expect(sessions.size).toBe(0);
   });
 
-  it('refuses sessions past the limits: per caller, then per process', async () => {
-    const { sessions, open } = setup({ maxSessions: 3, maxPerCaller: 2 });
-    await open(alice);
-    await open(alice);
+  it('at a limit, ends the caller’s (then anyone’s) session unused the longest; refuses only when every one is busy', async () => {
+    const { sessions, open, advance } = setup({ maxSessions: 3, maxPerCaller: 2 });
+    const first = await open(alice);
+    advance(1);
+    const second = await open(alice);
+    advance(1);
+    // Alice is at her limit: her oldest idle session makes room, not Bob's or a busy one.
+    const third = await open(alice);
+    expect(sessions.find(first.id, connection, alice)).toBeUndefined();
+    expect(first.ended.aborted).toBe(true);
+    const releases = [second.hold(), third.hold()];
     expect(await sessions.open(connection, alice, { capabilities: {}, protocolVersion: undefined })).toEqual({ ok: false, reason: 'caller_full' });
-    await open(bob);
+    const bobs = await open(bob);
+    // The process is full: Bob's is the only idle one, and goes.
+    advance(1);
+    const carol: Principal = { kind: 'account', accountId: 'acct', apiKeyId: 'key-c' };
+    const carols = await open(carol);
+    expect(sessions.find(bobs.id, connection, bob)).toBeUndefined();
+    const releaseCarol = carols.hold();
     expect(await sessions.open(connection, bob, { capabilities: {}, protocolVersion: undefined })).toEqual({ ok: false, reason: 'full' });
+    expect(sessions.size).toBe(3);
+    [...releases, releaseCarol].forEach((release) => release());
   });
 
   it('closes every session when closed', async () => {

@@ -105,6 +105,18 @@ export function createClientSessions(options: ClientSessionOptions): ClientSessi
     onReset() {},
   });
 
+  /** Ends the idle session (nothing in flight, no open stream) among `matching` unused the longest; false when none is idle. */
+  function evictLeastRecentlyUsed(matching: (entry: Entry) => boolean): boolean {
+    let oldest: [string, Entry] | undefined;
+    for (const pair of entries) {
+      if (pair[1].holds === 0 && matching(pair[1]) && (!oldest || pair[1].lastUsedAt < oldest[1].lastUsedAt)) oldest = pair;
+    }
+    if (!oldest) return false;
+    // end() forgets the session at once; the upstream is told in the background.
+    void end(oldest[0]).catch(() => {});
+    return true;
+  }
+
   async function sweepIdle(): Promise<void> {
     const cutoff = now() - options.idleMs;
     const idle = [...entries].filter(([, entry]) => entry.holds === 0 && entry.lastUsedAt < cutoff);
@@ -117,8 +129,13 @@ export function createClientSessions(options: ClientSessionOptions): ClientSessi
     issuedHere: (id) => id.startsWith(mark),
     async open(connection, principal, declared) {
       const caller = callerOf(principal);
-      if (entries.size + openingTotal >= options.maxSessions) return { ok: false, reason: 'full' };
-      if (callerCount(caller) >= options.maxPerCaller) return { ok: false, reason: 'caller_full' };
+      // At a limit, the session unused the longest makes room, when one is idle: clients that
+      // initialize and never DELETE (most SDK scripts) would otherwise lock their caller out
+      // until the idle time ends theirs. Its client gets 404 next time and initializes again.
+      if (callerCount(caller) >= options.maxPerCaller && !evictLeastRecentlyUsed((entry) => entry.caller === caller)) {
+        return { ok: false, reason: 'caller_full' };
+      }
+      if (entries.size + openingTotal >= options.maxSessions && !evictLeastRecentlyUsed(() => true)) return { ok: false, reason: 'full' };
       opening.set(caller, (opening.get(caller) ?? 0) + 1);
       openingTotal++;
       let upstream: UpstreamSession;
