@@ -24,7 +24,7 @@ type Sql = ReturnType<typeof postgres>;
  * postgres.js over sockets this test can see (postgres.js's `socket` option: the driver then
  * skips its own connect and speaks over the socket handed to it).
  */
-function driver(url: string, max: number): { sql: Sql; sockets: net.Socket[] } {
+function driver(url: string, max: number, onConnected?: (socket: net.Socket) => void): { sql: Sql; sockets: net.Socket[] } {
   const sockets: net.Socket[] = [];
   const socket = ({ host, port }: { host: string[]; port: number[] }) =>
     new Promise<net.Socket>((resolve, reject) => {
@@ -33,6 +33,7 @@ function driver(url: string, max: number): { sql: Sql; sockets: net.Socket[] } {
       connecting.once('connect', () => {
         connecting.off('error', reject);
         sockets.push(connecting);
+        onConnected?.(connecting);
         resolve(connecting);
       });
     });
@@ -141,25 +142,18 @@ describe.skipIf(!adminUrl)(`postgres.js 3.4.9 as patched on install${adminUrl ? 
     process.on('unhandledRejection', record);
     try {
       let cut = false;
-      const socket = ({ host, port }: { host: string[]; port: number[] }) =>
-        new Promise<net.Socket>((resolve, reject) => {
-          const connecting = net.connect(port[0]!, host[0]!);
-          connecting.once('error', reject);
-          connecting.once('connect', () => {
-            connecting.off('error', reject);
-            const write = connecting.write.bind(connecting) as (...args: unknown[]) => boolean;
-            connecting.write = ((chunk: unknown, ...rest: unknown[]) => {
-              const written = write(chunk, ...rest);
-              if (!cut && Buffer.from(chunk as Uint8Array).includes('pg_catalog.pg_type')) {
-                cut = true;
-                connecting.destroy();
-              }
-              return written;
-            }) as typeof connecting.write;
-            resolve(connecting);
-          });
-        });
-      sql = postgres(adminUrl!, { max: 1, connect_timeout: 10, onnotice: () => {}, socket } as unknown as postgres.Options<{}>);
+      const cutAfterTypeLookup = (socket: net.Socket) => {
+        const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
+        socket.write = ((chunk: unknown, ...rest: unknown[]) => {
+          const written = write(chunk, ...rest);
+          if (!cut && Buffer.from(chunk as Uint8Array).includes('pg_catalog.pg_type')) {
+            cut = true;
+            socket.destroy();
+          }
+          return written;
+        }) as typeof socket.write;
+      };
+      sql = driver(adminUrl!, 1, cutAfterTypeLookup).sql;
       // Kysely takes connections with reserve(): the lookup then runs with no query waiting on it.
       // The driver may fail the reservation with its connection or hand it the next one.
       const reserved = await sql.reserve().catch((error: { code?: string }) => error.code);
