@@ -242,6 +242,31 @@ describe('the session’s end and who may use it', () => {
     }
   });
 
+  it.each(['GET', 'DELETE'])('%s with the session id is refused for a bad key, another account, a token for another namespace or a read-only one; the session lives on', async (method) => {
+    const { client, transport } = await connect(conn.logs);
+    const stranger = (await server.newAccount('stranger')).key;
+    const mint = async (policy: unknown[]) => {
+      const minted = await server.request('/tokens', { method: 'POST', bearer: owner.key, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ policy }) });
+      expect(minted.status).toBe(200);
+      return ((await minted.json()) as { token: string }).token;
+    };
+    const otherNamespace = await mint([{ namespaces: `${ns}-elsewhere` }]);
+    const readOnly = await mint([{ namespaces: ns, operations: ['read'] }]);
+    const refusals: [string, number][] = [];
+    for (const bearer of ['sk_not_a_real_key', stranger, otherNamespace, readOnly]) {
+      const response = await fetch(endpoint(conn.logs), {
+        method,
+        headers: { authorization: `Bearer ${bearer}`, accept: 'text/event-stream', 'mcp-session-id': transport.sessionId! },
+      });
+      refusals.push([response.headers.get('content-type') ?? '', response.status]);
+      await response.arrayBuffer();
+    }
+    // Another namespace is hidden (404), as it is on every route; a read-only token is forbidden to execute (403).
+    expect(refusals.map(([, status]) => status)).toEqual([401, 404, 404, 403]);
+    expect(refusals.every(([type]) => type.startsWith('application/json'))).toBe(true);
+    expect(textOf(await client.callTool({ name: 'echo', arguments: { message: 'still mine' } }))).toBe('Echo: still mine');
+  });
+
   it('GET with a session id but no credentials is refused like a POST (401)', async () => {
     const { transport } = await connect(conn.logs);
     const headers: Record<string, string> = { accept: 'text/event-stream', 'mcp-session-id': transport.sessionId! };
