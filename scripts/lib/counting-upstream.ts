@@ -32,6 +32,8 @@ export type CountingUpstream = {
    * above 1 when a client sends requests side by side rather than one after another.
    */
   readonly peakConcurrency: number;
+  /** Starts counting `peakConcurrency` afresh (from the requests in flight now). */
+  resetPeakConcurrency(): void;
   /** How many requests carried `method` (e.g. `tools/list`). */
   count(method: string): number;
   addTool(name: string): void;
@@ -123,6 +125,7 @@ export async function startCountingUpstream(options: CountingUpstreamOptions = {
     get peakConcurrency() {
       return peakConcurrency;
     },
+    resetPeakConcurrency: () => void (peakConcurrency = inFlight),
     count: (method) => requests.filter((request) => request === method).length,
     addTool: (name) => void tools.add(name),
     removeTool: (name) => void tools.delete(name),

@@ -85,13 +85,37 @@ describe('a REST tool call', () => {
   it('costs one tools/call in steady state; the first one on a new connection also lists the tools', async () => {
     const counted = await upstream();
     const id = await createConnection(server, counted.url);
-    expect(await requestsDuring(counted, async () => expectAnswer(await call(server, id, 'echo', { n: 0 }), 'echo: {"n":0}'))).toEqual([
-      'tools/list',
-      'tools/call',
-    ]);
+    expect(await requestsDuring(counted, async () => expectAnswer(await call(server, id, 'echo', { n: 0 }), 'echo: {"n":0}'))).toEqual(
+      expect.arrayContaining(['tools/list', 'tools/call']),
+    );
     for (let n = 1; n <= 3; n++) {
       expect(await requestsDuring(counted, async () => expectAnswer(await call(server, id, 'echo', { n }), `echo: {"n":${n}}`))).toEqual(['tools/call']);
     }
+  });
+
+  it('sends the first call alongside the tools/list, not after it: one round trip of time', async () => {
+    // Each request takes a while, so requests sent side by side overlap; one after the other never do.
+    const slow = await upstream({ delayMs: 300 });
+    const id = await createConnection(server, slow.url);
+    slow.resetPeakConcurrency();
+    const seen = await requestsDuring(slow, async () => expectAnswer(await call(server, id, 'echo', { n: 1 }), 'echo: {"n":1}'));
+    expect(seen.sort()).toEqual(['tools/call', 'tools/list']);
+    expect(slow.peakConcurrency).toBe(2);
+  });
+
+  it('a name with a slash waits for the list, which tells whether it means a/b or a.b', async () => {
+    const slow = await upstream({ delayMs: 300 });
+    slow.addTool('repo.find');
+    const id = await createConnection(server, slow.url);
+    expect(await requestsDuring(slow, async () => expectAnswer(await call(server, id, 'repo/find'), 'repo.find: {}'))).toEqual(['tools/list', 'tools/call']);
+  });
+
+  it('a first call of a tool the server lacks is a clean 404 (the list, fetched alongside, decides)', async () => {
+    const counted = await upstream({ listChanged: false, unknownToolAs: 'result' });
+    const id = await createConnection(server, counted.url);
+    const response = await call(server, id, 'missing');
+    expect(response.status).toBe(404);
+    expect(await response.json()).toEqual({ error: 'not_found', message: `Connection "${id}" has no tool "missing"` });
   });
 
   it('lists again after the upstream announces list_changed, and finds the tool it added', async () => {
@@ -101,7 +125,7 @@ describe('a REST tool call', () => {
     counted.addTool('added');
     await counted.announceToolsChanged();
     // The notification travels on the session's stream: once it arrived, a call lists first.
-    await vi.waitFor(async () => expect(await requestsDuring(counted, () => call(server, id, 'echo'))).toEqual(['tools/list', 'tools/call']));
+    await vi.waitFor(async () => expect((await requestsDuring(counted, () => call(server, id, 'echo'))).sort()).toEqual(['tools/call', 'tools/list']));
     expect(await requestsDuring(counted, async () => expectAnswer(await call(server, id, 'added', { a: 1 }), 'added: {"a":1}'))).toEqual(['tools/call']);
   });
 
@@ -148,7 +172,7 @@ describe('a REST tool call', () => {
     await expectAnswer(await call(server, id, 'echo'), 'echo: {}');
     expect((await server.request(`/${NS}/${id}`, { method: 'DELETE', bearer: key })).status).toBe(200);
     await createConnection(server, counted.url, 'recreated');
-    expect(await requestsDuring(counted, () => call(server, id, 'echo'))).toEqual(['tools/list', 'tools/call']);
+    expect((await requestsDuring(counted, () => call(server, id, 'echo'))).sort()).toEqual(['tools/call', 'tools/list']);
   });
 });
 
@@ -168,10 +192,10 @@ describe('the tool list TTL', () => {
   it('lists again once the list is older than TOOL_LIST_TTL_SECONDS', async () => {
     const counted = await upstream({ listChanged: false });
     const id = await createConnection(shortLived, counted.url);
-    expect(await requestsDuring(counted, () => call(shortLived, id, 'echo'))).toEqual(['tools/list', 'tools/call']);
+    expect((await requestsDuring(counted, () => call(shortLived, id, 'echo'))).sort()).toEqual(['tools/call', 'tools/list']);
     expect(await requestsDuring(counted, () => call(shortLived, id, 'echo'))).toEqual(['tools/call']);
     await new Promise((resolve) => setTimeout(resolve, 1_100));
-    expect(await requestsDuring(counted, () => call(shortLived, id, 'echo'))).toEqual(['tools/list', 'tools/call']);
+    expect((await requestsDuring(counted, () => call(shortLived, id, 'echo'))).sort()).toEqual(['tools/call', 'tools/list']);
   });
 });
 

@@ -37,6 +37,27 @@ describe('the tool list cache of a session', () => {
     expect(upstream.asked).toBe(2);
   });
 
+  it('shows the held list without fetching while it is fresh, and nothing once it expired or was invalidated', async () => {
+    let clock = 1_000;
+    const cache = createToolListCache(500, () => clock);
+    const upstream = upstreamList();
+    expect(cache.fresh()).toBeUndefined();
+    const first = cache.get(upstream.fetch);
+    expect(cache.fresh()).toBeUndefined();
+    upstream.answer(['a']);
+    await first;
+    expect(cache.fresh()).toEqual([tool('a')]);
+    clock += 500;
+    expect(cache.fresh()).toBeUndefined();
+    const again = cache.get(upstream.fetch);
+    upstream.answer(['b']);
+    await again;
+    expect(cache.fresh()).toEqual([tool('b')]);
+    cache.invalidate();
+    expect(cache.fresh()).toBeUndefined();
+    expect(upstream.asked).toBe(2);
+  });
+
   it('asks once for callers that miss together, and a refresh running is shared by other refreshes', async () => {
     const cache = createToolListCache(60_000);
     const upstream = upstreamList();

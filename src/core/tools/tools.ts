@@ -61,41 +61,85 @@ export async function callConnectionTool(
   if (nestsDeeperThan(args, MAX_JSON_DEPTH)) {
     throw new AppError('validation_error', `Tool arguments must not nest more than ${MAX_JSON_DEPTH} levels deep`);
   }
-  const allowedTool = (tools: Tool[]): Tool => {
-    const tool = findTool(tools, toolPath);
-    if (!tool) throw toolNotFound(toolPath, ref.id);
+  const call: ToolCall = {
+    toolPath,
+    args,
+    connectionId: ref.id,
     // Policies match the JSON-RPC request a REST call stands for.
-    if (!allowsCall(access.scope, connection.metadata, { jsonrpc: '2.0', method: 'tools/call', params: { name: tool.name, arguments: args } })) {
-      throw new AppError('forbidden', `This token does not allow calling "${tool.name}"`);
-    }
-    return tool;
+    checkAllowed(name) {
+      if (!allowsCall(access.scope, connection.metadata, { jsonrpc: '2.0', method: 'tools/call', params: { name, arguments: args } })) {
+        throw new AppError('forbidden', `This token does not allow calling "${name}"`);
+      }
+    },
   };
   return withUpstreamSession(services, connection, async (session) => {
-    let listed = await listedTools(services, session, 'use');
+    const held = session.tools.fresh();
+    if (held && findTool(held, toolPath)) return callFromList(services, session, call, { tools: held, fetched: false });
+    if (!held && session.era === 'legacy' && !toolPath.includes('/')) return callWhileListing(services, session, call);
     // The cached list may predate a tool the server added since.
-    if (!listed.fetched && !findTool(listed.tools, toolPath)) listed = await listedTools(services, session, 'refresh');
-    let tool = allowedTool(listed.tools);
-    let answer = await callOnce(services, session, tool, args);
-    if (saysToolUnknown(answer, tool.name)) {
-      // The list named a tool the server no longer has (or renamed).
-      if (listed.fetched) throw toolNotFound(toolPath, ref.id);
-      tool = allowedTool((await listedTools(services, session, 'refresh')).tools);
-      answer = await callOnce(services, session, tool, args);
-      if (saysToolUnknown(answer, tool.name)) throw toolNotFound(toolPath, ref.id);
-    }
-    if ('error' in answer) throw answer.error;
-    return answer.result;
+    return callFromList(services, session, call, await listedTools(services, session, held ? 'refresh' : 'use'));
   });
+}
+
+type ToolCall = {
+  toolPath: string;
+  args: Record<string, unknown>;
+  connectionId: string;
+  /** Throws unless the caller's token allows calling the tool of this name. */
+  checkAllowed(name: string): void;
+};
+
+/** The call of a tool the list names (or a 404), refreshing the list once if the upstream says the tool is gone. */
+async function callFromList(services: ToolServices, session: UpstreamSession, call: ToolCall, listed: ListedTools): Promise<CallToolResult> {
+  const allowedTool = (tools: Tool[]): Tool => {
+    const tool = findTool(tools, call.toolPath);
+    if (!tool) throw toolNotFound(call.toolPath, call.connectionId);
+    call.checkAllowed(tool.name);
+    return tool;
+  };
+  let tool = allowedTool(listed.tools);
+  let answer = await callOnce(services, session, tool.name, tool, call.args);
+  if (saysToolUnknown(answer, tool.name)) {
+    // The list named a tool the server no longer has (or renamed).
+    if (listed.fetched) throw toolNotFound(call.toolPath, call.connectionId);
+    tool = allowedTool((await listedTools(services, session, 'refresh')).tools);
+    answer = await callOnce(services, session, tool.name, tool, call.args);
+    if (saysToolUnknown(answer, tool.name)) throw toolNotFound(call.toolPath, call.connectionId);
+  }
+  if ('error' in answer) throw answer.error;
+  return answer.result;
+}
+
+/**
+ * No list is held (the first call on a session, or the list expired or changed), and the name
+ * can mean only one tool (no `/` to read as a dot): the call goes out alongside the list's
+ * fetch rather than after it, so it costs one round trip of time. The list still decides what
+ * a failed call means: a tool it lacks is a 404, as when listed first. A list that is held but
+ * lacks the tool is refreshed before any call (a tool the server just said it lacks is not
+ * called blind). Not in the 2026 era, where the SDK needs the tool's definition before
+ * calling (it mirrors arguments into headers).
+ */
+async function callWhileListing(services: ToolServices, session: UpstreamSession, call: ToolCall): Promise<CallToolResult> {
+  const name = call.toolPath;
+  call.checkAllowed(name);
+  const listing = listedTools(services, session, 'use');
+  listing.catch(() => {});
+  const answer = await callOnce(services, session, name, undefined, call.args);
+  if (!('error' in answer) && answer.result.isError !== true) return answer.result;
+  const listed = await listing.catch(() => undefined);
+  if (saysToolUnknown(answer, name) || (listed && !findTool(listed.tools, name))) throw toolNotFound(name, call.connectionId);
+  if ('error' in answer) throw answer.error;
+  return answer.result;
 }
 
 type CallAnswer = { result: CallToolResult } | { error: unknown };
 
-function callOnce(services: ToolServices, session: UpstreamSession, tool: Tool, args: Record<string, unknown>): Promise<CallAnswer> {
+function callOnce(services: ToolServices, session: UpstreamSession, name: string, definition: Tool | undefined, args: Record<string, unknown>): Promise<CallAnswer> {
   return session.client
     .callTool(
-      { name: tool.name, arguments: args },
-      // The definition comes from our list, so the SDK need not keep (or look in) its own.
-      { timeout: services.config.upstreamTimeoutMs, resetTimeoutOnProgress: true, toolDefinition: tool },
+      { name, arguments: args },
+      // A definition from our list spares the SDK keeping (or looking in) its own.
+      { timeout: services.config.upstreamTimeoutMs, resetTimeoutOnProgress: true, ...(definition ? { toolDefinition: definition } : {}) },
     )
     .then(
       (result) => ({ result: result as CallToolResult }),

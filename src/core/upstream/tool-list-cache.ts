@@ -19,6 +19,8 @@ export type ToolListCache = {
   get(fetchList: () => Promise<Tool[]>): Promise<ListedTools>;
   /** A list fetched after this call: a refresh already under way is shared, nothing older is. */
   refresh(fetchList: () => Promise<Tool[]>): Promise<ListedTools>;
+  /** The held list while fresh, without fetching one. */
+  fresh(): Tool[] | undefined;
   invalidate(): void;
 };
 
@@ -57,6 +59,9 @@ export function createToolListCache(ttlMs: number, now: () => number = Date.now)
         held = undefined;
       }
       return fetchShared(fetchList, true);
+    },
+    fresh() {
+      return held && held.expiresAt > now() ? held.tools : undefined;
     },
     invalidate() {
       generation++;
