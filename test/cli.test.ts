@@ -4,11 +4,13 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './helpers/database.ts';
-import { runCli, startServerProcess } from '../scripts/lib/processes.ts';
+import { runBin, runCli, startServerProcess } from '../scripts/lib/processes.ts';
 
 /**
  * The CLI and the service as separate processes on one database, the way an operator runs
- * them: keys are made before the first start, used while it runs, revoked, and refused.
+ * them: keys are made before the first start, used while it runs, revoked, and refused. The
+ * first command runs the bin as `npx switchboard` does; the rest run the same code from the
+ * build, which spares compiling the sources again in every child process.
  */
 let database: TestDatabase;
 let env: Record<string, string | undefined>;
@@ -31,8 +33,8 @@ describe('switchboard CLI and service', () => {
   let first: { id: string; key: string; accountId: string };
   let second: { id: string; key: string; accountId: string };
 
-  it('creates an account with a key before the service ever started', async () => {
-    const result = await runCli(['api-keys', 'create', '--name', 'first', '--json'], env);
+  it('creates an account with a key before the service ever started (the bin itself, from the sources, as npx runs it)', async () => {
+    const result = await runBin(['api-keys', 'create', '--name', 'first', '--json'], env);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     first = JSON.parse(result.stdout);

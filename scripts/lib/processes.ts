@@ -15,10 +15,20 @@ function childEnv(env: Env): NodeJS.ProcessEnv {
 
 export type CliResult = { code: number | null; stdout: string; stderr: string };
 
-/** Runs the `switchboard` bin exactly as `npx switchboard …` would. */
+/**
+ * Runs the `switchboard` CLI in a child process, from the build in dist/ (see built-cli.mjs;
+ * run `buildService()` first): the bin's code, compiled once rather than by every child.
+ */
 export function runCli(args: string[], env: Env): Promise<CliResult> {
+  return runCommand(process.execPath, [BUILT_CLI, ...args], env);
+}
+
+/** Runs the `switchboard` bin exactly as `npx switchboard …` would (from the TypeScript sources). */
+export function runBin(args: string[], env: Env): Promise<CliResult> {
   return runCommand(process.execPath, [path.join(projectRoot, 'bin', 'switchboard.js'), ...args], env);
 }
+
+export const BUILT_CLI = path.join(projectRoot, 'scripts', 'lib', 'built-cli.mjs');
 
 /** Runs a command from the project root with only `env` (plus PATH, HOME), collecting its output. */
 export function runCommand(command: string, args: string[], env: Env): Promise<CliResult> {

@@ -1,17 +1,17 @@
 import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { expect } from 'vitest';
-import { projectRoot } from '../../scripts/lib/processes.ts';
+import { BUILT_CLI, projectRoot } from '../../scripts/lib/processes.ts';
 
 export type CliRun = { code: number | null; stdout: string; stderr: string };
 
 /**
- * The `switchboard` bin as a user runs it, in a child process with only PATH, HOME and `env`
- * (no DATA_DIR or DATABASE_URL: the HTTP commands must not need them); `input` goes to stdin.
+ * The `switchboard` CLI in a child process with only PATH, HOME and `env` (no DATA_DIR or
+ * DATABASE_URL: the HTTP commands must not need them); `input` goes to stdin. It runs from the
+ * build the global setup made (test/cli.test.ts runs the bin itself, from the sources).
  */
 export function sb(args: string[], options: { env?: Record<string, string>; input?: string } = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(projectRoot, 'bin', 'switchboard.js'), ...args], {
+    const child = spawn(process.execPath, [BUILT_CLI, ...args], {
       cwd: projectRoot,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env },
       stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
