@@ -74,7 +74,9 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => hostile.listen(0, '127.0.0.1', resolve));
   issuer = `http://127.0.0.1:${(hostile.address() as AddressInfo).port}`;
-  server = await startTestServer({ UPSTREAM_TIMEOUT_MS: '1500' });
+  // Short enough that the trickle ends soon, long enough that creating the connection (a probe
+  // of the benign MCP endpoint) never runs out on a loaded 2-core machine, as 1.5 s once did.
+  server = await startTestServer({ UPSTREAM_TIMEOUT_MS: '6000' });
   owner = await server.newAccount('hostile-as-owner');
   ns = ((await (await send('POST', '/namespaces')).json()) as { name: string }).name;
 });
