@@ -94,7 +94,7 @@ export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse
       return;
     }
     if (message.kind === 'request' && message.method === 'initialize') {
-      const session = await ctx.gateway.session(connection);
+      const session = await ctx.gateway.handshake(connection);
       // A session id the client chose (`smithery-stateless`) or another replica issued keeps the
       // shared session; the 2026 era has none to give.
       if (session.era === 'legacy' && (sessionId === undefined || namesOwnSession)) {

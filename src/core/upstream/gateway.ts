@@ -36,8 +36,10 @@ export type { OutgoingMessage } from './raw-forward.ts';
  *   outcome's `describe` on the raw paths.
  */
 export type UpstreamGateway = {
-  /** The connection's pooled session (recorded as connected): what an initialize is answered from. */
+  /** The connection's pooled session: its protocol era decides how a message is framed. */
   session(connection: ConnectionRecord): Promise<UpstreamSession>;
+  /** The pooled session an `initialize` is answered from, the connection recorded as connected (the handshake worked). */
+  handshake(connection: ConnectionRecord): Promise<UpstreamSession>;
   /** Sends a client's message upstream, on its own session or the pooled one. Throws only AppError (the OAuth server failed). */
   forward(connection: ConnectionRecord, message: OutgoingMessage, options: { own?: ClientSession; signal: AbortSource }): Promise<ForwardOutcome>;
   /** Opens a client's own session's standalone stream (GET). Throws only once `signal` aborted. */
@@ -111,7 +113,8 @@ export function createUpstreamGateway(deps: UpstreamGatewayDeps): UpstreamGatewa
   const raw = createRawForwarder({ http, pool, bearers, recorder, clientSessions, timeoutMs: config.upstreamTimeoutMs });
 
   return {
-    async session(connection) {
+    session: (connection) => pool.session(connection),
+    async handshake(connection) {
       const session = await pool.session(connection);
       recorder.connected(connection, session);
       return session;
