@@ -1,6 +1,6 @@
 import type { AuthProvider } from '@modelcontextprotocol/client';
-import { createBoundedCache } from '../cache/bounded-cache.ts';
-import type { ConnectionRecord } from '../connections/connection-store.ts';
+import type { ChangeFeed } from '../changes/change-feed.ts';
+import { connectionKey, type ConnectionRecord } from '../connections/connection-store.ts';
 import { AuthorizationRequiredError } from '../oauth/oauth-state.ts';
 import type { OAuthTokenKeeper } from '../oauth/oauth-tokens.ts';
 
@@ -33,20 +33,32 @@ export type BearerPolicyOptions = {
   oauth: Pick<OAuthTokenKeeper, 'bearerFor' | 'refreshAfterRejection'>;
   /** The connection as it stands now: tokens change without a new revision. */
   latest(connection: ConnectionRecord): Promise<ConnectionRecord | undefined>;
+  /** Connection changes and deletions: a policy goes with the revision it was made for. */
+  changes: Pick<ChangeFeed, 'subscribe'>;
 };
 
 export function createBearerPolicies(options: BearerPolicyOptions): BearerPolicies {
-  // Bounded like the pool's own bookkeeping; a policy dropped here is made again on next use
-  // (it holds nothing that must last: the tokens live in the database).
-  const policies = createBoundedCache<string, BearerPolicy>({ maxEntries: 10_000, maxAgeMs: 60 * 60_000 });
+  // One per connection, for its incarnation and revision as last asked; it holds nothing that
+  // must last (the tokens live in the database), so a policy dropped is simply made again.
+  const policies = new Map<string, { incarnation: string; revision: number; policy: BearerPolicy }>();
+  options.changes.subscribe({
+    onChange(change) {
+      if (change.kind === 'connection') {
+        // A deletion announces no revision; a status or token update keeps it.
+        if (policies.get(connectionKey(change))?.revision !== change.revision) policies.delete(connectionKey(change));
+      } else if (change.kind === 'namespace') {
+        for (const key of [...policies.keys()]) if (key.startsWith(`${change.name}/`)) policies.delete(key);
+      }
+    },
+    onReset: () => policies.clear(),
+  });
   return {
     for(connection) {
-      const key = `${connection.incarnation} ${connection.revision}`;
-      let policy = policies.get(key);
-      if (!policy) {
-        policy = bearerPolicyOf(connection, options);
-        policies.set(key, policy);
-      }
+      const key = connectionKey(connection);
+      const held = policies.get(key);
+      if (held && held.incarnation === connection.incarnation && held.revision === connection.revision) return held.policy;
+      const policy = bearerPolicyOf(connection, options);
+      policies.set(key, { incarnation: connection.incarnation, revision: connection.revision, policy });
       return policy;
     },
   };

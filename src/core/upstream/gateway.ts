@@ -94,7 +94,7 @@ export type UpstreamGatewayDeps = Pick<ConnectionServices, 'db'> & {
 export function createUpstreamGateway(deps: UpstreamGatewayDeps): UpstreamGateway {
   const { config } = deps;
   const http = createUpstreamHttp();
-  const bearers = createBearerPolicies({ oauth: deps.oauth, latest: deps.latest });
+  const bearers = createBearerPolicies({ oauth: deps.oauth, latest: deps.latest, changes: deps.changes });
   const recorder = createConnectionRecorder(deps);
   const pool = createUpstreamPool(deps.changes, {
     timeoutMs: config.upstreamTimeoutMs,
