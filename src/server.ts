@@ -64,7 +64,7 @@ export async function startServer(config: Config, logger: Logger, database?: Ope
        */
       async close() {
         stopping = true;
-        services.clientSessions.stopStreams();
+        services.gateway.stopStreams();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeIdleConnections();

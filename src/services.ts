@@ -13,9 +13,7 @@ import { createOAuthTokenKeeper, type OAuthTokenKeeper } from './core/oauth/oaut
 import { createRateLimiter, type RateLimiter } from './core/rate-limits/rate-limiter.ts';
 import { loadRevocationList } from './core/tokens/revocations.ts';
 import { createTokenService, type TokenService } from './core/tokens/service-tokens.ts';
-import { closeUpstreamPools } from './core/upstream/upstream-http.ts';
-import { createUpstreamPool, type UpstreamPool } from './core/upstream/upstream-pool.ts';
-import { createClientSessions, type ClientSessions } from './core/upstream/client-sessions.ts';
+import { createUpstreamGateway, type UpstreamGateway } from './core/upstream/gateway.ts';
 import { startDeliveryWorker, type DeliveryWorker } from './core/webhooks/delivery-worker.ts';
 import type { Db, OpenDatabase } from './db/open.ts';
 import type { Logger } from './logger.ts';
@@ -35,9 +33,8 @@ export type Services = {
   tokens: TokenService;
   namespaces: NamespaceDirectory;
   connections: ConnectionStore;
-  upstreams: UpstreamPool;
-  /** Clients' own MCP sessions, each on an upstream session of its own. */
-  clientSessions: ClientSessions;
+  /** The one way to upstreams: sessions (pooled, and clients' own), bearers, renewal, what is recorded. */
+  gateway: UpstreamGateway;
   oauth: OAuthTokenKeeper;
   /** Authorization links and setup links (the connection's authorizationUrl and setupUrl). */
   links: ConnectionLinks;
@@ -93,20 +90,17 @@ export async function createServices(config: Config, logger: Logger, database: O
     crossProcessLocks: database.kind === 'postgres',
     observer: telemetry.oauth,
   });
-  const upstreams = createUpstreamPool(changes, {
-    timeoutMs: config.upstreamTimeoutMs,
-    toolListTtlMs: config.toolListTtlMs,
-    maxReplyBytes: config.maxUpstreamResponseBytes,
-    idleMs: UPSTREAM_SESSION_IDLE_MS,
+  const links = createConnectionLinks(keyring, config);
+  const gateway = createUpstreamGateway({
+    db,
+    config,
+    changes,
     egress,
     logger,
     oauth,
+    links,
     latest: (connection) => connections.latest(connection),
-  });
-  const clientSessions = createClientSessions({
-    ...config.mcpSessions,
-    openUpstream: (connection, declared) => upstreams.openForClient(connection, declared),
-    changes,
+    sessionIdleMs: UPSTREAM_SESSION_IDLE_MS,
   });
   const webhookDelivery = startDeliveryWorker({ db, keyring, egress, logger, changes, retry: config.webhookRetry, timeoutMs: config.upstreamTimeoutMs });
   const apiKeys = createApiKeyVerifier(db, changes);
@@ -130,10 +124,9 @@ export async function createServices(config: Config, logger: Logger, database: O
     ),
     namespaces,
     connections,
-    upstreams,
-    clientSessions,
+    gateway,
     oauth,
-    links: createConnectionLinks(keyring, config),
+    links,
     egress,
     rateLimits: createRateLimiter(db, config.rateLimits, logger),
     webhookDelivery,
@@ -142,9 +135,7 @@ export async function createServices(config: Config, logger: Logger, database: O
     async close() {
       await replicas.close();
       await webhookDelivery.close();
-      await clientSessions.close();
-      await upstreams.close();
-      await closeUpstreamPools();
+      await gateway.close();
       await egress.close();
       await changes.close();
       await telemetry.close();

@@ -1,10 +1,10 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestContext } from '../api/context.ts';
-import { connectionNotFound, noteObservedStatus } from '../core/connections/connections.ts';
+import { connectionNotFound } from '../core/connections/connections.ts';
 import { allowsCall, allowsConnection } from '../core/tokens/policy.ts';
 import type { ConnectionRecord } from '../core/connections/connection-store.ts';
-import { describeUpstreamFailure } from '../core/upstream/upstream-failure.ts';
+import type { ForwardOutcome, GatewayFailure, OutgoingMessage } from '../core/upstream/gateway.ts';
 import type { UpstreamSession } from '../core/upstream/upstream-session.ts';
 import { AppError } from '../errors.ts';
 import { classifyMessage, JsonRpcCode, sendJsonRpcError, sendJsonRpcResult, type JsonRpcId } from './json-rpc.ts';
@@ -16,8 +16,7 @@ import type { Principal } from '../core/auth/authenticate.ts';
 import type { ClientCapabilities } from '@modelcontextprotocol/client';
 import { relaySessionStream } from './session-stream.ts';
 import { streamThrough } from './stream-through.ts';
-import { forwardMessage, type OutgoingMessage, type UpstreamAnswer } from './forward.ts';
-import { claimedProtocolVersion } from './modern-envelope.ts';
+import { claimedProtocolVersion } from '../core/upstream/modern-envelope.ts';
 
 export type McpTarget = { namespace: string; connectionId: string };
 
@@ -41,7 +40,7 @@ export function matchMcpPath(pathname: string): McpTarget | undefined {
  */
 export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, target: McpTarget): Promise<void> {
   const sessionId = req.headers['mcp-session-id'];
-  const namesOwnSession = typeof sessionId === 'string' && ctx.clientSessions.issuedHere(sessionId);
+  const namesOwnSession = typeof sessionId === 'string' && ctx.gateway.issuedClientSession(sessionId);
   const admitted = await admitMcpCaller(req, res, ctx, target.namespace, namesOwnSession ? SESSION_METHODS : undefined);
   if (!admitted) return;
   const { access } = admitted;
@@ -50,7 +49,7 @@ export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse
 
   let own: ClientSession | undefined;
   if (namesOwnSession) {
-    own = ctx.clientSessions.find(sessionId, connection, access.principal);
+    own = ctx.gateway.findClientSession(sessionId, connection, access.principal);
     if (!own) {
       // Ended, expired, another caller's, or of the connection before it was deleted: the spec's
       // answer, on which the client initializes again.
@@ -58,7 +57,7 @@ export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse
       return;
     }
     if (req.method === 'DELETE') {
-      await ctx.clientSessions.end(own.id);
+      await ctx.gateway.endClientSession(own.id);
       res.statusCode = 200;
       res.end();
       return;
@@ -95,8 +94,7 @@ export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse
       return;
     }
     if (message.kind === 'request' && message.method === 'initialize') {
-      const session = await ctx.upstreams.session(connection);
-      observe(ctx, connection, session);
+      const session = await ctx.gateway.handshake(connection);
       // A session id the client chose (`smithery-stateless`) or another replica issued keeps the
       // shared session; the 2026 era has none to give.
       if (session.era === 'legacy' && (sessionId === undefined || namesOwnSession)) {
@@ -106,7 +104,7 @@ export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse
       sendJsonRpcResult(res, id, initializeResult(session, message.params));
       return;
     }
-    const session = own?.upstream ?? (await ctx.upstreams.session(connection));
+    const session = own?.upstream ?? (await ctx.gateway.session(connection));
     if (message.kind === 'batch' && (session.era === 'modern' || message.messages.some(isInitialize))) {
       sendJsonRpcError(res, 400, null, { code: JsonRpcCode.invalidRequest, message: 'Invalid Request: batches are not accepted here' });
       return;
@@ -142,20 +140,19 @@ export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse
     });
     const release = own?.hold();
     try {
-      const forwarded = await forwardMessage({ pool: ctx.upstreams, oauth: ctx.oauth, own: own?.upstream }, connection, outgoing, {
-        timeoutMs: ctx.config.upstreamTimeoutMs,
-        signal: clientGone,
-      });
-      // The upstream forgot the client's session: so does Switchboard, and its 404 tells the client to initialize again.
-      if (own && forwarded.answer.kind === 'read' && forwarded.answer.status === 404) void ctx.clientSessions.end(own.id);
-      const jsonOnly = acceptsEventStream(req.headers.accept) ? undefined : jsonOnlyClient(ctx, connection, forwarded.session);
-      await relay(res, ctx, connection, forwarded.session, forwarded.answer, id, jsonOnly);
+      const outcome = await ctx.gateway.forward(connection, outgoing, { ...(own ? { own } : {}), signal: clientGone });
+      const jsonOnly = acceptsEventStream(req.headers.accept) || !('session' in outcome) ? undefined : jsonOnlyClient(ctx, connection, outcome.session, own);
+      await relay(res, ctx, connection, outcome, id, jsonOnly);
     } finally {
       release?.();
     }
   } catch (error) {
     if (error instanceof AppError) throw error;
-    answerUpstreamFailure(res, ctx, connection, id, error);
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    answerFailure(res, ctx, connection, id, await ctx.gateway.failure(connection, error));
   }
 }
 
@@ -173,7 +170,7 @@ async function initializeOwnSession(
 ): Promise<void> {
   const capabilities = params?.capabilities !== null && typeof params?.capabilities === 'object' && !Array.isArray(params.capabilities) ? (params.capabilities as ClientCapabilities) : {};
   const protocolVersion = typeof params?.protocolVersion === 'string' ? params.protocolVersion : undefined;
-  const opened = await ctx.clientSessions.open(connection, principal, { capabilities, protocolVersion });
+  const opened = await ctx.gateway.openClientSession(connection, principal, { capabilities, protocolVersion });
   if (!opened.ok) {
     const [status, message] = opened.reason === 'full'
       ? [503, 'Too many MCP sessions on this server: end unused ones (DELETE) or try again later']
@@ -221,47 +218,19 @@ function initializeResult(session: UpstreamSession, params: Record<string, unkno
   };
 }
 
-async function relay(
-  res: ServerResponse,
-  ctx: RequestContext,
-  connection: ConnectionRecord,
-  session: UpstreamSession,
-  answer: UpstreamAnswer,
-  id: JsonRpcId,
-  jsonOnly: JsonOnlyClient | undefined,
-): Promise<void> {
-  if (answer.kind === 'auth_required' || answer.kind === 'insufficient_scope') {
-    // The connection becomes auth_required (a wider scope asked for, on step-up); the client
-    // gets the link where the end user authorizes.
-    const recorded = answer.kind === 'auth_required'
-      ? ctx.oauth.requireAuthorization(connection, answer.challenge)
-      : ctx.oauth.requireWiderScope(connection, answer.challenge);
-    await recorded.catch((error: unknown) => ctx.logger.warn({ err: { message: (error as Error).message } }, 'could not record authorization need'));
-    sendAuthorizationRequired(res, ctx, connection, id);
+/** The gateway's outcome, framed for the client: passed through, or a JSON-RPC error. */
+async function relay(res: ServerResponse, ctx: RequestContext, connection: ConnectionRecord, outcome: ForwardOutcome, id: JsonRpcId, jsonOnly: JsonOnlyClient | undefined): Promise<void> {
+  if (outcome.kind === 'read') {
+    res.statusCode = outcome.status;
+    if (outcome.contentType) res.setHeader('content-type', outcome.contentType);
+    res.end(outcome.body);
     return;
   }
-  const status = answer.kind === 'read' ? answer.status : answer.response.statusCode;
-  if (status >= 500) {
-    if (answer.kind === 'stream') answer.response.body.resume();
-    sendJsonRpcError(res, 502, id, { code: JsonRpcCode.internalError, message: `The upstream MCP server failed (HTTP ${status})` });
+  if (outcome.kind === 'stream') {
+    await streamThrough(res, outcome.response, id, { host: outcome.session.url.host, describe: outcome.describe }, jsonOnly);
     return;
   }
-  if (status < 300) observe(ctx, connection, session);
-  if (answer.kind === 'read') {
-    res.statusCode = status;
-    if (answer.contentType) res.setHeader('content-type', answer.contentType);
-    res.end(answer.body);
-    return;
-  }
-  // The session's URL is the connection's, parsed once when the session opened.
-  const url = session.url;
-  await streamThrough(res, answer.response, id, {
-    host: url.host,
-    describe: (error) => {
-      const failure = describeUpstreamFailure(error, url, ctx.config.upstreamTimeoutMs);
-      return failure.kind === 'failed' ? failure.message : `${url.host} closed the connection before answering`;
-    },
-  }, jsonOnly);
+  answerFailure(res, ctx, connection, id, outcome);
 }
 
 /**
@@ -271,38 +240,25 @@ async function relay(
  * comes, which would hold the call until the upstream's deadline. A 2026-07-28 upstream takes
  * no answers over HTTP: there is nothing to send it.
  */
-function jsonOnlyClient(ctx: RequestContext, connection: ConnectionRecord, session: UpstreamSession): JsonOnlyClient {
+function jsonOnlyClient(ctx: RequestContext, connection: ConnectionRecord, session: UpstreamSession, own: ClientSession | undefined): JsonOnlyClient {
   const cannotAsk = (request: ServerRequest) => {
     if (session.era === 'modern') return;
     const json = request.method === 'ping'
       ? { jsonrpc: '2.0', id: request.id, result: {} }
       : { jsonrpc: '2.0', id: request.id, error: { code: JsonRpcCode.methodNotFound, message: `Method not found: this client takes JSON answers only and cannot be sent ${request.method}` } };
-    forwardMessage({ pool: ctx.upstreams, oauth: ctx.oauth }, connection, { json }, { timeoutMs: ctx.config.upstreamTimeoutMs, signal: new EventEmitter() })
-      .then(({ answer }) => {
-        if (answer.kind === 'stream') answer.response.body.on('error', () => {}).resume();
-      })
-      .catch((error: unknown) => ctx.logger.warn({ err: { message: (error as Error).message } }, 'could not decline a request of the upstream'));
+    ctx.gateway.decline(connection, own, json);
   };
   return { maxBytes: ctx.config.maxUpstreamResponseBytes, cannotAsk };
 }
 
-function answerUpstreamFailure(res: ServerResponse, ctx: RequestContext, connection: ConnectionRecord, id: JsonRpcId, error: unknown): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const failure = describeUpstreamFailure(error, new URL(connection.mcpUrl), ctx.config.upstreamTimeoutMs);
-  if (failure.kind === 'auth_required' || failure.kind === 'insufficient_scope') {
-    const recorded = failure.kind === 'auth_required'
-      ? ctx.oauth.requireAuthorization(connection, undefined)
-      : ctx.oauth.requireWiderScope(connection, failure.challenge);
-    recorded.catch((caught: unknown) => ctx.logger.warn({ err: { message: (caught as Error).message } }, 'could not record authorization need'));
+/** The gateway's failures (recorded there), as the CONTRACT frames them: 401 -32001, or 502 -32603. */
+function answerFailure(res: ServerResponse, ctx: RequestContext, connection: ConnectionRecord, id: JsonRpcId, failure: GatewayFailure): void {
+  if (failure.kind === 'authorization_required') {
     sendAuthorizationRequired(res, ctx, connection, id);
     return;
   }
-  const message = failure.kind === 'failed' ? failure.message : 'The upstream MCP server keeps losing the session';
-  if (failure.kind === 'failed' && failure.httpStatus === undefined) note(ctx, connection, { status: { state: 'error', message } });
-  sendJsonRpcError(res, 502, id, { code: JsonRpcCode.internalError, message: `Upstream MCP server error: ${message}` });
+  const message = failure.status !== undefined ? `The upstream MCP server failed (HTTP ${failure.status})` : `Upstream MCP server error: ${failure.message}`;
+  sendJsonRpcError(res, 502, id, { code: JsonRpcCode.internalError, message });
 }
 
 /** CONTRACT: HTTP 401 with JSON-RPC -32001 and where the end user authorizes. */
@@ -313,18 +269,6 @@ function sendAuthorizationRequired(res: ServerResponse, ctx: RequestContext, con
     message: 'Authorization required',
     data: { connectionId: connection.id, authorizationUrl, setupUrl: ctx.links.setupUrlFor(connection) },
   });
-}
-
-function observe(ctx: RequestContext, connection: ConnectionRecord, session: UpstreamSession): void {
-  if (connection.status.state !== 'connected' || connection.serverInfo === null) {
-    note(ctx, connection, { status: { state: 'connected' }, serverInfo: session.serverInfo });
-  }
-}
-
-function note(ctx: RequestContext, connection: ConnectionRecord, observed: Parameters<typeof noteObservedStatus>[2]): void {
-  noteObservedStatus(ctx, connection, observed).catch((error: unknown) =>
-    ctx.logger.warn({ err: { message: (error as Error).message } }, 'could not record connection status'),
-  );
 }
 
 function isInitialize(message: unknown): boolean {

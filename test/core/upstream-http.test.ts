@@ -2,7 +2,7 @@ import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { createEgress, createGuardedConnector } from '../../src/core/network/guarded-dispatcher.ts';
 import { parseEgressAllowlist } from '../../src/core/network/egress-policy.ts';
-import { closeUpstreamPools, readSmallBody, sendUpstream } from '../../src/core/upstream/upstream-http.ts';
+import { createUpstreamHttp, readSmallBody } from '../../src/core/upstream/upstream-http.ts';
 
 /**
  * The keep-alive race: an upstream closes a kept-alive connection as idle just as a request is
@@ -45,7 +45,7 @@ async function rawUpstream(plan: (connection: number, request: number) => Behavi
       return connections;
     },
     async close() {
-      await closeUpstreamPools();
+      await http.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
@@ -54,11 +54,13 @@ async function rawUpstream(plan: (connection: number, request: number) => Behavi
 /** Lets the pool see the connection free again, so the next request reuses it. */
 const connectionFreed = () => new Promise((resolve) => setTimeout(resolve, 100));
 
+/** The raw forwarder's HTTP client, as a gateway makes it: each case's upstream closes its pools. */
+const http = createUpstreamHttp();
 const connect = createGuardedConnector(parseEgressAllowlist('127.0.0.1'));
 const send = (url: URL, body: string) =>
-  sendUpstream({ url, method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.from(body), timeoutMs: 3_000, connect });
+  http.send({ url, method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.from(body), timeoutMs: 3_000, connect });
 
-describe('sendUpstream and connections the upstream closes', () => {
+describe('the raw forwarder\'s HTTP client and connections the upstream closes', () => {
 
   it('sends again on a fresh connection when a kept-alive one is closed unanswered', async () => {
     const upstream = await rawUpstream((connection, request) => (connection === 1 && request === 2 ? 'close' : 'answer'));

@@ -40,8 +40,7 @@ describe('upstream pool: a session belongs to one connection incarnation', () =>
       idleMs: 60_000,
       egress,
       logger: createLogger({ logLevel: 'silent' }),
-      oauth: { bearerFor: async () => undefined, refreshAfterRejection: async () => Promise.reject(new Error('no OAuth here')) },
-      latest: async () => undefined,
+      bearer: () => ({ token: async () => undefined }),
     });
   });
   afterAll(async () => {

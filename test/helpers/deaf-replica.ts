@@ -22,7 +22,7 @@ export type DeafReplica = ConnectionServices & WebhookServices;
 /**
  * The core services another replica builds over the test server's database and master secret,
  * deaf to every change, for calling core functions as that replica would. `upstreams` stands in
- * for its upstream pool (tests decide what a probe finds, or that none may happen).
+ * for its upstream gateway (tests decide what a probe finds, or that none may happen).
  */
 export function deafReplica(server: Pick<TestServer, 'db'>, secret: string, upstreams: UpstreamProber): DeafReplica {
   const config = loadConfig({
@@ -41,7 +41,7 @@ export function deafReplica(server: Pick<TestServer, 'db'>, secret: string, upst
     egress: createEgress(config.allowedUpstreamHosts),
     changes: silentFeed,
     namespaces: createNamespaceDirectory(server.db, silentFeed),
-    upstreams,
+    gateway: upstreams,
     webhookDelivery: { wake: () => {} },
   };
 }

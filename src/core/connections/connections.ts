@@ -57,7 +57,8 @@ export type ConnectionServices = {
   egress: Pick<Egress, 'fetch'>;
   changes: ChangeFeed;
   namespaces: NamespaceDirectory;
-  upstreams: UpstreamProber;
+  /** The upstream gateway, here only for probes. */
+  gateway: UpstreamProber;
   /** The request being served, for the audit log. */
   requestId?: string;
 };
@@ -289,7 +290,7 @@ async function probeAndRecord(
   await services.changes.announce({ kind: 'connection', ...ref, revision: written.revision });
   const row = await findConnectionWithCredentials(services.db, ref);
   if (!row || row.incarnation !== written.incarnation) throw connectionNotFound(ref.id);
-  const outcome = await services.upstreams.probe(toConnectionRecord(row, services.keyring));
+  const outcome = await services.gateway.probe(toConnectionRecord(row, services.keyring));
   const recorded = await recordConnectionStatusWithEvent(services.db, { ...ref, revision: row.revision, incarnation: row.incarnation }, outcome);
   if (!recorded) return getConnectionView(services, ref, row.incarnation);
   await services.changes.announce({ kind: 'connection', ...ref, revision: recorded.revision });

@@ -8,7 +8,6 @@ import { fetchTools, type ToolServices } from './tools.ts';
 import { connectionSegment, parseToolboxName, toolBudget, toolSegment } from './toolbox-names.ts';
 import { hashedSegments, visibleConnections } from './toolbox-listing.ts';
 import { saysToolUnknown } from './unknown-tool.ts';
-import { withUpstreamSession } from './upstream-call.ts';
 
 /** JSON-RPC error codes a toolbox call answers with (CONTRACT: -32001 and -32002 as on the connection's endpoint). */
 export const ToolboxErrorCode = { invalidParams: -32602, internalError: -32603, authorizationRequired: -32001, inputRequired: -32002 } as const;
@@ -83,7 +82,7 @@ export async function callToolboxTool(
   const { connection, toolName } = target;
   const needed = setupNeeded(services, connection);
   if (needed) throw needed;
-  const outcome = await withUpstreamSession(services, connection, (session) =>
+  const outcome = await services.gateway.call(connection, (session) =>
     session.client
       .callTool(
         { name: toolName, ...(args ? { arguments: args } : {}) },
@@ -133,7 +132,7 @@ function authorizationRequired(services: ToolServices, connection: ConnectionRec
   });
 }
 
-/** withUpstreamSession's outcomes as JSON-RPC errors: a conflict there means the upstream wants authorization. */
+/** The gateway call's outcomes as JSON-RPC errors: a conflict there means the upstream wants authorization. */
 function rethrowAsCallError(services: ToolServices, connection: ConnectionRecord) {
   return (error: unknown): never => {
     if (error instanceof ToolboxCallError) throw error;

@@ -7,13 +7,18 @@ import type { Connection } from '../connections/connection-view.ts';
 import type { ConnectionRef } from '../connections/credentials.ts';
 import type { Access } from '../auth/access.ts';
 import { allowsCall, allowsConnection } from '../tokens/policy.ts';
-import { withUpstreamSession, type UpstreamCallServices } from './upstream-call.ts';
+import type { UpstreamGateway } from '../upstream/gateway.ts';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../json-depth.ts';
 import type { ListedTools } from '../upstream/tool-list-cache.ts';
 import type { UpstreamSession } from '../upstream/upstream-session.ts';
 import { saysToolUnknown } from './unknown-tool.ts';
 
-export type ToolServices = ConnectionServices & UpstreamCallServices & { connections: ConnectionStore };
+/** What the tool functions need: the gateway's `call` for every upstream request they make. */
+export type ToolServices = ConnectionServices & {
+  gateway: Pick<UpstreamGateway, 'call'>;
+  connections: ConnectionStore;
+  config: { upstreamTimeoutMs: number };
+};
 
 export async function listConnectionTools(services: ToolServices, access: Access, ref: ConnectionRef): Promise<{ tools: Tool[] }> {
   const connection = await findOwnedConnection(services, access, ref);
@@ -28,7 +33,7 @@ export async function getConnectionTool(
   toolPath: string,
 ): Promise<Tool | { tools: Tool[] }> {
   const connection = await findOwnedConnection(services, access, ref);
-  return withUpstreamSession(services, connection, async (session) => {
+  return services.gateway.call(connection, async (session) => {
     let listed = await listedTools(services, session, 'use');
     const found = (tools: Tool[]) => {
       const tool = findTool(tools, toolPath);
@@ -72,7 +77,7 @@ export async function callConnectionTool(
       }
     },
   };
-  return withUpstreamSession(services, connection, async (session) => {
+  return services.gateway.call(connection, async (session) => {
     const held = session.tools.fresh();
     if (held && findTool(held, toolPath)) return callFromList(services, session, call, { tools: held, fetched: false });
     if (!held && session.era === 'legacy' && !toolPath.includes('/')) return callWhileListing(services, session, call);
@@ -193,7 +198,7 @@ async function findOwnedConnection(services: ToolServices, access: Access, ref: 
 
 /** The connection's tools: the session's cached list while fresh (`use`), or asked for anew (`refresh`). */
 export function fetchTools(services: ToolServices, connection: ConnectionRecord, cacheMode: 'use' | 'refresh'): Promise<Tool[]> {
-  return withUpstreamSession(services, connection, async (session) => (await listedTools(services, session, cacheMode)).tools);
+  return services.gateway.call(connection, async (session) => (await listedTools(services, session, cacheMode)).tools);
 }
 
 /**

@@ -6,34 +6,6 @@ import { lostToKeepAliveRace, noticingUsedSockets } from '../network/keep-alive-
 import { classifyUpstreamError, type UpstreamCallObserver } from '../network/upstream-observer.ts';
 
 /**
- * The forwarding hot path's HTTP client: undici connection pools, one per upstream origin,
- * kept alive — measurably cheaper per request than node:http's ClientRequest. The response
- * body is handed over unread, so a stream (SSE) flows through as it arrives.
- */
-const pools = new Map<string, Pool>();
-const MAX_POOLS = 10_000;
-// Pools are per egress policy too: a socket opened under one policy never serves another's request.
-const connectorIds = new WeakMap<EgressConnector, number>();
-let connectorCount = 0;
-
-function poolFor(origin: string, connect: EgressConnector): Pool {
-  let id = connectorIds.get(connect);
-  if (id === undefined) connectorIds.set(connect, (id = connectorCount++));
-  const key = `${id} ${origin}`;
-  let pool = pools.get(key);
-  if (!pool) {
-    if (pools.size >= MAX_POOLS) {
-      const [oldest, stale] = pools.entries().next().value as [string, Pool];
-      pools.delete(oldest);
-      void stale.close();
-    }
-    pool = new Pool(origin, { connections: 256, keepAliveTimeout: 60_000, pipelining: 1, connect: noticingUsedSockets(connect) });
-    pools.set(key, pool);
-  }
-  return pool;
-}
-
-/**
  * What aborts an upstream request: an AbortSignal, or (as undici also accepts) any emitter of
  * an `abort` event, which costs far less to make on every proxied call.
  */
@@ -65,41 +37,88 @@ export type UpstreamResponse = {
   body: Readable;
 };
 
-export async function sendUpstream(request: UpstreamRequest): Promise<UpstreamResponse> {
-  if (!request.observer) return sendThroughPool(request);
-  const done = request.observer.start(request.url, request.method);
-  try {
-    const response = await sendThroughPool(request);
-    done({ status: response.statusCode });
-    return response;
-  } catch (error) {
-    done({ error: classifyUpstreamError(error) });
-    throw error;
-  }
-}
+/** Sends requests upstream over pools this instance owns, and closes them: see createUpstreamHttp. */
+export type UpstreamHttp = {
+  send(request: UpstreamRequest): Promise<UpstreamResponse>;
+  /** Closes this instance's pools (never another instance's): requests in flight finish first. */
+  close(): Promise<void>;
+};
 
-async function sendThroughPool(request: UpstreamRequest): Promise<UpstreamResponse> {
-  const pool = poolFor(request.url.origin, request.connect);
-  const options = {
-    path: `${request.url.pathname}${request.url.search}`,
-    method: request.method,
-    headers: request.headers,
-    body: request.body,
-    signal: request.signal,
-    headersTimeout: request.timeoutMs,
-    bodyTimeout: request.bodyTimeoutMs ?? request.timeoutMs,
-  };
-  try {
-    const { statusCode, headers, body } = await pool.request(options);
-    return { statusCode, headers, body };
-  } catch (error) {
-    if (!lostToKeepAliveRace(error)) throw error;
-    // Sent again on a fresh connection, as browsers do in the same case. If that fails too,
-    // the upstream went away (killed mid-call, say): the first failure tells what happened.
-    const retried = await pool.request(options).catch(() => undefined);
-    if (!retried) throw error;
-    return { statusCode: retried.statusCode, headers: retried.headers, body: retried.body };
+const MAX_POOLS = 10_000;
+
+/**
+ * The forwarding hot path's HTTP client: undici connection pools, one per upstream origin,
+ * kept alive — measurably cheaper per request than node:http's ClientRequest. The response
+ * body is handed over unread, so a stream (SSE) flows through as it arrives. Each gateway
+ * makes its own: two service instances in one process (tests, an embedding host) never share
+ * or close each other's sockets.
+ */
+export function createUpstreamHttp(): UpstreamHttp {
+  const pools = new Map<string, Pool>();
+  // Pools are per egress policy too: a socket opened under one policy never serves another's request.
+  const connectorIds = new WeakMap<EgressConnector, number>();
+  let connectorCount = 0;
+
+  function poolFor(origin: string, connect: EgressConnector): Pool {
+    let id = connectorIds.get(connect);
+    if (id === undefined) connectorIds.set(connect, (id = connectorCount++));
+    const key = `${id} ${origin}`;
+    let pool = pools.get(key);
+    if (!pool) {
+      if (pools.size >= MAX_POOLS) {
+        const [oldest, stale] = pools.entries().next().value as [string, Pool];
+        pools.delete(oldest);
+        void stale.close();
+      }
+      pool = new Pool(origin, { connections: 256, keepAliveTimeout: 60_000, pipelining: 1, connect: noticingUsedSockets(connect) });
+      pools.set(key, pool);
+    }
+    return pool;
   }
+
+  async function sendThroughPool(request: UpstreamRequest): Promise<UpstreamResponse> {
+    const pool = poolFor(request.url.origin, request.connect);
+    const options = {
+      path: `${request.url.pathname}${request.url.search}`,
+      method: request.method,
+      headers: request.headers,
+      body: request.body,
+      signal: request.signal,
+      headersTimeout: request.timeoutMs,
+      bodyTimeout: request.bodyTimeoutMs ?? request.timeoutMs,
+    };
+    try {
+      const { statusCode, headers, body } = await pool.request(options);
+      return { statusCode, headers, body };
+    } catch (error) {
+      if (!lostToKeepAliveRace(error)) throw error;
+      // Sent again on a fresh connection, as browsers do in the same case. If that fails too,
+      // the upstream went away (killed mid-call, say): the first failure tells what happened.
+      const retried = await pool.request(options).catch(() => undefined);
+      if (!retried) throw error;
+      return { statusCode: retried.statusCode, headers: retried.headers, body: retried.body };
+    }
+  }
+
+  return {
+    async send(request) {
+      if (!request.observer) return sendThroughPool(request);
+      const done = request.observer.start(request.url, request.method);
+      try {
+        const response = await sendThroughPool(request);
+        done({ status: response.statusCode });
+        return response;
+      } catch (error) {
+        done({ error: classifyUpstreamError(error) });
+        throw error;
+      }
+    },
+    async close() {
+      const all = [...pools.values()];
+      pools.clear();
+      await Promise.all(all.map((pool) => pool.close().catch(() => {})));
+    },
+  };
 }
 
 /** Reads a small body whole (error answers), refusing more than `limit` bytes. */
@@ -117,10 +136,4 @@ export async function readSmallBody(body: Readable, limit = 64 * 1024): Promise<
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
-}
-
-export async function closeUpstreamPools(): Promise<void> {
-  const all = [...pools.values()];
-  pools.clear();
-  await Promise.all(all.map((pool) => pool.close().catch(() => {})));
 }

@@ -5,8 +5,7 @@ import type { ProbeOutcome } from '../connections/connections.ts';
 import { connectionKey, type ConnectionRecord } from '../connections/connection-store.ts';
 import { evaluateConfig, fetchConfigSchema } from './config-schema.ts';
 import type { AuthProvider } from '@modelcontextprotocol/client';
-import { AuthorizationRequiredError, type OAuthChallenge } from '../oauth/oauth-state.ts';
-import type { OAuthTokenKeeper } from '../oauth/oauth-tokens.ts';
+import type { OAuthChallenge } from '../oauth/oauth-state.ts';
 import { challengeOf, describeUpstreamFailure } from './upstream-failure.ts';
 import { openUpstreamSession, type ClientDeclaration, type OpenSessionOptions, type SessionEgress, type UpstreamSession } from './upstream-session.ts';
 
@@ -20,10 +19,11 @@ export type UpstreamPoolOptions = {
   /** Every upstream request goes out through it: only to allowed addresses. */
   egress: SessionEgress;
   logger: Logger;
-  /** Bearer tokens of OAuth-protected upstreams. */
-  oauth: Pick<OAuthTokenKeeper, 'bearerFor' | 'refreshAfterRejection'>;
-  /** The connection as it stands now (tokens change without a new revision). */
-  latest(connection: ConnectionRecord): Promise<ConnectionRecord | undefined>;
+  /**
+   * The connection's bearer policy (bearer-policy.ts), the SDK transport's AuthProvider: the
+   * same object the gateway's raw paths use, so both attach and refresh alike.
+   */
+  bearer(connection: ConnectionRecord): AuthProvider;
 };
 
 /**
@@ -113,27 +113,12 @@ export function createUpstreamPool(changes: ChangeFeed, options: UpstreamPoolOpt
   }, Math.min(options.idleMs, 60_000));
   sweep.unref();
 
-  /** Tokens asked for before every request (the latest, refreshed when about to expire), refreshed once on a 401. */
-  function authFor(connection: ConnectionRecord): AuthProvider {
-    let given: string | undefined;
-    return {
-      async token() {
-        given = await options.oauth.bearerFor((await options.latest(connection)) ?? connection);
-        return given;
-      },
-      async onUnauthorized() {
-        if (!given) throw new AuthorizationRequiredError('The upstream requires authorization');
-        await options.oauth.refreshAfterRejection(connection, given);
-      },
-    };
-  }
-
   function sessionOptions(connection: ConnectionRecord): OpenSessionOptions {
     const key = connectionKey(connection);
     return {
       url: new URL(connection.mcpUrl),
       credentials: connection.credentials,
-      authProvider: authFor(connection),
+      authProvider: options.bearer(connection),
       timeoutMs: options.timeoutMs,
       toolListTtlMs: options.toolListTtlMs,
       egress: options.egress,

@@ -1,11 +1,15 @@
-import type { ConnectionRecord } from '../core/connections/connection-store.ts';
-import { AuthorizationRequiredError, type OAuthChallenge } from '../core/oauth/oauth-state.ts';
-import type { OAuthTokenKeeper } from '../core/oauth/oauth-tokens.ts';
-import { challengeOf, isSessionLoss } from '../core/upstream/upstream-failure.ts';
-import { readSmallBody, sendUpstream, type AbortSource, type UpstreamResponse } from '../core/upstream/upstream-http.ts';
-import type { UpstreamPool } from '../core/upstream/upstream-pool.ts';
-import type { UpstreamSession } from '../core/upstream/upstream-session.ts';
+import type { ConnectionRecord } from '../connections/connection-store.ts';
+import type { OAuthChallenge } from '../oauth/oauth-state.ts';
+import { challengeOf } from './upstream-failure.ts';
+import { readSmallBody, type AbortSource, type UpstreamHttp, type UpstreamResponse } from './upstream-http.ts';
+import type { UpstreamSession } from './upstream-session.ts';
 import { toModernRequest } from './modern-envelope.ts';
+
+/**
+ * One raw HTTP exchange with an upstream on a session: a client's message as bytes (POST), or
+ * the session's standalone stream (GET). No policy here: the gateway decides the bearer, and
+ * what to do about a lost session or a refused token (gateway.ts).
+ */
 
 /** What the upstream answered: a response still to be streamed, one already read whole, or a demand for authorization. */
 export type UpstreamAnswer =
@@ -25,64 +29,25 @@ export type OutgoingMessage = {
   call?: { method: string; params: Record<string, unknown> | undefined };
 };
 
-type Deps = {
-  pool: UpstreamPool;
-  oauth: OAuthTokenKeeper;
-  /**
-   * The client's own upstream session (client-sessions.ts), instead of the pooled one. It is
-   * never renewed behind the client's back: what it held (log level, subscriptions) would be
-   * lost unseen, so the upstream's 404 reaches the client, which initializes again.
-   */
-  own?: UpstreamSession;
-};
-type Options = { timeoutMs: number; signal: AbortSource };
+export type RawExchange = { http: UpstreamHttp; timeoutMs: number; signal: AbortSource };
 
 /**
- * Sends one client message to the upstream on the connection's session, with the stored
- * credentials (and OAuth bearer), the session's id and protocol version; the client's own
- * headers (Authorization above all) never go along. If the upstream no longer knows the
- * session, a fresh one is opened; if it refuses the access token, the token is refreshed
- * (once across all processes); either way the message is sent once more.
+ * What every request on the session carries: the stored credentials, the bearer, the session's
+ * id and version. The client's own headers (Authorization above all) never go along.
  */
-export async function forwardMessage(
-  deps: Deps,
-  connection: ConnectionRecord,
-  message: OutgoingMessage,
-  options: Options,
-): Promise<{ session: UpstreamSession; answer: UpstreamAnswer }> {
-  let session = deps.own ?? (await deps.pool.session(connection));
-  let bearer = await deps.oauth.bearerFor(connection);
-  let answer = await send(session, connection, message, bearer, options);
-  if (!deps.own && answer.kind === 'read' && session.sessionId && isSessionLoss(answer.status, answer.body.toString('utf8'))) {
-    session = await deps.pool.renew(connection, session);
-    answer = await send(session, connection, message, bearer, options);
-  }
-  if (answer.kind === 'auth_required' && bearer) {
-    try {
-      bearer = await deps.oauth.refreshAfterRejection(connection, bearer);
-    } catch (error) {
-      if (error instanceof AuthorizationRequiredError) return { session, answer };
-      throw error;
-    }
-    answer = await send(session, connection, message, bearer, options);
-  }
-  return { session, answer };
-}
-
-/** What every request on the session carries: the stored credentials, the bearer, the session's id and version. */
-export function sessionHeaders(session: UpstreamSession, connection: ConnectionRecord, bearer: string | undefined): Record<string, string> {
+function sessionHeaders(session: UpstreamSession, connection: ConnectionRecord, bearer: string | undefined): Record<string, string> {
   const headers: Record<string, string> = { ...connection.credentials, 'mcp-protocol-version': session.protocolVersion };
   if (bearer) headers.authorization = `Bearer ${bearer}`;
   if (session.sessionId) headers['mcp-session-id'] = session.sessionId;
   return headers;
 }
 
-async function send(
+export async function postMessage(
   session: UpstreamSession,
   connection: ConnectionRecord,
   message: OutgoingMessage,
   bearer: string | undefined,
-  options: Options,
+  exchange: RawExchange,
 ): Promise<UpstreamAnswer> {
   const headers: Record<string, string> = {
     ...sessionHeaders(session, connection, bearer),
@@ -96,13 +61,13 @@ async function send(
     Object.assign(headers, modern.headers);
   }
   const body = Buffer.from(JSON.stringify(json), 'utf8');
-  const response = await sendUpstream({
+  const response = await exchange.http.send({
     url: session.url,
     method: 'POST',
     headers,
     body,
-    timeoutMs: options.timeoutMs,
-    signal: options.signal,
+    timeoutMs: exchange.timeoutMs,
+    signal: exchange.signal,
     connect: session.egress.connect,
     observer: session.egress.observer,
   });
@@ -124,4 +89,25 @@ async function send(
     return { kind: 'read', status, contentType: typeof contentType === 'string' ? contentType : undefined, body: await readSmallBody(response.body) };
   }
   return { kind: 'stream', response };
+}
+
+/** Opens the session's standalone stream (GET), resuming after `lastEventId` where the upstream can. */
+export function getSessionStream(
+  session: UpstreamSession,
+  connection: ConnectionRecord,
+  bearer: string | undefined,
+  lastEventId: string | undefined,
+  exchange: RawExchange,
+): Promise<UpstreamResponse> {
+  return exchange.http.send({
+    url: session.url,
+    method: 'GET',
+    headers: { ...sessionHeaders(session, connection, bearer), accept: 'text/event-stream', ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
+    timeoutMs: exchange.timeoutMs,
+    // Quiet for hours is normal for this stream: it ends when the client or the session does.
+    bodyTimeoutMs: 0,
+    signal: exchange.signal,
+    connect: session.egress.connect,
+    observer: session.egress.observer,
+  });
 }

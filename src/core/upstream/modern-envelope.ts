@@ -4,7 +4,7 @@ import {
   PROTOCOL_VERSION_META_KEY,
   SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/client';
-import { SWITCHBOARD_VERSION } from '../version.ts';
+import { SWITCHBOARD_VERSION } from '../../version.ts';
 
 /**
  * Requests to a 2026-07-28 upstream carry the protocol version, client info and capabilities
