@@ -32,6 +32,8 @@ export type CountingUpstream = {
    * above 1 when a client sends requests side by side rather than one after another.
    */
   readonly peakConcurrency: number;
+  /** Requests it is answering now (the session's GET stream left out). */
+  readonly inFlight: number;
   /** Starts counting `peakConcurrency` afresh (from the requests in flight now). */
   resetPeakConcurrency(): void;
   /** How many requests carried `method` (e.g. `tools/list`). */
@@ -124,6 +126,9 @@ export async function startCountingUpstream(options: CountingUpstreamOptions = {
     requests,
     get peakConcurrency() {
       return peakConcurrency;
+    },
+    get inFlight() {
+      return inFlight;
     },
     resetPeakConcurrency: () => void (peakConcurrency = inFlight),
     count: (method) => requests.filter((request) => request === method).length,

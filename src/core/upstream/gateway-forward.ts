@@ -7,7 +7,7 @@ import type { ConnectionRecorder } from './connection-recorder.ts';
 import { getSessionStream, postMessage, type OutgoingMessage, type RawExchange, type UpstreamAnswer } from './raw-forward.ts';
 import { withRenewalOnce } from './session-renewal.ts';
 import { describeUpstreamFailure, isSessionLoss } from './upstream-failure.ts';
-import type { AbortSource, UpstreamHttp, UpstreamResponse } from './upstream-http.ts';
+import { abortHeard, type AbortSource, type UpstreamHttp, type UpstreamResponse } from './upstream-http.ts';
 import type { UpstreamPool } from './upstream-pool.ts';
 import type { UpstreamSession } from './upstream-session.ts';
 
@@ -92,11 +92,16 @@ export function createRawForwarder(deps: Deps) {
 
   async function forward(connection: ConnectionRecord, message: OutgoingMessage, options: { own?: ClientSession; signal: AbortSource }): Promise<ForwardOutcome> {
     let forwarded: Awaited<ReturnType<typeof exchange>>;
+    const clientLeft = abortHeard(options.signal);
     try {
       forwarded = await exchange(connection, message, options.own, options.signal);
     } catch (error) {
       if (error instanceof AppError) throw error;
+      // The client hung up, and its request was abandoned: that says nothing about the upstream.
+      if (clientLeft()) return { kind: 'failed', message: 'The client went away before the answer' };
       return failure(connection, error);
+    } finally {
+      clientLeft.stop();
     }
     const { session, answer } = forwarded;
     // The upstream forgot the client's session: so does Switchboard, and its 404 tells the client to initialize again.

@@ -11,6 +11,19 @@ import { classifyUpstreamError, type UpstreamCallObserver } from '../network/ups
  */
 export type AbortSource = AbortSignal | EventEmitter;
 
+/** Whether `source` has aborted by now: an AbortSignal says so; an emitter is listened to from here on. */
+export function abortHeard(source: AbortSource): { (): boolean; stop(): void } {
+  if ('aborted' in source && typeof source.aborted === 'boolean') {
+    const signal = source;
+    return Object.assign(() => signal.aborted, { stop() {} });
+  }
+  const emitter = source as EventEmitter;
+  let heard = false;
+  const hear = () => (heard = true);
+  emitter.once('abort', hear);
+  return Object.assign(() => heard, { stop: () => void emitter.off('abort', hear) });
+}
+
 export type UpstreamRequest = {
   url: URL;
   method: 'POST' | 'GET' | 'DELETE';
