@@ -35,7 +35,12 @@ type Deps = {
    */
   own?: UpstreamSession;
 };
-type Options = { timeoutMs: number; signal: AbortSource };
+type Options = {
+  timeoutMs: number;
+  /** The longest silence within the answer's body when not `timeoutMs`: 0 for none (see upstream-http.ts). */
+  bodyTimeoutMs?: number;
+  signal: AbortSource;
+};
 
 /**
  * Sends one client message to the upstream on the connection's session, with the stored
@@ -102,6 +107,7 @@ async function send(
     headers,
     body,
     timeoutMs: options.timeoutMs,
+    ...(options.bodyTimeoutMs !== undefined ? { bodyTimeoutMs: options.bodyTimeoutMs } : {}),
     signal: options.signal,
     connect: session.egress.connect,
     observer: session.egress.observer,

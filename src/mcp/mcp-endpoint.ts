@@ -144,6 +144,9 @@ export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse
     try {
       const forwarded = await forwardMessage({ pool: ctx.upstreams, oauth: ctx.oauth, own: own?.upstream }, connection, outgoing, {
         timeoutMs: ctx.config.upstreamTimeoutMs,
+        // A 2026 listen stream is that era's GET stream: quiet for hours is normal, and it ends
+        // when the client closes it. Its answer's headers still come within the timeout.
+        ...(outgoing.call?.method === 'subscriptions/listen' ? { bodyTimeoutMs: 0 } : {}),
         signal: clientGone,
       });
       // The upstream forgot the client's session: so does Switchboard, and its 404 tells the client to initialize again.
