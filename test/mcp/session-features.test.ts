@@ -42,13 +42,13 @@ type Session = {
 const clientConnections = new Agent();
 
 /** A fetch that tells when the client's GET stream is open: Switchboard answers it only once the upstream's is. */
-function fetchNoticingStream(): { fetch: typeof fetch; streamOpen: Promise<void> } {
+function fetchNoticingStream(connections = clientConnections): { fetch: typeof fetch; streamOpen: Promise<void> } {
   let opened!: () => void;
   const streamOpen = new Promise<void>((resolve) => (opened = resolve));
   return {
     streamOpen,
     fetch: async (input, init) => {
-      const response = await fetch(input, { ...init, dispatcher: clientConnections } as RequestInit);
+      const response = await fetch(input, { ...init, dispatcher: connections } as RequestInit);
       if ((init?.method ?? 'GET').toUpperCase() === 'GET' && response.status === 200) opened();
       return response;
     },
