@@ -2,7 +2,6 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from '@modelcontextprotocol/client';
-import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { startModernFeaturesUpstream, startServerEverything, startSessionUpstream, type Upstream } from '../helpers/upstreams.ts';
@@ -34,21 +33,14 @@ type Session = {
   errors: string[];
 };
 
-/**
- * The clients' own connections, ended before the server stops: a socket a client opened and
- * never sent a request on (the v2 client's fetch of a cancellation it had already aborted) is
- * not idle to Node, and would hold the server's shutdown for its whole grace period.
- */
-const clientConnections = new Agent();
-
 /** A fetch that tells when the client's GET stream is open: Switchboard answers it only once the upstream's is. */
-function fetchNoticingStream(connections = clientConnections): { fetch: typeof fetch; streamOpen: Promise<void> } {
+function fetchNoticingStream(): { fetch: typeof fetch; streamOpen: Promise<void> } {
   let opened!: () => void;
   const streamOpen = new Promise<void>((resolve) => (opened = resolve));
   return {
     streamOpen,
     fetch: async (input, init) => {
-      const response = await fetch(input, { ...init, dispatcher: connections } as RequestInit);
+      const response = await fetch(input, init);
       if ((init?.method ?? 'GET').toUpperCase() === 'GET' && response.status === 200) opened();
       return response;
     },
@@ -121,7 +113,8 @@ beforeAll(async () => {
   const [started] = await Promise.all([
     // Longer than any test: an upstream call must end because the client cancelled it, never
     // because Switchboard gave up on it. A short grace period: after a cancelled 2025-era call the
-    // upstream never answers, and its stream would hold the shutdown (see docs/mcp-sessions.md).
+    // upstream never answers, and its relay would hold the shutdown (docs/mcp-sessions.md, "Known
+    // gaps"); so, for a reason not yet found, do listen streams that carried events.
     startTestServer({ UPSTREAM_TIMEOUT_MS: '120000', SHUTDOWN_GRACE_MS: '2000' }),
     startServerEverything().then((u) => (upstream.everything = u)),
     startSessionUpstream().then((u) => (upstream.sessions = u)),
@@ -145,7 +138,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(clients.map((client) => client.close().catch(() => {})));
-  await clientConnections.destroy();
   await server?.close();
   await Promise.all(Object.values(upstream).map((u) => u.stop()));
 });
@@ -317,5 +309,18 @@ describe('2026-07-28 era: no sessions, each request carries what it needs', () =
     // The upstream sends an update before the list_changed of the same touch, on the same stream.
     expect(heardByB).toEqual(['tools']);
     await Promise.all([listenA.close(), listenB.close()]);
+  });
+});
+
+describe('a 2025-era client of a 2026-07-28 upstream', () => {
+  it('gets progress in the call’s stream; an elicitation the upstream needs is refused with a clear error, never a hang', async () => {
+    const { client, call } = await connectV1(conn.modern);
+    const heard: number[] = [];
+    expect(await call('progress', { steps: 2 }, { onprogress: ({ progress }) => void heard.push(progress) })).toBe('done after 2 steps');
+    expect(heard).toEqual([1, 2]);
+    // Switchboard answers such a client's initialize itself and sends every request with no
+    // client capabilities: the upstream cannot ask it anything (docs/mcp-sessions.md).
+    const refused = await client.callTool({ name: 'confirm', arguments: { question: 'Deploy?' } }).catch((error: Error) => error);
+    expect(String(refused)).toMatch(/-32021|client capabilities do not declare/);
   });
 });
