@@ -140,7 +140,13 @@ export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse
     });
     const release = own?.hold();
     try {
-      const outcome = await ctx.gateway.forward(connection, outgoing, { ...(own ? { own } : {}), signal: clientGone });
+      const outcome = await ctx.gateway.forward(connection, outgoing, {
+        ...(own ? { own } : {}),
+        // A 2026 listen stream is that era's GET stream: quiet for hours is normal, and it ends
+        // when the client closes it. Its answer's headers still come within the timeout.
+        ...(outgoing.call?.method === 'subscriptions/listen' ? { bodyTimeoutMs: 0 } : {}),
+        signal: clientGone,
+      });
       const jsonOnly = acceptsEventStream(req.headers.accept) || !('session' in outcome) ? undefined : jsonOnlyClient(ctx, connection, outcome.session, own);
       await relay(res, ctx, connection, outcome, id, jsonOnly);
     } finally {

@@ -48,6 +48,16 @@ export function startSessionUpstream(): Promise<Upstream> {
   }));
 }
 
+/** test/fixtures/modern-features-upstream.ts: 2026-07-28 only, with cancellation, progress, elicitation and listen streams to observe. */
+export function startModernFeaturesUpstream(): Promise<Upstream> {
+  return startUpstream((port) => ({
+    args: ['--import', 'tsx', path.join(projectRoot, 'test', 'fixtures', 'modern-features-upstream.ts'), String(port)],
+    env: {},
+    ready: /^listening \d+/m,
+    mcpPath: '/mcp',
+  }));
+}
+
 /** The reference server of the MCP project, `@modelcontextprotocol/server-everything`, over Streamable HTTP. */
 export function startServerEverything(): Promise<Upstream> {
   const entry = createRequire(import.meta.url).resolve('@modelcontextprotocol/server-everything/dist/index.js');

@@ -26,6 +26,15 @@ export type ForwardOutcome =
   | { kind: 'read'; status: number; contentType: string | undefined; body: Buffer; session: UpstreamSession }
   | GatewayFailure;
 
+export type ForwardOptions = {
+  /** The client's own session, when it has one (never renewed behind its back). */
+  own?: ClientSession;
+  /** The longest silence within the answer's body when not the upstream timeout: 0 for none. */
+  bodyTimeoutMs?: number;
+  /** The client went away: the upstream request is abandoned. */
+  signal: AbortSource;
+};
+
 export type StreamOutcome = { kind: 'stream'; response: UpstreamResponse; describe(error: unknown): string } | { kind: 'failed'; message: string };
 
 type Deps = {
@@ -52,9 +61,9 @@ export function createRawForwarder(deps: Deps) {
    * one; renewed once when the upstream forgot a pooled session, the bearer refreshed once when
    * refused (one refresh across all processes), and the message sent once more.
    */
-  async function exchange(connection: ConnectionRecord, message: OutgoingMessage, own: ClientSession | undefined, signal: AbortSource) {
+  async function exchange(connection: ConnectionRecord, message: OutgoingMessage, own: ClientSession | undefined, signal: AbortSource, bodyTimeoutMs?: number) {
     const bearer = deps.bearers.for(connection);
-    const raw: RawExchange = { http: deps.http, timeoutMs, signal };
+    const raw: RawExchange = { http: deps.http, timeoutMs, signal, ...(bodyTimeoutMs !== undefined ? { bodyTimeoutMs } : {}) };
     const send = async (session: UpstreamSession): Promise<UpstreamAnswer> => {
       let token = await bearer.token(connection);
       const answer = await postMessage(session, connection, message, token, raw);
@@ -90,11 +99,11 @@ export function createRawForwarder(deps: Deps) {
     return { kind: 'failed', message };
   }
 
-  async function forward(connection: ConnectionRecord, message: OutgoingMessage, options: { own?: ClientSession; signal: AbortSource }): Promise<ForwardOutcome> {
+  async function forward(connection: ConnectionRecord, message: OutgoingMessage, options: ForwardOptions): Promise<ForwardOutcome> {
     let forwarded: Awaited<ReturnType<typeof exchange>>;
     const clientLeft = abortHeard(options.signal);
     try {
-      forwarded = await exchange(connection, message, options.own, options.signal);
+      forwarded = await exchange(connection, message, options.own, options.signal, options.bodyTimeoutMs);
     } catch (error) {
       if (error instanceof AppError) throw error;
       // The client hung up, and its request was abandoned: that says nothing about the upstream.

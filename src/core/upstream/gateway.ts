@@ -10,7 +10,7 @@ import { createBearerPolicies } from './bearer-policy.ts';
 import { createClientSessions, type ClientSession, type OpenedClientSession } from './client-sessions.ts';
 import { createConnectionRecorder } from './connection-recorder.ts';
 import { runSdkWork } from './gateway-call.ts';
-import { createRawForwarder, type ForwardOutcome, type GatewayFailure, type StreamOutcome } from './gateway-forward.ts';
+import { createRawForwarder, type ForwardOptions, type ForwardOutcome, type GatewayFailure, type StreamOutcome } from './gateway-forward.ts';
 import type { OutgoingMessage } from './raw-forward.ts';
 import type { AbortSource } from './upstream-http.ts';
 import { createUpstreamHttp } from './upstream-http.ts';
@@ -41,7 +41,7 @@ export type UpstreamGateway = {
   /** The pooled session an `initialize` is answered from, the connection recorded as connected (the handshake worked). */
   handshake(connection: ConnectionRecord): Promise<UpstreamSession>;
   /** Sends a client's message upstream, on its own session or the pooled one. Throws only AppError (the OAuth server failed). */
-  forward(connection: ConnectionRecord, message: OutgoingMessage, options: { own?: ClientSession; signal: AbortSource }): Promise<ForwardOutcome>;
+  forward(connection: ConnectionRecord, message: OutgoingMessage, options: ForwardOptions): Promise<ForwardOutcome>;
   /** Opens a client's own session's standalone stream (GET). Throws only once `signal` aborted. */
   openStream(connection: ConnectionRecord, own: ClientSession, lastEventId: string | undefined, signal: AbortSignal): Promise<StreamOutcome>;
   /**

@@ -29,7 +29,13 @@ export type OutgoingMessage = {
   call?: { method: string; params: Record<string, unknown> | undefined };
 };
 
-export type RawExchange = { http: UpstreamHttp; timeoutMs: number; signal: AbortSource };
+export type RawExchange = {
+  http: UpstreamHttp;
+  timeoutMs: number;
+  /** The longest silence within the answer's body when not `timeoutMs`: 0 for none (see upstream-http.ts). */
+  bodyTimeoutMs?: number;
+  signal: AbortSource;
+};
 
 /**
  * What every request on the session carries: the stored credentials, the bearer, the session's
@@ -67,6 +73,7 @@ export async function postMessage(
     headers,
     body,
     timeoutMs: exchange.timeoutMs,
+    ...(exchange.bodyTimeoutMs !== undefined ? { bodyTimeoutMs: exchange.bodyTimeoutMs } : {}),
     signal: exchange.signal,
     connect: session.egress.connect,
     observer: session.egress.observer,
