@@ -12,7 +12,6 @@ import { createConnectionRecorder } from './connection-recorder.ts';
 import { runSdkWork } from './gateway-call.ts';
 import { createRawForwarder, type ForwardOptions, type ForwardOutcome, type GatewayFailure, type StreamOutcome } from './gateway-forward.ts';
 import type { OutgoingMessage } from './raw-forward.ts';
-import type { AbortSource } from './upstream-http.ts';
 import { createUpstreamHttp } from './upstream-http.ts';
 import { createUpstreamPool } from './upstream-pool.ts';
 import type { ClientDeclaration, SessionEgress, UpstreamSession } from './upstream-session.ts';
