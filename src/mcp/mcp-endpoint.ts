@@ -139,17 +139,30 @@ export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse
       if (!res.writableFinished) clientGone.emit('abort');
     });
     const release = own?.hold();
+    // A 2026 listen stream is that era's GET stream: quiet for hours is normal, and it ends when
+    // the client closes it, or when a shutdown begins (it would never finish by itself and hold
+    // the shutdown for its whole grace period; the client listens again, elsewhere if need be).
+    // Its answer's headers still come within the upstream timeout.
+    const listens = outgoing.call?.method === 'subscriptions/listen';
+    const endListening = () => {
+      clientGone.emit('abort');
+      if (res.headersSent) res.end();
+      else res.destroy();
+    };
+    if (listens) {
+      if (ctx.gateway.streamsEnd.aborted) endListening();
+      else ctx.gateway.streamsEnd.addEventListener('abort', endListening, { once: true });
+    }
     try {
       const outcome = await ctx.gateway.forward(connection, outgoing, {
         ...(own ? { own } : {}),
-        // A 2026 listen stream is that era's GET stream: quiet for hours is normal, and it ends
-        // when the client closes it. Its answer's headers still come within the timeout.
-        ...(outgoing.call?.method === 'subscriptions/listen' ? { bodyTimeoutMs: 0 } : {}),
+        ...(listens ? { bodyTimeoutMs: 0 } : {}),
         signal: clientGone,
       });
       const jsonOnly = acceptsEventStream(req.headers.accept) || !('session' in outcome) ? undefined : jsonOnlyClient(ctx, connection, outcome.session, own);
       await relay(res, ctx, connection, outcome, id, jsonOnly);
     } finally {
+      if (listens) ctx.gateway.streamsEnd.removeEventListener('abort', endListening);
       release?.();
     }
   } catch (error) {

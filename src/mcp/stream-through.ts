@@ -54,6 +54,8 @@ export function streamThrough(
     }
   };
   const write = (chunk: Buffer) => {
+    // Ended on our side (a shutdown ends listen streams): what still arrives has nowhere to go.
+    if (res.writableEnded) return;
     if (!res.write(chunk)) {
       body.pause();
       res.once('drain', () => body.resume());
@@ -92,7 +94,7 @@ export function streamThrough(
     body.once('end', () => {
       ended = true;
       if (held) sendHeld(Buffer.concat(held));
-      else if (watchForAnswer && !mayHaveAnswered && res.writable) res.end(`\n\n${errorFrame(`${upstream.host} ended its event stream without answering`)}`);
+      else if (watchForAnswer && !mayHaveAnswered && res.writable && !res.writableEnded) res.end(`\n\n${errorFrame(`${upstream.host} ended its event stream without answering`)}`);
       else res.end();
       resolve();
     });
@@ -101,7 +103,7 @@ export function streamThrough(
       if (ended) return;
       const message = failure ? upstream.describe(failure) : `${upstream.host} closed the connection before answering`;
       if (!res.headersSent) fail(message);
-      else if (isEventStream && id !== null && res.writable) res.end(`\n\n${errorFrame(message)}`);
+      else if (isEventStream && id !== null && res.writable && !res.writableEnded) res.end(`\n\n${errorFrame(message)}`);
       else res.destroy();
       resolve();
     });

@@ -62,3 +62,30 @@ it('a listen stream quiet for longer than the upstream timeout lives on, and car
   await Promise.race([eventually(heard, (m) => m === 'tools'), cut]);
   await listening.close();
 });
+
+it('a shutdown ends listen streams at once, however long the grace period (the client hears its stream end)', async () => {
+  // A server of its own, with a grace period far longer than the test may take.
+  const stopping = await startTestServer({ SHUTDOWN_GRACE_MS: '300000' });
+  let closed = false;
+  try {
+    const ownKey = (await stopping.newAccount('stopping-listener')).key;
+    const space = ((await (await stopping.request('/namespaces', { method: 'POST', bearer: ownKey })).json()) as { name: string }).name;
+    const created = await stopping.request(`/${space}`, { method: 'POST', bearer: ownKey, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mcpUrl: upstream.url }) });
+    expect(created.status).toBe(201);
+    const url = `${stopping.url}/connect/${space}/${((await created.json()) as { connectionId: string }).connectionId}/mcp`;
+    const client = new Client({ name: 'listen-shutdown', version: '1.0.0' }, { capabilities: {}, versionNegotiation: { mode: 'auto' } });
+    clients.push(client);
+    await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${ownKey}` } } }));
+    const heard: string[] = [];
+    client.setNotificationHandler('notifications/tools/list_changed', () => void heard.push('tools'));
+    const listening = await client.listen({ toolsListChanged: true });
+    // The stream carries events before the shutdown (one that had carried none ended anyway).
+    await client.callTool({ name: 'touch', arguments: { uri: 'fixture://note' } });
+    await eventually(heard, (m) => m === 'tools');
+    closed = true;
+    await stopping.close();
+    await listening.closed;
+  } finally {
+    if (!closed) await stopping.close();
+  }
+});

@@ -67,6 +67,8 @@ export type UpstreamGateway = {
   endClientSession(id: string): Promise<void>;
   /** Ends every client's GET stream now (a shutdown begins; the sessions live on). */
   stopStreams(): void;
+  /** Aborted by `stopStreams()`: what other never-ending streams (2026 listen streams) end with. */
+  readonly streamsEnd: AbortSignal;
   /** Ends this gateway's sessions (terminated upstream) and closes its HTTP pools. */
   close(): Promise<void>;
 };
@@ -104,6 +106,7 @@ export function createUpstreamGateway(deps: UpstreamGatewayDeps): UpstreamGatewa
     logger: deps.logger,
     bearer: (connection) => bearers.for(connection),
   });
+  const streamsStop = new AbortController();
   const clientSessions = createClientSessions({
     ...config.mcpSessions,
     openUpstream: (connection, declared) => pool.openForClient(connection, declared),
@@ -135,7 +138,11 @@ export function createUpstreamGateway(deps: UpstreamGatewayDeps): UpstreamGatewa
     findClientSession: (id, connection, principal) => clientSessions.find(id, connection, principal),
     issuedClientSession: (id) => clientSessions.issuedHere(id),
     endClientSession: (id) => clientSessions.end(id),
-    stopStreams: () => clientSessions.stopStreams(),
+    stopStreams() {
+      streamsStop.abort();
+      clientSessions.stopStreams();
+    },
+    streamsEnd: streamsStop.signal,
     async close() {
       await clientSessions.close();
       await pool.close();
