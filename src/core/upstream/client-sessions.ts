@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { AppError } from '../../errors.ts';
 import type { Principal } from '../auth/authenticate.ts';
 import type { ChangeFeed } from '../changes/change-feed.ts';
 import { connectionKey, type ConnectionRecord } from '../connections/connection-store.ts';
@@ -215,9 +216,10 @@ export function createClientSessions(options: ClientSessionOptions): ClientSessi
             upstreamSessionId: upstream.sessionId ?? '',
             protocolVersion: upstream.protocolVersion,
           });
-        } catch (error) {
+        } catch {
           await upstream.close({ terminate: true });
-          throw error;
+          // The database failed, not the upstream: answered 503 (retry), never recorded on the connection.
+          throw new AppError('service_unavailable', 'Could not record the MCP session: try again');
         }
       }
       const entry: Entry = {
