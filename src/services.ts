@@ -95,6 +95,7 @@ export async function createServices(config: Config, logger: Logger, database: O
     db,
     config,
     changes,
+    keyring,
     egress,
     logger,
     oauth,

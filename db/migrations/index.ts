@@ -9,6 +9,7 @@ import * as m0007 from './0007_webhooks.ts';
 import * as m0008 from './0008_replica_settings.ts';
 import * as m0009 from './0009_incarnations.ts';
 import * as m0010 from './0010_oauth_link_floor.ts';
+import * as m0011 from './0011_client_sessions.ts';
 
 /** Explicit registry: file-system discovery breaks under test runners that load `.ts`. */
 export const migrations: Record<string, Migration> = {
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '0008_replica_settings': m0008,
   '0009_incarnations': m0009,
   '0010_oauth_link_floor': m0010,
+  '0011_client_sessions': m0011,
 };

@@ -135,6 +135,21 @@ export interface ReplicaSettingsTable {
   seen_at: ColumnType<Date, never, never>;
 }
 
+/** A client's own MCP session, as every replica finds it (migration 0011). */
+export interface ClientSessionsTable {
+  id_hash: string;
+  caller: string;
+  namespace: string;
+  connection_id: string;
+  incarnation: string;
+  revision: number;
+  /** Sealed: the upstream's session id is a credential for that session. */
+  upstream_session: string;
+  protocol_version: string;
+  created_at: CreatedAt;
+  last_used_at: ColumnType<Date, never, never>;
+}
+
 export interface Database {
   accounts: AccountsTable;
   api_keys: ApiKeysTable;
@@ -148,6 +163,7 @@ export interface Database {
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
   replica_settings: ReplicaSettingsTable;
+  client_sessions: ClientSessionsTable;
 }
 
 export type AccountRow = Selectable<AccountsTable>;

@@ -5,7 +5,7 @@ import { connectionNotFound } from '../core/connections/connections.ts';
 import { allowsCall, allowsConnection } from '../core/tokens/policy.ts';
 import type { ConnectionRecord } from '../core/connections/connection-store.ts';
 import type { ForwardOutcome, GatewayFailure, OutgoingMessage } from '../core/upstream/gateway.ts';
-import type { UpstreamSession } from '../core/upstream/upstream-session.ts';
+import type { SessionWire, UpstreamSession } from '../core/upstream/upstream-session.ts';
 import { AppError } from '../errors.ts';
 import { classifyMessage, JsonRpcCode, sendJsonRpcError, sendJsonRpcResult, type JsonRpcId } from './json-rpc.ts';
 import { admitMcpCaller, SESSION_METHODS } from './mcp-admission.ts';
@@ -34,13 +34,14 @@ export function matchMcpPath(pathname: string): McpTarget | undefined {
 /**
  * The MCP endpoint of a connection (Streamable HTTP). A client that initializes (2025 era) gets
  * a session of its own, on an upstream session opened for it (docs/mcp-sessions.md): its POSTs,
- * its GET stream and its DELETE name it by `mcp-session-id`. Every other message (no handshake,
- * the official helper's `smithery-stateless`, a session id this process did not issue) is
- * forwarded on the connection's pooled upstream session, as is the 2026 era, which has no sessions.
+ * its GET stream and its DELETE name it by `mcp-session-id`, on whichever replica they land (the
+ * session is recorded in the database). Every other message (no handshake, the official helper's
+ * `smithery-stateless`, any id not in Switchboard's format) is forwarded on the connection's
+ * pooled upstream session, as is the 2026 era, which has no sessions.
  */
 export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, target: McpTarget): Promise<void> {
   const sessionId = req.headers['mcp-session-id'];
-  const namesOwnSession = typeof sessionId === 'string' && ctx.gateway.issuedClientSession(sessionId);
+  const namesOwnSession = typeof sessionId === 'string' && ctx.gateway.isClientSessionId(sessionId);
   const admitted = await admitMcpCaller(req, res, ctx, target.namespace, namesOwnSession ? SESSION_METHODS : undefined);
   if (!admitted) return;
   const { access } = admitted;
@@ -49,15 +50,15 @@ export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse
 
   let own: ClientSession | undefined;
   if (namesOwnSession) {
-    own = ctx.gateway.findClientSession(sessionId, connection, access.principal);
+    own = await ctx.gateway.findClientSession(sessionId, connection, access.principal);
     if (!own) {
-      // Ended, expired, another caller's, or of the connection before it was deleted: the spec's
-      // answer, on which the client initializes again.
+      // Ended, expired, another caller's, or of the connection before it was deleted (on this
+      // replica or any other): the spec's answer, on which the client initializes again.
       sendJsonRpcError(res, 404, null, { code: JsonRpcCode.serverError, message: 'Session not found: initialize again' });
       return;
     }
     if (req.method === 'DELETE') {
-      await ctx.gateway.endClientSession(own.id);
+      await ctx.gateway.endClientSession(own);
       res.statusCode = 200;
       res.end();
       return;
@@ -95,8 +96,8 @@ export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse
     }
     if (message.kind === 'request' && message.method === 'initialize') {
       const session = await ctx.gateway.handshake(connection);
-      // A session id the client chose (`smithery-stateless`) or another replica issued keeps the
-      // shared session; the 2026 era has none to give.
+      // A session id the client chose (`smithery-stateless`, any id not in Switchboard's format)
+      // keeps the shared session; the 2026 era has none to give.
       if (session.era === 'legacy' && (sessionId === undefined || namesOwnSession)) {
         await initializeOwnSession(res, ctx, connection, access.principal, id, message.params);
         return;
@@ -198,7 +199,7 @@ async function initializeOwnSession(
     return;
   }
   res.setHeader('mcp-session-id', opened.session.id);
-  sendJsonRpcResult(res, id, initializeResult(opened.session.upstream, params));
+  sendJsonRpcResult(res, id, initializeResult(opened.upstream, params));
 }
 
 /** A connection needing setup is answered without calling upstream (CONTRACT: -32001 / -32002). */
@@ -259,7 +260,7 @@ async function relay(res: ServerResponse, ctx: RequestContext, connection: Conne
  * comes, which would hold the call until the upstream's deadline. A 2026-07-28 upstream takes
  * no answers over HTTP: there is nothing to send it.
  */
-function jsonOnlyClient(ctx: RequestContext, connection: ConnectionRecord, session: UpstreamSession, own: ClientSession | undefined): JsonOnlyClient {
+function jsonOnlyClient(ctx: RequestContext, connection: ConnectionRecord, session: SessionWire, own: ClientSession | undefined): JsonOnlyClient {
   const cannotAsk = (request: ServerRequest) => {
     if (session.era === 'modern') return;
     const json = request.method === 'ping'

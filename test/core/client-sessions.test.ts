@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Principal } from '../../src/core/auth/authenticate.ts';
 import type { ConnectionRecord } from '../../src/core/connections/connection-store.ts';
+import type { Change, ChangeFeed } from '../../src/core/changes/change-feed.ts';
+import { hashSessionId, type ClientSessionRecords } from '../../src/core/upstream/client-session-records.ts';
 import { createClientSessions } from '../../src/core/upstream/client-sessions.ts';
 import type { UpstreamSession } from '../../src/core/upstream/upstream-session.ts';
 
@@ -14,10 +16,50 @@ const connection = { namespace: 'ns', id: 'conn', incarnation: 'inc-1', revision
 const alice: Principal = { kind: 'account', accountId: 'acct', apiKeyId: 'key-a' };
 const bob: Principal = { kind: 'account', accountId: 'acct', apiKeyId: 'key-b' };
 
-function setup(limits: { maxSessions?: number; maxPerCaller?: number } = {}) {
+/**
+ * Records as other replicas see them: which sessions they used lately (`usedElsewhere`), which
+ * were removed. The real store is tested on the database in client-session-records.test.ts.
+ */
+function recordsStandIn() {
+  const usedElsewhere = new Set<string>();
+  const removed: string[] = [];
+  const records = {
+    touchEveryMs: 100,
+    save: async () => {},
+    find: async () => undefined,
+    remove: async (id: string) => {
+      removed.push(id);
+      return true;
+    },
+    used() {},
+    hold: () => () => {},
+    usedWithin: async (ids: readonly string[]) => new Set(ids.filter((id) => usedElsewhere.has(id))),
+    pruneAbandoned: async () => {},
+    close: async () => {},
+  } satisfies ClientSessionRecords;
+  return { records, usedElsewhere, removed };
+}
+
+/** A change feed in this process alone: what is announced reaches the subscribers, as the real one's NOTIFY does. */
+function feedStandIn() {
+  const subscribers: Parameters<ChangeFeed['subscribe']>[0][] = [];
+  const announced: Change[] = [];
+  const feed: ChangeFeed = {
+    announce: async (change) => {
+      announced.push(change);
+      subscribers.forEach((subscriber) => subscriber.onChange(change));
+    },
+    subscribe: (subscriber) => void subscribers.push(subscriber),
+    close: async () => {},
+  };
+  return { feed, announced, hear: (change: Change) => subscribers.forEach((subscriber) => subscriber.onChange(change)) };
+}
+
+function setup(limits: { maxSessions?: number; maxPerCaller?: number } = {}, shared: { records?: ClientSessionRecords; changes?: ChangeFeed } = {}) {
   let clock = 0;
   const closed: { terminate: boolean }[] = [];
   const sessions = createClientSessions({
+    ...shared,
     idleMs: 1_000,
     maxSessions: limits.maxSessions ?? 10,
     maxPerCaller: limits.maxPerCaller ?? 10,
@@ -89,6 +131,35 @@ describe('client sessions', () => {
     expect(await sessions.open(connection, bob, { capabilities: {}, protocolVersion: undefined })).toEqual({ ok: false, reason: 'full' });
     expect(sessions.size).toBe(3);
     [...releases, releaseCarol].forEach((release) => release());
+  });
+
+  it('does not end a session idle here that another replica used within the idle time', async () => {
+    const { records, usedElsewhere, removed } = recordsStandIn();
+    const { feed, announced } = feedStandIn();
+    const { sessions, open, closed, advance } = setup({}, { records, changes: feed });
+    const elsewhere = await open();
+    const nowhere = await open();
+    usedElsewhere.add(elsewhere.id);
+    advance(1_001);
+    await sessions.sweepIdle();
+    expect(sessions.find(elsewhere.id, connection, alice)).toBe(elsewhere);
+    expect(sessions.find(nowhere.id, connection, alice)).toBeUndefined();
+    expect(closed).toEqual([{ terminate: true }]);
+    // Its record goes, and every replica is told, so their handles go too.
+    expect(removed).toEqual([nowhere.id]);
+    expect(announced).toEqual([{ kind: 'client_session_ended', idHash: hashSessionId(nowhere.id) }]);
+  });
+
+  it('a session ended on another replica goes here without a second terminate', async () => {
+    const { records } = recordsStandIn();
+    const { feed, hear } = feedStandIn();
+    const { sessions, open, closed } = setup({}, { records, changes: feed });
+    const session = await open();
+    hear({ kind: 'client_session_ended', idHash: hashSessionId(session.id) });
+    expect(session.ended.aborted).toBe(true);
+    expect(sessions.find(session.id, connection, alice)).toBeUndefined();
+    await Promise.resolve();
+    expect(closed).toEqual([{ terminate: false }]);
   });
 
   it('closes every session when closed', async () => {

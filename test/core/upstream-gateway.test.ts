@@ -71,6 +71,7 @@ function gatewayOverServerDatabase(latest: (connection: ConnectionRecord) => Pro
     db: server.db,
     config,
     changes: silentFeed,
+    keyring,
     egress,
     logger,
     oauth,

@@ -280,7 +280,7 @@ describe('stateless traffic', () => {
   it.each([
     ['no session id', {}],
     ['smithery-stateless', { 'mcp-session-id': 'smithery-stateless' }],
-    ['a session id another replica issued', { 'mcp-session-id': 'ffffffffffff.not-issued-by-this-process' }],
+    ['a session id not in Switchboard’s format', { 'mcp-session-id': 'ffffffffffff.not-issued-by-switchboard' }],
   ])('a client that never initializes still works: %s', async (_label, headers) => {
     const response = await fetch(endpoint(conn.logs), {
       method: 'POST',
@@ -289,6 +289,18 @@ describe('stateless traffic', () => {
     });
     expect(response.status).toBe(200);
     expect(await response.text()).toContain('Echo: stateless');
+  });
+});
+
+describe('a session id in Switchboard’s format that no replica holds', () => {
+  it('is 404 (initialize again), not stateless traffic', async () => {
+    const response = await fetch(endpoint(conn.logs), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${owner.key}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': `ffffffffffff.${'A'.repeat(32)}` },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'echo', arguments: { message: 'stateless' } } }),
+    });
+    expect(response.status).toBe(404);
+    expect(((await response.json()) as { error: { message: string } }).error.message).toMatch(/Session not found/);
   });
 });
 

@@ -6,6 +6,7 @@ import { CONTEXT as OAUTH_CLIENT_CONTEXT } from '../oauth/oauth-clients.ts';
 import { contextOf as oauthStateContext } from '../oauth/oauth-state.ts';
 import { secretContextOf as webhookSecretContext } from '../webhooks/webhook-signing.ts';
 import type { Keyring } from './keyring.ts';
+import { upstreamSessionContextOf } from '../upstream/client-session-records.ts';
 
 /**
  * Everything the keyring seals, with the context each value was bound to. A new sealed
@@ -22,6 +23,7 @@ export const sealedFields: readonly SealedField[] = [
   { table: 'oauth_clients', column: 'client', key: ['id'], contextOf: () => OAUTH_CLIENT_CONTEXT },
   { table: 'oauth_flows', column: 'flow', key: ['state_hash'], contextOf: () => FLOW_CONTEXT },
   { table: 'webhooks', column: 'secret', key: ['id'], contextOf: (k) => webhookSecretContext(String(k[0])) },
+  { table: 'client_sessions', column: 'upstream_session', key: ['id_hash'], contextOf: (k) => upstreamSessionContextOf(String(k[0])) },
 ];
 
 export type RotationCount = {

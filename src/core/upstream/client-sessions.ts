@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { AppError } from '../../errors.ts';
 import type { Principal } from '../auth/authenticate.ts';
 import type { ChangeFeed } from '../changes/change-feed.ts';
 import { connectionKey, type ConnectionRecord } from '../connections/connection-store.ts';
-import type { ClientDeclaration, UpstreamSession } from './upstream-session.ts';
+import { hashSessionId, type ClientSessionRecords } from './client-session-records.ts';
+import type { ClientDeclaration, SessionWire, UpstreamSession } from './upstream-session.ts';
 
 /**
  * One client's own MCP session (2025 era): the client initialized, and what is per-session in
@@ -13,24 +15,32 @@ import type { ClientDeclaration, UpstreamSession } from './upstream-session.ts';
 export type ClientSession = {
   /** The `mcp-session-id` the client sends: random, unguessable. */
   readonly id: string;
-  readonly upstream: UpstreamSession;
+  /** How to speak on its upstream session (opened here, or by another replica: replica-sessions.ts). */
+  readonly upstream: SessionWire;
   /** Aborted when the session ends: its GET stream stops with it. */
   readonly ended: AbortSignal;
   /** Aborted when the session ends or the server begins to stop: its GET stream must not hold up a shutdown. */
   readonly streamsEnd: AbortSignal;
   /** Marks the session in use (never idle) until the returned function is called. */
   hold(): () => void;
+  /** Ends the session, on every replica, and terminates its upstream session. */
+  end(): Promise<void>;
 };
 
-export type OpenedClientSession = { ok: true; session: ClientSession } | { ok: false; reason: 'full' | 'caller_full' };
+export type OpenedClientSession = { ok: true; session: ClientSession; upstream: UpstreamSession } | { ok: false; reason: 'full' | 'caller_full' };
+
+/** The shape of the ids Switchboard issues (`<process mark>.<random>`): any other id is stateless traffic. */
+export function isClientSessionId(id: string): boolean {
+  return /^[0-9a-f]{12}\.[A-Za-z0-9_-]{32}$/.test(id);
+}
 
 export type ClientSessions = {
-  /** Whether this process issued the id (it may have ended since): other ids are stateless traffic. */
+  /** Whether this process issued the id (it may have ended since). */
   issuedHere(id: string): boolean;
   open(connection: ConnectionRecord, principal: Principal, declared: ClientDeclaration): Promise<OpenedClientSession>;
   /** The live session with this id, if the caller created it for this connection as it stands now. */
   find(id: string, connection: ConnectionRecord, principal: Principal): ClientSession | undefined;
-  /** Ends the session and its upstream session (terminated upstream). */
+  /** Ends the session (on every replica) and its upstream session (terminated upstream). */
   end(id: string): Promise<void>;
   /**
    * Ends every GET stream now (the sessions live on): a shutdown waits for requests in flight,
@@ -49,12 +59,16 @@ export type ClientSessionOptions = {
   maxSessions: number;
   maxPerCaller: number;
   openUpstream(connection: ConnectionRecord, declared: ClientDeclaration): Promise<UpstreamSession>;
+  /** Where sessions are recorded for the other replicas; without it, they live in this process alone. */
+  records?: ClientSessionRecords;
   changes?: ChangeFeed;
   now?: () => number;
 };
 
 type Entry = {
   session: ClientSession;
+  upstream: UpstreamSession;
+  idHash: string;
   caller: string;
   connection: string;
   incarnation: string;
@@ -85,7 +99,31 @@ export function createClientSessions(options: ClientSessionOptions): ClientSessi
     if (!entry) return;
     entries.delete(id);
     entry.abort.abort();
-    await entry.session.upstream.close({ terminate: true });
+    const told = forgetEverywhere(entry);
+    await entry.upstream.close({ terminate: true });
+    await told;
+  }
+
+  /** Deletes the record and tells the other replicas, so their handles on the session go too. */
+  async function forgetEverywhere(entry: Entry): Promise<void> {
+    if (!options.records) return;
+    try {
+      await options.records.remove(entry.session.id);
+      await options.changes?.announce({ kind: 'client_session_ended', idHash: entry.idHash });
+    } catch {
+      // The record outlives the session until it is found stale or pruned as abandoned; the
+      // upstream session is terminated regardless, so any replica using the record gets 404.
+    }
+  }
+
+  /** Another replica ended the session and terminated its upstream session: only the handle here goes. */
+  function dropEndedElsewhere(idHash: string): void {
+    for (const [id, entry] of entries) {
+      if (entry.idHash !== idHash) continue;
+      entries.delete(id);
+      entry.abort.abort();
+      void entry.upstream.close({ terminate: false });
+    }
   }
 
   function endWhere(matches: (entry: Entry) => boolean): void {
@@ -99,6 +137,8 @@ export function createClientSessions(options: ClientSessionOptions): ClientSessi
         endWhere((entry) => entry.connection === key && entry.revision !== change.revision);
       } else if (change.kind === 'namespace') {
         endWhere((entry) => entry.connection.startsWith(`${change.name}/`));
+      } else if (change.kind === 'client_session_ended') {
+        dropEndedElsewhere(change.idHash);
       }
     },
     // Every lookup checks the connection as it stands: a missed notification costs nothing.
@@ -119,8 +159,23 @@ export function createClientSessions(options: ClientSessionOptions): ClientSessi
 
   async function sweepIdle(): Promise<void> {
     const cutoff = now() - options.idleMs;
-    const idle = [...entries].filter(([, entry]) => entry.holds === 0 && entry.lastUsedAt < cutoff);
-    await Promise.all(idle.map(([id]) => end(id)));
+    const idle = [...entries].filter(([, entry]) => entry.holds === 0 && entry.lastUsedAt < cutoff).map(([id]) => id);
+    const records = options.records;
+    if (records && idle.length > 0) {
+      // Idle here may be busy on another replica (its POSTs or its GET stream land there): only
+      // the database knows. When it cannot be asked, nothing is ended this time.
+      const usedElsewhere = await records.usedWithin(idle, options.idleMs).catch(() => new Set(idle));
+      for (const id of usedElsewhere) {
+        const entry = entries.get(id);
+        if (entry) entry.lastUsedAt = now();
+      }
+      await Promise.all(idle.filter((id) => !usedElsewhere.has(id)).map(end));
+    } else {
+      await Promise.all(idle.map(end));
+    }
+    // Records of a replica that died without ending its sessions: well past any use, and never
+    // one this replica holds (those are stamped as they are used).
+    await records?.pruneAbandoned(options.idleMs + 4 * records.touchEveryMs).catch(() => {});
   }
   const sweep = setInterval(() => void sweepIdle(), Math.max(1_000, Math.min(options.idleMs / 2, 60_000)));
   sweep.unref();
@@ -149,7 +204,27 @@ export function createClientSessions(options: ClientSessionOptions): ClientSessi
       }
       const abort = new AbortController();
       const id = `${mark}${randomBytes(24).toString('base64url')}`;
+      if (options.records) {
+        try {
+          await options.records.save(id, {
+            caller,
+            namespace: connection.namespace,
+            connectionId: connection.id,
+            incarnation: connection.incarnation,
+            revision: connection.revision,
+            // A 2025-era session always has one (the pool opens client sessions for that era only).
+            upstreamSessionId: upstream.sessionId ?? '',
+            protocolVersion: upstream.protocolVersion,
+          });
+        } catch {
+          await upstream.close({ terminate: true });
+          // The database failed, not the upstream: answered 503 (retry), never recorded on the connection.
+          throw new AppError('service_unavailable', 'Could not record the MCP session: try again');
+        }
+      }
       const entry: Entry = {
+        upstream,
+        idHash: hashSessionId(id),
         caller,
         connection: connectionKey(connection),
         incarnation: connection.incarnation,
@@ -165,18 +240,21 @@ export function createClientSessions(options: ClientSessionOptions): ClientSessi
           hold() {
             entry.holds++;
             entry.lastUsedAt = now();
+            const releaseRecord = options.records?.hold(id);
             let released = false;
             return () => {
               if (released) return;
               released = true;
               entry.holds--;
               entry.lastUsedAt = now();
+              releaseRecord?.();
             };
           },
+          end: () => end(id),
         },
       };
       entries.set(id, entry);
-      return { ok: true, session: entry.session };
+      return { ok: true, session: entry.session, upstream };
     },
     find(id, connection, principal) {
       const entry = entries.get(id);
@@ -188,6 +266,7 @@ export function createClientSessions(options: ClientSessionOptions): ClientSessi
         return undefined;
       }
       entry.lastUsedAt = now();
+      options.records?.used(id);
       return entry.session;
     },
     end,
@@ -204,6 +283,6 @@ export function createClientSessions(options: ClientSessionOptions): ClientSessi
 }
 
 /** Who created a session: the API key, or the service token (a token and its children are different callers). */
-function callerOf(principal: Principal): string {
+export function callerOf(principal: Principal): string {
   return principal.kind === 'account' ? `key:${principal.apiKeyId}` : `token:${principal.tokenIds.join('/')}`;
 }

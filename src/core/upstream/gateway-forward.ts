@@ -2,14 +2,14 @@ import { AppError } from '../../errors.ts';
 import type { ConnectionRecord } from '../connections/connection-store.ts';
 import { AuthorizationRequiredError } from '../oauth/oauth-state.ts';
 import type { BearerPolicies } from './bearer-policy.ts';
-import type { ClientSession, ClientSessions } from './client-sessions.ts';
+import type { ClientSession } from './client-sessions.ts';
 import type { ConnectionRecorder } from './connection-recorder.ts';
-import { getSessionStream, postMessage, type OutgoingMessage, type RawExchange, type UpstreamAnswer } from './raw-forward.ts';
+import { deleteSession, getSessionStream, postMessage, type OutgoingMessage, type RawExchange, type UpstreamAnswer } from './raw-forward.ts';
 import { withRenewalOnce } from './session-renewal.ts';
 import { describeUpstreamFailure, isSessionLoss } from './upstream-failure.ts';
 import { abortHeard, type AbortSource, type UpstreamHttp, type UpstreamResponse } from './upstream-http.ts';
 import type { UpstreamPool } from './upstream-pool.ts';
-import type { UpstreamSession } from './upstream-session.ts';
+import type { SessionWire, UpstreamSession } from './upstream-session.ts';
 
 /** Why the upstream could not serve a message, already recorded on the connection where it says something about it. */
 export type GatewayFailure =
@@ -22,8 +22,8 @@ export type GatewayFailure =
  * failure mid-stream reads), a small one read whole, or why there is none.
  */
 export type ForwardOutcome =
-  | { kind: 'stream'; response: UpstreamResponse; session: UpstreamSession; describe(error: unknown): string }
-  | { kind: 'read'; status: number; contentType: string | undefined; body: Buffer; session: UpstreamSession }
+  | { kind: 'stream'; response: UpstreamResponse; session: SessionWire; describe(error: unknown): string }
+  | { kind: 'read'; status: number; contentType: string | undefined; body: Buffer; session: SessionWire }
   | GatewayFailure;
 
 export type ForwardOptions = {
@@ -42,7 +42,6 @@ type Deps = {
   pool: Pick<UpstreamPool, 'session' | 'renew'>;
   bearers: BearerPolicies;
   recorder: ConnectionRecorder;
-  clientSessions: Pick<ClientSessions, 'end'>;
   timeoutMs: number;
 };
 
@@ -64,7 +63,7 @@ export function createRawForwarder(deps: Deps) {
   async function exchange(connection: ConnectionRecord, message: OutgoingMessage, own: ClientSession | undefined, signal: AbortSource, bodyTimeoutMs?: number) {
     const bearer = deps.bearers.for(connection);
     const raw: RawExchange = { http: deps.http, timeoutMs, signal, ...(bodyTimeoutMs !== undefined ? { bodyTimeoutMs } : {}) };
-    const send = async (session: UpstreamSession): Promise<UpstreamAnswer> => {
+    const send = async (session: SessionWire): Promise<UpstreamAnswer> => {
       let token = await bearer.token(connection);
       const answer = await postMessage(session, connection, message, token, raw);
       if (answer.kind !== 'auth_required' || !token) return answer;
@@ -114,7 +113,7 @@ export function createRawForwarder(deps: Deps) {
     }
     const { session, answer } = forwarded;
     // The upstream forgot the client's session: so does Switchboard, and its 404 tells the client to initialize again.
-    if (options.own && answer.kind === 'read' && answer.status === 404) void deps.clientSessions.end(options.own.id);
+    if (options.own && answer.kind === 'read' && answer.status === 404) void options.own.end().catch(() => {});
     if (answer.kind === 'auth_required') {
       // The connection becomes auth_required; the client gets the link where the end user authorizes.
       await recorder.authorizationRequired(connection, answer.challenge);
@@ -129,7 +128,8 @@ export function createRawForwarder(deps: Deps) {
       if (answer.kind === 'stream') answer.response.body.on('error', () => {}).resume();
       return { kind: 'failed', message: `${session.url.host} failed with HTTP ${status}`, status };
     }
-    if (status < 300) recorder.connected(connection, session);
+    // A session another replica opened says nothing of the server's identity: that replica recorded it.
+    if (status < 300 && isOpenedHere(session)) recorder.connected(connection, session);
     if (answer.kind === 'read') return { ...answer, session };
     return { kind: 'stream', response: answer.response, session, describe: describer(session.url, `${session.url.host} closed the connection before answering`) };
   }
@@ -158,5 +158,24 @@ export function createRawForwarder(deps: Deps) {
     }
   }
 
-  return { exchange, failure, forward, openStream };
+  /**
+   * Terminates a client's upstream session that this process holds no SDK client for (another
+   * replica opened it), with the connection's bearer; bounded like every request, and quiet: the
+   * session is over for Switchboard whatever the upstream answers.
+   */
+  async function terminate(connection: ConnectionRecord, session: SessionWire): Promise<void> {
+    const signal = AbortSignal.timeout(timeoutMs);
+    try {
+      const token = await deps.bearers.for(connection).token(connection);
+      await deleteSession(session, connection, token, { http: deps.http, timeoutMs, signal });
+    } catch {
+      // Unreachable or refused: the upstream's own expiry ends the session.
+    }
+  }
+
+  return { exchange, failure, forward, openStream, terminate };
+}
+
+function isOpenedHere(session: SessionWire): session is UpstreamSession {
+  return 'serverInfo' in session;
 }

@@ -7,13 +7,16 @@ import type { ConnectionRecord } from '../connections/connection-store.ts';
 import type { ConnectionServices, ProbeOutcome } from '../connections/connections.ts';
 import type { OAuthTokenKeeper } from '../oauth/oauth-tokens.ts';
 import { createBearerPolicies } from './bearer-policy.ts';
-import { createClientSessions, type ClientSession, type OpenedClientSession } from './client-sessions.ts';
+import { createClientSessionRecords } from './client-session-records.ts';
+import { createClientSessions, isClientSessionId, type ClientSession, type OpenedClientSession } from './client-sessions.ts';
 import { createConnectionRecorder } from './connection-recorder.ts';
 import { runSdkWork } from './gateway-call.ts';
 import { createRawForwarder, type ForwardOptions, type ForwardOutcome, type GatewayFailure, type StreamOutcome } from './gateway-forward.ts';
 import type { OutgoingMessage } from './raw-forward.ts';
 import { createUpstreamHttp } from './upstream-http.ts';
 import { createUpstreamPool } from './upstream-pool.ts';
+import { createReplicaSessions } from './replica-sessions.ts';
+import type { Keyring } from '../crypto/keyring.ts';
 import type { ClientDeclaration, SessionEgress, UpstreamSession } from './upstream-session.ts';
 
 export type { ForwardOutcome, GatewayFailure, StreamOutcome } from './gateway-forward.ts';
@@ -27,7 +30,8 @@ export type { OutgoingMessage } from './raw-forward.ts';
  * exists once, here or in the sibling file it names:
  *
  * - HTTP pools: upstream-http.ts, one set per gateway (closed with it, never another's);
- * - sessions: upstream-pool.ts (pooled) and client-sessions.ts (a client's own);
+ * - sessions: upstream-pool.ts (pooled) and client-sessions.ts (a client's own), recorded for
+ *   every replica (client-session-records.ts) and reached from the others (replica-sessions.ts);
  * - bearer: bearer-policy.ts, one object per connection, the SDK's AuthProvider and the raw paths' alike;
  * - renewal: session-renewal.ts, once, never for a client's own session;
  * - what is recorded: connection-recorder.ts (status, server info, authorization needs);
@@ -60,11 +64,15 @@ export type UpstreamGateway = {
   probe(connection: ConnectionRecord): Promise<ProbeOutcome>;
   /** A session of the client's own (2025 era), declaring upstream what the client declared. */
   openClientSession(connection: ConnectionRecord, principal: Principal, declared: ClientDeclaration): Promise<OpenedClientSession>;
-  /** The live client session with this id, if the caller created it for this connection as it stands now. */
-  findClientSession(id: string, connection: ConnectionRecord, principal: Principal): ClientSession | undefined;
-  /** Whether this process issued the session id (it may have ended since): other ids are stateless traffic. */
-  issuedClientSession(id: string): boolean;
-  endClientSession(id: string): Promise<void>;
+  /**
+   * The live client session with this id, opened here or by another replica, if the caller
+   * created it for this connection as it stands now.
+   */
+  findClientSession(id: string, connection: ConnectionRecord, principal: Principal): Promise<ClientSession | undefined>;
+  /** Whether the id has the shape of the ids Switchboard issues: any other id is stateless traffic. */
+  isClientSessionId(id: string): boolean;
+  /** Ends the session on every replica and terminates its upstream session. */
+  endClientSession(session: ClientSession): Promise<void>;
   /** Ends every client's GET stream now (a shutdown begins; the sessions live on). */
   stopStreams(): void;
   /** Aborted by `stopStreams()`: what other never-ending streams (2026 listen streams) end with. */
@@ -81,6 +89,8 @@ export type UpstreamGatewayDeps = Pick<ConnectionServices, 'db'> & {
     mcpSessions: { idleMs: number; maxSessions: number; maxPerCaller: number };
   };
   changes: ChangeFeed;
+  /** Seals the upstream session ids of clients' sessions in their records. */
+  keyring: Keyring;
   /** Every upstream request goes out through it: only to allowed addresses. */
   egress: SessionEgress;
   logger: Logger;
@@ -107,12 +117,21 @@ export function createUpstreamGateway(deps: UpstreamGatewayDeps): UpstreamGatewa
     bearer: (connection) => bearers.for(connection),
   });
   const streamsStop = new AbortController();
+  const records = createClientSessionRecords({
+    db: deps.db,
+    keyring: deps.keyring,
+    // Well within the idle time, so a replica about to expire a session sees use elsewhere.
+    touchEveryMs: Math.max(100, Math.min(30_000, config.mcpSessions.idleMs / 4)),
+    onError: (error) => deps.logger.warn({ err: { message: (error as Error).message } }, 'could not record the use of client sessions'),
+  });
   const clientSessions = createClientSessions({
     ...config.mcpSessions,
     openUpstream: (connection, declared) => pool.openForClient(connection, declared),
+    records,
     changes: deps.changes,
   });
-  const raw = createRawForwarder({ http, pool, bearers, recorder, clientSessions, timeoutMs: config.upstreamTimeoutMs });
+  const raw = createRawForwarder({ http, pool, bearers, recorder, timeoutMs: config.upstreamTimeoutMs });
+  const replicaSessions = createReplicaSessions({ records, changes: deps.changes, egress: deps.egress, terminate: raw.terminate });
 
   return {
     session: (connection) => pool.session(connection),
@@ -135,16 +154,25 @@ export function createUpstreamGateway(deps: UpstreamGatewayDeps): UpstreamGatewa
     call: (connection, work) => runSdkWork({ pool, recorder, links: deps.links, failure: raw.failure, timeoutMs: config.upstreamTimeoutMs }, connection, work),
     probe: (connection) => pool.probe(connection),
     openClientSession: (connection, principal, declared) => clientSessions.open(connection, principal, declared),
-    findClientSession: (id, connection, principal) => clientSessions.find(id, connection, principal),
-    issuedClientSession: (id) => clientSessions.issuedHere(id),
-    endClientSession: (id) => clientSessions.end(id),
+    async findClientSession(id, connection, principal) {
+      const local = clientSessions.find(id, connection, principal);
+      if (local) return local;
+      // Issued here and ended since: no other replica has it.
+      if (clientSessions.issuedHere(id)) return undefined;
+      return replicaSessions.find(id, connection, principal);
+    },
+    isClientSessionId,
+    endClientSession: (session) => session.end(),
     stopStreams() {
       streamsStop.abort();
       clientSessions.stopStreams();
+      replicaSessions.stopStreams();
     },
     streamsEnd: streamsStop.signal,
     async close() {
+      replicaSessions.close();
       await clientSessions.close();
+      await records.close();
       await pool.close();
       await http.close();
     },

@@ -2,7 +2,7 @@ import type { ConnectionRecord } from '../connections/connection-store.ts';
 import type { OAuthChallenge } from '../oauth/oauth-state.ts';
 import { challengeOf } from './upstream-failure.ts';
 import { readSmallBody, type AbortSource, type UpstreamHttp, type UpstreamResponse } from './upstream-http.ts';
-import type { UpstreamSession } from './upstream-session.ts';
+import type { SessionWire } from './upstream-session.ts';
 import { toModernRequest } from './modern-envelope.ts';
 
 /**
@@ -41,7 +41,7 @@ export type RawExchange = {
  * What every request on the session carries: the stored credentials, the bearer, the session's
  * id and version. The client's own headers (Authorization above all) never go along.
  */
-function sessionHeaders(session: UpstreamSession, connection: ConnectionRecord, bearer: string | undefined): Record<string, string> {
+function sessionHeaders(session: SessionWire, connection: ConnectionRecord, bearer: string | undefined): Record<string, string> {
   const headers: Record<string, string> = { ...connection.credentials, 'mcp-protocol-version': session.protocolVersion };
   if (bearer) headers.authorization = `Bearer ${bearer}`;
   if (session.sessionId) headers['mcp-session-id'] = session.sessionId;
@@ -49,7 +49,7 @@ function sessionHeaders(session: UpstreamSession, connection: ConnectionRecord, 
 }
 
 export async function postMessage(
-  session: UpstreamSession,
+  session: SessionWire,
   connection: ConnectionRecord,
   message: OutgoingMessage,
   bearer: string | undefined,
@@ -100,7 +100,7 @@ export async function postMessage(
 
 /** Opens the session's standalone stream (GET), resuming after `lastEventId` where the upstream can. */
 export function getSessionStream(
-  session: UpstreamSession,
+  session: SessionWire,
   connection: ConnectionRecord,
   bearer: string | undefined,
   lastEventId: string | undefined,
@@ -117,4 +117,22 @@ export function getSessionStream(
     connect: session.egress.connect,
     observer: session.egress.observer,
   });
+}
+
+/**
+ * Terminates the session upstream (DELETE), for a session this process holds no SDK client for
+ * (another replica opened it). Any answer will do: the session is over for Switchboard either way.
+ */
+export async function deleteSession(session: SessionWire, connection: ConnectionRecord, bearer: string | undefined, exchange: RawExchange): Promise<number> {
+  const response = await exchange.http.send({
+    url: session.url,
+    method: 'DELETE',
+    headers: sessionHeaders(session, connection, bearer),
+    timeoutMs: exchange.timeoutMs,
+    signal: exchange.signal,
+    connect: session.egress.connect,
+    observer: session.egress.observer,
+  });
+  response.body.resume();
+  return response.statusCode;
 }

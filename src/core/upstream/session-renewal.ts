@@ -1,10 +1,10 @@
 import type { ConnectionRecord } from '../connections/connection-store.ts';
 import type { UpstreamPool } from './upstream-pool.ts';
-import type { UpstreamSession } from './upstream-session.ts';
+import type { SessionWire, UpstreamSession } from './upstream-session.ts';
 
 /** How `work` tells that the upstream forgot its session: by what it answered, or how it failed. */
-export type SessionLossSigns<T> = {
-  answered(result: T, session: UpstreamSession): boolean;
+export type SessionLossSigns<T, S = UpstreamSession> = {
+  answered(result: T, session: S): boolean;
   failed(error: unknown): boolean;
 };
 
@@ -17,15 +17,15 @@ export type SessionLossSigns<T> = {
  *
  * `onSession` hears each session used, so a caller knows which one answered even when `work` throws.
  */
-export async function withRenewalOnce<T>(
+export async function withRenewalOnce<T, Own extends SessionWire = UpstreamSession>(
   pool: Pick<UpstreamPool, 'session' | 'renew'>,
   connection: ConnectionRecord,
-  own: UpstreamSession | undefined,
-  work: (session: UpstreamSession) => Promise<T>,
-  lost: SessionLossSigns<T>,
-  onSession?: (session: UpstreamSession) => void,
-): Promise<{ session: UpstreamSession; result: T }> {
-  let session = own ?? (await pool.session(connection));
+  own: Own | undefined,
+  work: (session: Own | UpstreamSession) => Promise<T>,
+  lost: SessionLossSigns<T, Own | UpstreamSession>,
+  onSession?: (session: Own | UpstreamSession) => void,
+): Promise<{ session: Own | UpstreamSession; result: T }> {
+  let session: Own | UpstreamSession = own ?? (await pool.session(connection));
   onSession?.(session);
   try {
     const result = await work(session);
@@ -33,7 +33,8 @@ export async function withRenewalOnce<T>(
   } catch (error) {
     if (own || !lost.failed(error)) throw error;
   }
-  session = await pool.renew(connection, session);
+  // Only a pooled session gets here: `own` never is renewed.
+  session = await pool.renew(connection, session as UpstreamSession);
   onSession?.(session);
   return { session, result: await work(session) };
 }

@@ -60,6 +60,12 @@ export type UpstreamSession = {
   close(options: { terminate: boolean }): Promise<void>;
 };
 
+/**
+ * What a raw exchange on a session needs (raw-forward.ts): where, which session, which version,
+ * through which egress. A session another replica opened is reached with this alone.
+ */
+export type SessionWire = Pick<UpstreamSession, 'url' | 'era' | 'protocolVersion' | 'sessionId' | 'egress'>;
+
 export type OpenSessionOptions = {
   url: URL;
   credentials: Readonly<Record<string, string>>;

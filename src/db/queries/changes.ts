@@ -16,7 +16,9 @@ export type Change =
   /** Webhook deliveries were queued (sent on commit): delivery workers look for due ones. */
   | { kind: 'webhook_deliveries_queued'; namespace: string }
   /** A replica started or stopped: others compare their settings with it (configuration drift). */
-  | { kind: 'replicas_changed' };
+  | { kind: 'replicas_changed' }
+  /** A client's own MCP session ended (`idHash`: SHA-256 of its id): whoever holds a handle on it drops it. */
+  | { kind: 'client_session_ended'; idHash: string };
 
 /** Tells every process (this one included) about a change. Inside a transaction, on commit. */
 export async function notifyChange(db: Db, change: Change): Promise<void> {

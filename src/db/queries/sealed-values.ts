@@ -6,8 +6,8 @@ import type { Db } from '../open.ts';
  * columns that identify its row and, where the schema has one, the column naming the key.
  */
 export type SealedColumn = {
-  table: 'connections' | 'oauth_flows' | 'oauth_clients' | 'webhooks';
-  column: 'credentials' | 'oauth' | 'flow' | 'client' | 'secret';
+  table: 'connections' | 'oauth_flows' | 'oauth_clients' | 'webhooks' | 'client_sessions';
+  column: 'credentials' | 'oauth' | 'flow' | 'client' | 'secret' | 'upstream_session';
   key: readonly string[];
   keyIdColumn?: 'credentials_key_id';
 };
