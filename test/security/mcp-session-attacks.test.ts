@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { canary } from '../helpers/canary.ts';
+import { testDatabaseKind } from '../helpers/database.ts';
+import { startRecordingProxy, type RecordingProxy } from '../helpers/recording-proxy.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { startFixtureUpstream, type Upstream } from '../helpers/upstreams.ts';
+
+/**
+ * Another tenant who has learnt a victim's `mcp-session-id` (a proxy log, a shared terminal)
+ * names it on a replica that did not open it, against a connection of its own. It must be
+ * refused, and it must leave nothing behind on that replica that bends the victim's next
+ * request there: not the attacker's upstream URL, not a terminate sent to it with the victim's
+ * upstream session id. Two replicas on one PostgreSQL database.
+ */
+describe.skipIf(testDatabaseKind !== 'postgres')('a session id named by another tenant on another replica', () => {
+  let a: TestServer;
+  let b: TestServer;
+  let upstreams: Upstream[] = [];
+  let victimsUpstream: RecordingProxy;
+  let attackersUpstream: RecordingProxy;
+  const victimKey = canary('victim-upstream-key');
+  const attackerKey = canary('attacker-upstream-key');
+  let victim: string;
+  let attacker: string;
+
+  beforeAll(async () => {
+    const [victimsServer, attackersServer] = await Promise.all([
+      startFixtureUpstream('sessions', { requireApiKey: victimKey }),
+      startFixtureUpstream('sessions', { requireApiKey: attackerKey }),
+    ]);
+    upstreams = [victimsServer, attackersServer];
+    [victimsUpstream, attackersUpstream] = await Promise.all([startRecordingProxy(victimsServer.url), startRecordingProxy(attackersServer.url)]);
+    a = await startTestServer();
+    b = await startTestServer({}, { replicaOf: a });
+    victim = (await a.newAccount('victim')).key;
+    attacker = (await a.newAccount('attacker')).key;
+  }, 120_000);
+  afterAll(async () => {
+    await b?.close();
+    await a?.close();
+    await Promise.all([victimsUpstream?.close(), attackersUpstream?.close(), ...upstreams.map((upstream) => upstream.stop())]);
+  });
+
+  const send = (server: TestServer, bearer: string, pathname: string, method: string, body?: unknown, sessionId?: string) =>
+    server.request(pathname, {
+      method,
+      bearer,
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        ...(sessionId ? { 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' } : {}),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  const echo = (message: string) => ({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { message } } });
+
+  it.each(['POST', 'GET', 'DELETE'])('a %s naming the id first leaves the victim’s session on the replica untouched', async (method) => {
+    const ns = { victim: `victim-${method.toLowerCase()}`, attacker: `attacker-${method.toLowerCase()}` };
+    expect((await send(a, victim, `/namespaces/${ns.victim}`, 'PUT')).status).toBe(201);
+    expect((await send(a, victim, `/${ns.victim}/c`, 'PUT', { mcpUrl: victimsUpstream.url, headers: { 'x-api-key': victimKey } })).status).toBe(201);
+    expect((await send(a, attacker, `/namespaces/${ns.attacker}`, 'PUT')).status).toBe(201);
+    expect((await send(a, attacker, `/${ns.attacker}/c`, 'PUT', { mcpUrl: attackersUpstream.url, headers: { 'x-api-key': attackerKey } })).status).toBe(201);
+
+    const initialized = await send(a, victim, `/connect/${ns.victim}/c/mcp`, 'POST', {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'victim', version: '1' } },
+    });
+    expect(initialized.status).toBe(200);
+    const sessionId = initialized.headers.get('mcp-session-id')!;
+    expect(sessionId).toBeTruthy();
+    const attackerHeardBefore = attackersUpstream.seen.length;
+
+    // The attacker names the victim's id on B, which did not open it, at the attacker's own connection.
+    const attempt = await send(b, attacker, `/connect/${ns.attacker}/c/mcp`, method, method === 'POST' ? echo('attacker') : undefined, sessionId);
+    expect(attempt.status).toBe(404);
+    await attempt.body?.cancel();
+
+    // The victim's next request lands on B: it reaches the victim's upstream, and nothing of it the attacker's.
+    const marker = `victim-${method}-${Date.now()}`;
+    const call = await send(b, victim, `/connect/${ns.victim}/c/mcp`, 'POST', echo(marker), sessionId);
+    const answer = await call.text();
+    const heard = attackersUpstream.seen.slice(attackerHeardBefore);
+    expect(heard.filter((request) => request.apiKey === victimKey || request.body.includes(marker)), 'the attacker’s upstream heard the victim').toEqual([]);
+    expect(answer).toContain(marker);
+    expect(call.status).toBe(200);
+    expect(victimsUpstream.seen.some((request) => request.body.includes(marker))).toBe(true);
+    const ended = await send(b, victim, `/connect/${ns.victim}/c/mcp`, 'DELETE', undefined, sessionId);
+    expect(ended.status).toBe(200);
+    expect(attackersUpstream.seen.slice(attackerHeardBefore), 'the attacker’s upstream heard the victim').toEqual([]);
+  });
+});
