@@ -90,4 +90,43 @@ describe.skipIf(testDatabaseKind !== 'postgres')('a session id named by another 
     expect(ended.status).toBe(200);
     expect(attackersUpstream.seen.slice(attackerHeardBefore), 'the attacker’s upstream heard the victim').toEqual([]);
   });
+
+  it('a service token’s rpcReqMatch holds for every message on the replica that did not open its session; a narrower child of it gets 404', async () => {
+    expect((await send(a, victim, '/namespaces/policy-ns', 'PUT')).status).toBe(201);
+    expect((await send(a, victim, '/policy-ns/c', 'PUT', { mcpUrl: victimsUpstream.url, headers: { 'x-api-key': victimKey } })).status).toBe(201);
+    const minted = await send(a, victim, '/tokens', 'POST', { policy: [{ rpcReqMatch: { method: '^(initialize|notifications/initialized|tools/list)$' } }] });
+    expect(minted.status).toBe(200);
+    const listOnly = ((await minted.json()) as { token: string }).token;
+    const initialized = await send(a, listOnly, '/connect/policy-ns/c/mcp', 'POST', {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'list-only', version: '1' } },
+    });
+    expect(initialized.status).toBe(200);
+    const sessionId = initialized.headers.get('mcp-session-id')!;
+    expect(sessionId).toBeTruthy();
+
+    const marker = `forbidden-${Date.now()}`;
+    const forbidden = await send(b, listOnly, '/connect/policy-ns/c/mcp', 'POST', echo(marker), sessionId);
+    expect(forbidden.status).toBe(403);
+    const batch = await send(b, listOnly, '/connect/policy-ns/c/mcp', 'POST', [{ jsonrpc: '2.0', id: 3, method: 'tools/list' }, echo(`${marker}-batched`)], sessionId);
+    expect(batch.status).toBe(403);
+    expect(victimsUpstream.seen.some((request) => request.body.includes(marker))).toBe(false);
+    const listed = await send(b, listOnly, '/connect/policy-ns/c/mcp', 'POST', { jsonrpc: '2.0', id: 4, method: 'tools/list' }, sessionId);
+    expect(listed.status).toBe(200);
+    expect(await listed.text()).toContain('echo');
+
+    // A child token is another caller, however it was narrowed: not its parent's session, for any method.
+    const child = await send(a, listOnly, '/tokens', 'POST', { policy: [{ namespaces: 'policy-ns' }] });
+    expect(child.status).toBe(200);
+    const childToken = ((await child.json()) as { token: string }).token;
+    for (const method of ['POST', 'GET', 'DELETE']) {
+      const response = await send(b, childToken, '/connect/policy-ns/c/mcp', method, method === 'POST' ? { jsonrpc: '2.0', id: 5, method: 'tools/list' } : undefined, sessionId);
+      expect(response.status, method).toBe(404);
+      await response.body?.cancel();
+    }
+    const still = await send(b, listOnly, '/connect/policy-ns/c/mcp', 'DELETE', undefined, sessionId);
+    expect(still.status).toBe(200);
+  });
 });
