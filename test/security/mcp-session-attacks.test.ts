@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canary } from '../helpers/canary.ts';
 import { testDatabaseKind } from '../helpers/database.ts';
@@ -52,6 +54,13 @@ describe.skipIf(testDatabaseKind !== 'postgres')('a session id named by another 
       },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
+  async function until(check: () => Promise<boolean>): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error('not within 60 s');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
   const echo = (message: string) => ({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { message } } });
 
   it.each(['POST', 'GET', 'DELETE'])('a %s naming the id first leaves the victim’s session on the replica untouched', async (method) => {
@@ -128,5 +137,49 @@ describe.skipIf(testDatabaseKind !== 'postgres')('a session id named by another 
     }
     const still = await send(b, listOnly, '/connect/policy-ns/c/mcp', 'DELETE', undefined, sessionId);
     expect(still.status).toBe(200);
+  });
+
+  it('a session of a connection deleted and created again under the same id is 404 on the other replica, its handle there cached or not', async () => {
+    const other = await startFixtureUpstream('sessions');
+    upstreams.push(other);
+    const othersUpstream = await startRecordingProxy(other.url);
+    try {
+      expect((await send(a, victim, '/namespaces/recreated-ns', 'PUT')).status).toBe(201);
+      expect((await send(a, victim, '/recreated-ns/c', 'PUT', { mcpUrl: victimsUpstream.url, headers: { 'x-api-key': victimKey } })).status).toBe(201);
+      const initialized = await send(a, victim, '/connect/recreated-ns/c/mcp', 'POST', {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'recreated', version: '1' } },
+      });
+      const sessionId = initialized.headers.get('mcp-session-id')!;
+      expect(sessionId).toBeTruthy();
+      // B caches its handle on the session.
+      const warm = await send(b, victim, '/connect/recreated-ns/c/mcp', 'POST', echo('warm'), sessionId);
+      expect(warm.status).toBe(200);
+      await warm.body?.cancel();
+
+      // The record as it stood, put back after the owner deleted it: an owner that missed the
+      // change (or failed to delete) leaves such a record, and only the binding check on B stands.
+      const idHash = createHash('sha256').update(sessionId).digest('hex');
+      const record = await sql<Record<string, unknown>>`select * from client_sessions where id_hash = ${idHash}`.execute(a.db);
+      expect(record.rows).toHaveLength(1);
+      expect((await send(a, victim, '/recreated-ns/c', 'DELETE')).status).toBe(200);
+      expect((await send(a, victim, '/recreated-ns/c', 'PUT', { mcpUrl: othersUpstream.url })).status).toBe(201);
+      await until(async () => (await sql`select 1 from client_sessions where id_hash = ${idHash}`.execute(a.db)).rows.length === 0);
+      const row = record.rows[0]!;
+      const columns = Object.keys(row);
+      await sql`insert into client_sessions (${sql.join(columns.map((column) => sql.id(column)))}) values (${sql.join(columns.map((column) => row[column]))})`.execute(a.db);
+      const marker = `recreated-${Date.now()}`;
+      for (const method of ['POST', 'GET', 'DELETE']) {
+        const response = await send(b, victim, '/connect/recreated-ns/c/mcp', method, method === 'POST' ? echo(marker) : undefined, sessionId);
+        expect(response.status, method).toBe(404);
+        await response.body?.cancel();
+      }
+      expect(othersUpstream.seen.some((request) => request.body.includes(marker) || request.apiKey === victimKey)).toBe(false);
+      expect(victimsUpstream.seen.some((request) => request.body.includes(marker))).toBe(false);
+    } finally {
+      await othersUpstream.close();
+    }
   });
 });
