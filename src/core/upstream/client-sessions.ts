@@ -70,6 +70,7 @@ type Entry = {
   upstream: UpstreamSession;
   idHash: string;
   caller: string;
+  account: string;
   connection: string;
   incarnation: string;
   revision: number;
@@ -157,6 +158,19 @@ export function createClientSessions(options: ClientSessionOptions): ClientSessi
     return true;
   }
 
+  /**
+   * At the process limit, the account holding the most sessions (with one idle) makes room. The
+   * per-caller limit bounds no tenant (every API key and every service token, offline children
+   * included, is a caller): ending the oldest session of anyone would let one tenant end every
+   * other's by opening sessions.
+   */
+  function evictForProcess(): boolean {
+    const held = new Map<string, number>();
+    for (const entry of entries.values()) held.set(entry.account, (held.get(entry.account) ?? 0) + 1);
+    const heaviestFirst = [...held].sort((x, y) => y[1] - x[1]).map(([account]) => account);
+    return heaviestFirst.some((account) => evictLeastRecentlyUsed((entry) => entry.account === account));
+  }
+
   async function sweepIdle(): Promise<void> {
     const cutoff = now() - options.idleMs;
     const idle = [...entries].filter(([, entry]) => entry.holds === 0 && entry.lastUsedAt < cutoff).map(([id]) => id);
@@ -190,7 +204,7 @@ export function createClientSessions(options: ClientSessionOptions): ClientSessi
       if (callerCount(caller) >= options.maxPerCaller && !evictLeastRecentlyUsed((entry) => entry.caller === caller)) {
         return { ok: false, reason: 'caller_full' };
       }
-      if (entries.size + openingTotal >= options.maxSessions && !evictLeastRecentlyUsed(() => true)) return { ok: false, reason: 'full' };
+      if (entries.size + openingTotal >= options.maxSessions && !evictForProcess()) return { ok: false, reason: 'full' };
       opening.set(caller, (opening.get(caller) ?? 0) + 1);
       openingTotal++;
       let upstream: UpstreamSession;
@@ -226,6 +240,7 @@ export function createClientSessions(options: ClientSessionOptions): ClientSessi
         upstream,
         idHash: hashSessionId(id),
         caller,
+        account: principal.accountId,
         connection: connectionKey(connection),
         incarnation: connection.incarnation,
         revision: connection.revision,

@@ -29,7 +29,13 @@ export type ReplicaSessionOptions = {
   terminate(connection: ConnectionRecord, session: SessionWire): Promise<void>;
 };
 
-type Handle = { stored: StoredClientSession; idHash: string; connection: string; session: ClientSession; abort: AbortController };
+/**
+ * A cached record. Its session is made by the first request that passes the binding check, from
+ * that request's connection: the cache is keyed by the id alone, and whoever names an id first
+ * (another tenant who learnt it, a client at the wrong path) must not choose the URL or the
+ * connection the owner's requests are then sent to with the owner's bearer.
+ */
+type Handle = { stored: StoredClientSession; idHash: string; connection: string; abort: AbortController; session?: ClientSession };
 
 /** Long enough to spare a query per request, short enough that a missed notification costs little. */
 const HANDLE_CACHE_MS = 10_000;
@@ -56,8 +62,13 @@ export function createReplicaSessions(options: ReplicaSessionOptions): ReplicaSe
     onReset: () => handles.clear(),
   });
 
-  function handleOf(id: string, stored: StoredClientSession, connection: ConnectionRecord): Handle {
-    const abort = new AbortController();
+  function handleOf(id: string, stored: StoredClientSession): Handle {
+    return { stored, idHash: hashSessionId(id), connection: connectionKey({ namespace: stored.namespace, id: stored.connectionId }), abort: new AbortController() };
+  }
+
+  /** The session on the handle, for a connection that passed the binding check (so it is the one the record names). */
+  function sessionOf(id: string, handle: Handle, connection: ConnectionRecord): ClientSession {
+    const { stored, idHash, abort } = handle;
     const wire: SessionWire = {
       // The record is bound to this incarnation and revision of the connection: its URL is the one the session was opened at.
       url: new URL(connection.mcpUrl),
@@ -66,25 +77,18 @@ export function createReplicaSessions(options: ReplicaSessionOptions): ReplicaSe
       sessionId: stored.upstreamSessionId,
       egress: options.egress,
     };
-    const idHash = hashSessionId(id);
     return {
-      stored,
-      idHash,
-      connection: connectionKey(connection),
-      abort,
-      session: {
-        id,
-        upstream: wire,
-        ended: abort.signal,
-        streamsEnd: AbortSignal.any([abort.signal, stopping.signal]),
-        hold: () => records.hold(id),
-        async end() {
-          abort.abort();
-          handles.delete(id);
-          // Only the replica that deletes the record ends the session: one terminate, one notice.
-          if (!(await records.remove(id))) return;
-          await Promise.all([options.changes.announce({ kind: 'client_session_ended', idHash }), options.terminate(connection, wire)]);
-        },
+      id,
+      upstream: wire,
+      ended: abort.signal,
+      streamsEnd: AbortSignal.any([abort.signal, stopping.signal]),
+      hold: () => records.hold(id),
+      async end() {
+        abort.abort();
+        handles.delete(id);
+        // Only the replica that deletes the record ends the session: one terminate, one notice.
+        if (!(await records.remove(id))) return;
+        await Promise.all([options.changes.announce({ kind: 'client_session_ended', idHash }), options.terminate(connection, wire)]);
       },
     };
   }
@@ -93,7 +97,7 @@ export function createReplicaSessions(options: ReplicaSessionOptions): ReplicaSe
     async find(id, connection, principal) {
       const handle = await handles.getOrLoad(id, async () => {
         const stored = await records.find(id);
-        return stored && handleOf(id, stored, connection);
+        return stored && handleOf(id, stored);
       });
       if (!handle) return undefined;
       const { stored } = handle;
@@ -102,6 +106,7 @@ export function createReplicaSessions(options: ReplicaSessionOptions): ReplicaSe
       // upstream session belongs to what it was (its owner ends it, told by the change feed).
       if (stored.incarnation !== connection.incarnation || stored.revision !== connection.revision) return undefined;
       records.used(id);
+      handle.session ??= sessionOf(id, handle, connection);
       return handle.session;
     },
     stopStreams: () => stopping.abort(),
