@@ -15,6 +15,7 @@ import type { ClientSession } from '../core/upstream/client-sessions.ts';
 import type { Principal } from '../core/auth/authenticate.ts';
 import type { ClientCapabilities } from '@modelcontextprotocol/client';
 import { relaySessionStream } from './session-stream.ts';
+import { sendAuthorizationRequired } from './authorization-required.ts';
 import { streamThrough } from './stream-through.ts';
 import { claimedProtocolVersion } from '../core/upstream/modern-envelope.ts';
 
@@ -279,16 +280,6 @@ function answerFailure(res: ServerResponse, ctx: RequestContext, connection: Con
   }
   const message = failure.status !== undefined ? `The upstream MCP server failed (HTTP ${failure.status})` : `Upstream MCP server error: ${failure.message}`;
   sendJsonRpcError(res, 502, id, { code: JsonRpcCode.internalError, message });
-}
-
-/** CONTRACT: HTTP 401 with JSON-RPC -32001 and where the end user authorizes. */
-function sendAuthorizationRequired(res: ServerResponse, ctx: RequestContext, connection: ConnectionRecord, id: JsonRpcId): void {
-  const authorizationUrl = ctx.links.urlFor(connection);
-  sendJsonRpcError(res, 401, id, {
-    code: JsonRpcCode.authorizationRequired,
-    message: 'Authorization required',
-    data: { connectionId: connection.id, authorizationUrl, setupUrl: ctx.links.setupUrlFor(connection) },
-  });
 }
 
 function isInitialize(message: unknown): boolean {

@@ -4,6 +4,7 @@ import type { ConnectionRecord } from '../core/connections/connection-store.ts';
 import type { ClientSession } from '../core/upstream/client-sessions.ts';
 import { JsonRpcCode, sendJsonRpcError } from './json-rpc.ts';
 import { streamThrough } from './stream-through.ts';
+import { sendAuthorizationRequired } from './authorization-required.ts';
 
 /** Longer is not an event id any server issues (SDK servers use stream id + sequence). */
 const MAX_EVENT_ID_LENGTH = 1024;
@@ -35,6 +36,10 @@ export async function relaySessionStream(req: IncomingMessage, res: ServerRespon
     const outcome = await ctx.gateway.openStream(connection, session, lastEventId, stop.signal);
     if (outcome.kind === 'failed') {
       fail(outcome.message);
+      return;
+    }
+    if (outcome.kind === 'authorization_required') {
+      sendAuthorizationRequired(res, ctx, connection, null);
       return;
     }
     describe = outcome.describe;

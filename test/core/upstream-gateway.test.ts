@@ -157,7 +157,7 @@ describe('two gateways in one process', () => {
     // The second gateway holds its client's GET stream open; the upstream keeps writing to it.
     const stop = new AbortController();
     const stream = await second.openStream(connection, secondOwn, undefined, stop.signal);
-    if (stream.kind !== 'stream') throw new Error(stream.message);
+    if (stream.kind !== 'stream') throw new Error(JSON.stringify(stream));
     expect(stream.response.statusCode).toBe(200);
     const firstLog = nextChunkWith(stream.response.body, 'from second');
     const started = await answerText(await second.forward(connection, toolCall(2, 'start-logs', { label: 'second' }), { own: secondOwn, signal: new EventEmitter() }));
@@ -196,7 +196,7 @@ describe('one bearer policy for every path', () => {
       gateway.forward(connection, toolCall(1, 'echo', { message: 'raw' }), { own, signal: new EventEmitter() }),
       gateway.call(connection, (session) => session.client.callTool({ name: 'echo', arguments: { message: 'sdk' } })),
     ]);
-    if (stream.kind !== 'stream') throw new Error(stream.message);
+    if (stream.kind !== 'stream') throw new Error(JSON.stringify(stream));
     expect(stream.response.statusCode).toBe(200);
     stop.abort();
     stream.response.body.on('error', () => {}).destroy();
@@ -208,5 +208,22 @@ describe('one bearer policy for every path', () => {
     expect(refused.GET).toBeGreaterThanOrEqual(1);
     expect(refused.POST).toBeGreaterThanOrEqual(2);
     expect((await oauthUpstream.stats()).as.refreshGrants).toBe(refreshesBefore + 1);
+  });
+
+  it('a GET stream whose bearer is refused and cannot be refreshed says authorization is required, as a POST does', async () => {
+    const created = await createConnection(oauthUpstream.mcpUrl);
+    const callback = await completeLoginWithFetch(await startAuthorizationWithFetch(created.status.authorizationUrl!), 'alice');
+    expect((await deliverCallback(callback)).status).toBe(200);
+    const connection = await storedConnection(created.connectionId, sessions.url);
+    const gateway = gatewayOverServerDatabase(async () => storedConnection(created.connectionId, sessions.url));
+    const own = await openOwnSession(gateway, connection);
+    // The bearer is refused from now on, and no refresh can replace it: the end user must authorize again.
+    expect((await fetch(new URL('/reject-seen-bearers', sessions.url), { method: 'POST' })).ok).toBe(true);
+    await oauthUpstream.revokeAllGrants();
+
+    const stream = await gateway.openStream(connection, own, undefined, new AbortController().signal);
+    expect(stream).toEqual({ kind: 'authorization_required' });
+    const shown = await server.request(`/gateway-test/${created.connectionId}`, { bearer: account.key });
+    expect(((await shown.json()) as { status: { state: string } }).status.state).toBe('auth_required');
   });
 });

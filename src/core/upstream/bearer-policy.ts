@@ -24,6 +24,33 @@ export type BearerPolicy = AuthProvider & {
   refreshAfter(rejected: string | undefined): Promise<string>;
 };
 
+/**
+ * Sends with the connection's bearer and, when the upstream refuses it (`refused`), once more
+ * with the token of the one refresh. The refusal stands when there is nothing to refresh (no
+ * bearer was sent, or the end user must authorize again): the caller records that. Every raw
+ * request to an upstream goes through here; the SDK transport does the same through
+ * `onUnauthorized`.
+ */
+export async function sendWithBearer<T>(
+  policy: BearerPolicy,
+  connection: ConnectionRecord,
+  send: (token: string | undefined) => Promise<T>,
+  refusal: { refused(answer: T): boolean; discard(answer: T): void },
+): Promise<T> {
+  const token = await policy.token(connection);
+  const answer = await send(token);
+  if (!token || !refusal.refused(answer)) return answer;
+  let fresh: string;
+  try {
+    fresh = await policy.refreshAfter(token);
+  } catch (error) {
+    if (error instanceof AuthorizationRequiredError) return answer;
+    throw error;
+  }
+  refusal.discard(answer);
+  return send(fresh);
+}
+
 export type BearerPolicies = {
   /** The policy of the connection as it stands (one object per incarnation and revision). */
   for(connection: ConnectionRecord): BearerPolicy;

@@ -1,12 +1,11 @@
 import { AppError } from '../../errors.ts';
 import type { ConnectionRecord } from '../connections/connection-store.ts';
-import { AuthorizationRequiredError } from '../oauth/oauth-state.ts';
-import type { BearerPolicies } from './bearer-policy.ts';
+import { sendWithBearer, type BearerPolicies } from './bearer-policy.ts';
 import type { ClientSession } from './client-sessions.ts';
 import type { ConnectionRecorder } from './connection-recorder.ts';
 import { deleteSession, getSessionStream, postMessage, type OutgoingMessage, type RawExchange, type UpstreamAnswer } from './raw-forward.ts';
 import { withRenewalOnce } from './session-renewal.ts';
-import { describeUpstreamFailure, isSessionLoss } from './upstream-failure.ts';
+import { challengeOf, describeUpstreamFailure, isSessionLoss } from './upstream-failure.ts';
 import { abortHeard, type AbortSource, type UpstreamHttp, type UpstreamResponse } from './upstream-http.ts';
 import type { UpstreamPool } from './upstream-pool.ts';
 import type { SessionWire, UpstreamSession } from './upstream-session.ts';
@@ -35,7 +34,10 @@ export type ForwardOptions = {
   signal: AbortSource;
 };
 
-export type StreamOutcome = { kind: 'stream'; response: UpstreamResponse; describe(error: unknown): string } | { kind: 'failed'; message: string };
+export type StreamOutcome =
+  | { kind: 'stream'; response: UpstreamResponse; describe(error: unknown): string }
+  | { kind: 'authorization_required' }
+  | { kind: 'failed'; message: string };
 
 type Deps = {
   http: UpstreamHttp;
@@ -63,18 +65,12 @@ export function createRawForwarder(deps: Deps) {
   async function exchange(connection: ConnectionRecord, message: OutgoingMessage, own: ClientSession | undefined, signal: AbortSource, bodyTimeoutMs?: number) {
     const bearer = deps.bearers.for(connection);
     const raw: RawExchange = { http: deps.http, timeoutMs, signal, ...(bodyTimeoutMs !== undefined ? { bodyTimeoutMs } : {}) };
-    const send = async (session: SessionWire): Promise<UpstreamAnswer> => {
-      let token = await bearer.token(connection);
-      const answer = await postMessage(session, connection, message, token, raw);
-      if (answer.kind !== 'auth_required' || !token) return answer;
-      try {
-        token = await bearer.refreshAfter(token);
-      } catch (error) {
-        if (error instanceof AuthorizationRequiredError) return answer;
-        throw error;
-      }
-      return postMessage(session, connection, message, token, raw);
-    };
+    const send = (session: SessionWire): Promise<UpstreamAnswer> =>
+      sendWithBearer(bearer, connection, (token) => postMessage(session, connection, message, token, raw), {
+        refused: (answer) => answer.kind === 'auth_required',
+        // Its body was read already.
+        discard: () => {},
+      });
     const { session, result: answer } = await withRenewalOnce(deps.pool, connection, own?.upstream, send, {
       answered: (answer, session) => answer.kind === 'read' && session.sessionId !== undefined && isSessionLoss(answer.status, answer.body.toString('utf8')),
       failed: () => false,
@@ -140,15 +136,22 @@ export function createRawForwarder(deps: Deps) {
     const bearer = deps.bearers.for(connection);
     const raw: RawExchange = { http: deps.http, timeoutMs, signal };
     try {
-      let token = await bearer.token(connection);
-      let response = await getSessionStream(session, connection, token, lastEventId, raw);
-      if (response.statusCode === 401 && token) {
-        response.body.resume();
-        token = await bearer.refreshAfter(token);
-        response = await getSessionStream(session, connection, token, lastEventId, raw);
-      }
+      const response = await sendWithBearer(bearer, connection, (token) => getSessionStream(session, connection, token, lastEventId, raw), {
+        refused: (answer) => answer.statusCode === 401,
+        discard: (answer) => void answer.body.on('error', () => {}).resume(),
+      });
       if (response.statusCode === 401 || response.statusCode === 403) {
-        response.body.resume();
+        response.body.on('error', () => {}).resume();
+        const challenge = challengeOf(new Response(null, { headers: { 'www-authenticate': String(response.headers['www-authenticate'] ?? '') } }));
+        // As on a POST: the end user must authorize (again, or a wider scope), and the connection says so.
+        if (response.statusCode === 401) {
+          await recorder.authorizationRequired(connection, challenge);
+          return { kind: 'authorization_required' };
+        }
+        if (challenge.error === 'insufficient_scope') {
+          await recorder.widerScopeRequired(connection, challenge);
+          return { kind: 'authorization_required' };
+        }
         return { kind: 'failed', message: `${host} refused the session's stream (HTTP ${response.statusCode})` };
       }
       return { kind: 'stream', response, describe: describer(session.url, `${host} closed the stream`) };
