@@ -3,6 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { Page, Request as BrowserRequest } from 'playwright-core';
 import { freePort, projectRoot, spawnUntilReady } from '../../scripts/lib/processes.ts';
+import { fixtureArgs } from '../../scripts/lib/test-fixtures.ts';
 import { addSecretSource, watchForSecret } from './canary.ts';
 import type { AuthorizationServerStats } from '../fixtures/oauth/authorization-server.ts';
 import type { ProtectedMcpServerStats } from '../fixtures/oauth/protected-mcp-server.ts';
@@ -61,7 +62,7 @@ async function startOAuthUpstreamOnce(options: OAuthUpstreamOptions): Promise<OA
   // The MCP server reaches the AS only when the first request comes, so both start at once.
   const started = await Promise.allSettled([
     spawnUntilReady(
-      ['--import', 'tsx', path.join(fixtures, 'authorization-server.ts'), String(asPort)],
+      [...fixtureArgs(path.join(fixtures, 'authorization-server.ts')), String(asPort)],
       {
         RESOURCE: mcpUrl,
         AT_TTL: String(options.accessTokenTtlSeconds ?? 5),
@@ -71,7 +72,7 @@ async function startOAuthUpstreamOnce(options: OAuthUpstreamOptions): Promise<OA
       ready,
     ),
     spawnUntilReady(
-      ['--import', 'tsx', path.join(fixtures, 'protected-mcp-server.ts'), String(mcpPort)],
+      [...fixtureArgs(path.join(fixtures, 'protected-mcp-server.ts')), String(mcpPort)],
       { ISSUER: issuer, REQUIRED_SCOPE: OAUTH_UPSTREAM_SCOPES[0] },
       ready,
     ),

@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { freePort, projectRoot, spawnUntilReady } from '../../scripts/lib/processes.ts';
+import { fixtureArgs } from '../../scripts/lib/test-fixtures.ts';
 
 /** A port nobody listens on right now (also what a "connection refused" test points at). */
 export { freePort };
@@ -31,7 +32,7 @@ export function startFixtureUpstream(
   if (options.requireApiKey) env.REQUIRE_API_KEY = options.requireApiKey;
   if (options.configSchema) env.CONFIG_SCHEMA = '1';
   return startUpstream((port) => ({
-    args: ['--import', 'tsx', path.join(projectRoot, 'test', 'fixtures', 'upstream-server.ts'), mode, String(port)],
+    args: [...fixtureArgs(path.join(projectRoot, 'test', 'fixtures', 'upstream-server.ts')), mode, String(port)],
     env,
     ready: /^listening \d+/m,
     mcpPath: '/mcp',
@@ -41,7 +42,7 @@ export function startFixtureUpstream(
 /** test/fixtures/session-upstream.ts: SDK 1.x sessions that send log messages and list_changed on their own. */
 export function startSessionUpstream(): Promise<Upstream> {
   return startUpstream((port) => ({
-    args: ['--import', 'tsx', path.join(projectRoot, 'test', 'fixtures', 'session-upstream.ts'), String(port)],
+    args: [...fixtureArgs(path.join(projectRoot, 'test', 'fixtures', 'session-upstream.ts')), String(port)],
     env: {},
     ready: /^listening \d+/m,
     mcpPath: '/mcp',
@@ -51,7 +52,7 @@ export function startSessionUpstream(): Promise<Upstream> {
 /** test/fixtures/modern-features-upstream.ts: 2026-07-28 only, with cancellation, progress, elicitation and listen streams to observe. */
 export function startModernFeaturesUpstream(): Promise<Upstream> {
   return startUpstream((port) => ({
-    args: ['--import', 'tsx', path.join(projectRoot, 'test', 'fixtures', 'modern-features-upstream.ts'), String(port)],
+    args: [...fixtureArgs(path.join(projectRoot, 'test', 'fixtures', 'modern-features-upstream.ts')), String(port)],
     env: {},
     ready: /^listening \d+/m,
     mcpPath: '/mcp',

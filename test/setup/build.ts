@@ -1,9 +1,12 @@
 import { buildService } from '../../scripts/lib/processes.ts';
+import { compileTestFixtures } from '../../scripts/lib/test-fixtures.ts';
 
 /**
  * The tests that run Switchboard as a process run what `npm start` runs: the build in dist/.
- * Built once here (incremental, so a second run is quick) rather than by each test file.
+ * Built once here (incremental, so a second run is quick) rather than by each test file; the
+ * fixture servers are compiled here too (scripts/lib/test-fixtures.ts).
  */
-export default function setup(): void {
+export default async function setup(): Promise<void> {
   buildService();
+  await compileTestFixtures();
 }
