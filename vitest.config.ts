@@ -1,9 +1,25 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 import { LongRunnersFirst } from './test/setup/sequencer.ts';
+
+/**
+ * Files whose subject does not depend on the database: pages in a browser, clients' compatibility
+ * with the API, the CLI over HTTP, fuzzing of input at the edge. They run on PGlite; the
+ * PostgreSQL pass (TEST_DATABASE_URL set, CI's second run) leaves them out, as the same code
+ * paths over the database are covered there by the API, core and process tests.
+ */
+const databaseIndependent = [
+  'test/browser/**',
+  'test/clients/**',
+  'test/api/official-client*.test.ts',
+  'test/api/fuzz.test.ts',
+  'test/cli/http-commands.test.ts',
+  'test/cli/webhook-commands.test.ts',
+];
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    exclude: [...configDefaults.exclude, ...(process.env.TEST_DATABASE_URL ? databaseIndependent : [])],
     // Builds dist/ for the tests that run the service as a process; installs Debian's Chromium
     // for test/browser and Perl's OpenAPI::Client for test/clients when the machine lacks them.
     globalSetup: ['test/setup/build.ts', 'test/setup/chromium.ts', 'test/setup/perl-openapi-client.ts'],
