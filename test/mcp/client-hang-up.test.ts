@@ -13,7 +13,7 @@ const NS = 'hang-up';
 
 beforeAll(async () => {
   // Every request is answered a while later, so the client hangs up before any answer starts.
-  upstream = await startCountingUpstream({ delayMs: 1_500 });
+  upstream = await startCountingUpstream({ delayMs: 800 });
   server = await startTestServer();
   key = (await server.newAccount()).key;
   expect((await server.request(`/namespaces/${NS}`, { method: 'PUT', bearer: key })).status).toBe(201);

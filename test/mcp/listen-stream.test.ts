@@ -17,7 +17,9 @@ let key: string;
 const clients: Client[] = [];
 
 beforeAll(async () => {
-  [server, upstream] = await Promise.all([startTestServer({ UPSTREAM_TIMEOUT_MS: '2000' }), startModernFeaturesUpstream()]);
+  // A short grace period: this server's shutdown, after a listen stream its client closed itself,
+  // was seen to wait the whole grace period (an open question, in the stop's notes).
+  [server, upstream] = await Promise.all([startTestServer({ UPSTREAM_TIMEOUT_MS: '2000', SHUTDOWN_GRACE_MS: '3000' }), startModernFeaturesUpstream()]);
   key = (await server.newAccount('listener')).key;
   const space = ((await (await server.request('/namespaces', { method: 'POST', bearer: key })).json()) as { name: string }).name;
   const created = await server.request(`/${space}`, { method: 'POST', bearer: key, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mcpUrl: upstream.url }) });
