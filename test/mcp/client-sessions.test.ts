@@ -12,6 +12,7 @@ import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { startServerEverything, startSessionUpstream, type Upstream } from '../helpers/upstreams.ts';
+import { createConnectionsTo, eventually, textOf } from '../helpers/mcp-clients.ts';
 
 /**
  * A session per client on `/connect/{ns}/{id}/mcp` (docs/mcp-sessions.md), with the MCP SDK 1.x
@@ -39,23 +40,6 @@ async function connect(connectionId: string, capabilities: ClientCapabilities = 
   return { client, transport };
 }
 
-function textOf(result: unknown): string {
-  return ((result as { content: { type: string; text: string }[] }).content[0]!).text;
-}
-
-/** Resolves with the first value `predicate` accepts among those pushed to `list` (now or later). */
-function eventually<T>(list: T[], predicate: (value: T) => boolean): Promise<T> {
-  return new Promise((resolve) => {
-    const check = setInterval(() => {
-      const found = list.find(predicate);
-      if (found !== undefined) {
-        clearInterval(check);
-        resolve(found);
-      }
-    }, 20);
-  });
-}
-
 /** The ids of the sessions open on the logs upstream. */
 async function openUpstreamSessions(): Promise<string[]> {
   const response = await fetch(upstream.logs.url.replace(/\/mcp$/, '/stats'));
@@ -74,16 +58,7 @@ beforeAll(async () => {
   secondKey = (await server.addKey(owner.accountId)).key;
   const created = await server.request('/namespaces', { method: 'POST', bearer: owner.key });
   ns = ((await created.json()) as { name: string }).name;
-  for (const which of ['everything', 'logs'] as const) {
-    const response = await server.request(`/${ns}`, {
-      method: 'POST',
-      bearer: owner.key,
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ mcpUrl: upstream[which].url }),
-    });
-    expect(response.status).toBe(201);
-    conn[which] = ((await response.json()) as { connectionId: string }).connectionId;
-  }
+  Object.assign(conn, await createConnectionsTo(server, owner.key, ns, { everything: upstream.everything.url, logs: upstream.logs.url }));
 }, 60_000);
 
 afterAll(async () => {

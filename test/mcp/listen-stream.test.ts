@@ -2,6 +2,7 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { startModernFeaturesUpstream, type Upstream } from '../helpers/upstreams.ts';
+import { eventually } from '../helpers/mcp-clients.ts';
 
 /**
  * A 2026-07-28 `subscriptions/listen` stream through `/connect/{ns}/{id}/mcp` is that era's GET
@@ -32,19 +33,6 @@ afterAll(async () => {
   await server?.close();
   await upstream?.stop();
 });
-
-/** Resolves with the first value `predicate` accepts among those pushed to `list` (now or later). */
-function eventually<T>(list: T[], predicate: (value: T) => boolean): Promise<T> {
-  return new Promise((resolve) => {
-    const check = setInterval(() => {
-      const found = list.find(predicate);
-      if (found !== undefined) {
-        clearInterval(check);
-        resolve(found);
-      }
-    }, 20);
-  });
-}
 
 it('a listen stream quiet for longer than the upstream timeout lives on, and carries list_changed afterwards', async () => {
   const client = new Client({ name: 'listen-test', version: '1.0.0' }, { capabilities: {}, versionNegotiation: { mode: 'auto' } });

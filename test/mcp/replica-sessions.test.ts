@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabaseKind } from '../helpers/database.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { startServerEverything, startSessionUpstream, type Upstream } from '../helpers/upstreams.ts';
+import { createConnectionsTo, textOf } from '../helpers/mcp-clients.ts';
 
 /**
  * One client's session split across two replicas on one PostgreSQL database, with no
@@ -53,10 +54,6 @@ async function connect(connectionId: string, route: Route, capabilities: ClientC
   return { client, transport, seen };
 }
 
-function textOf(result: unknown): string {
-  return (result as { content: { type: string; text: string }[] }).content[0]!.text;
-}
-
 async function openUpstreamSessions(): Promise<string[]> {
   const response = await fetch(upstream.logs.url.replace(/\/mcp$/, '/stats'));
   return ((await response.json()) as { sessions: string[] }).sessions;
@@ -90,16 +87,7 @@ describe.skipIf(testDatabaseKind !== 'postgres')('a client session across two re
     owner = await a.newAccount('owner');
     const created = await a.request('/namespaces', { method: 'POST', bearer: owner.key });
     ns = ((await created.json()) as { name: string }).name;
-    for (const which of ['everything', 'logs'] as const) {
-      const response = await a.request(`/${ns}`, {
-        method: 'POST',
-        bearer: owner.key,
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ mcpUrl: upstream[which].url }),
-      });
-      expect(response.status).toBe(201);
-      conn[which] = ((await response.json()) as { connectionId: string }).connectionId;
-    }
+    Object.assign(conn, await createConnectionsTo(a, owner.key, ns, { everything: upstream.everything.url, logs: upstream.logs.url }));
   }, 120_000);
 
   afterAll(async () => {

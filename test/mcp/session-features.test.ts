@@ -5,6 +5,7 @@ import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { startModernFeaturesUpstream, startServerEverything, startSessionUpstream, type Upstream } from '../helpers/upstreams.ts';
+import { createConnectionsTo, eventually, textOf } from '../helpers/mcp-clients.ts';
 
 /**
  * What is per client in MCP, end to end through `/connect/{ns}/{id}/mcp` with real clients (the
@@ -85,23 +86,6 @@ async function connectV2(connectionId: string, capabilities: Record<string, unkn
   };
 }
 
-function textOf(result: unknown): string {
-  return (result as { content: { type: string; text: string }[] }).content[0]!.text;
-}
-
-/** Resolves with the first value `predicate` accepts among those pushed to `list` (now or later). */
-function eventually<T>(list: T[], predicate: (value: T) => boolean): Promise<T> {
-  return new Promise((resolve) => {
-    const check = setInterval(() => {
-      const found = list.find(predicate);
-      if (found !== undefined) {
-        clearInterval(check);
-        resolve(found);
-      }
-    }, 20);
-  });
-}
-
 /** A promise and the function that resolves it, for "this has happened" events. */
 function signal(): { happened: Promise<void>; happen: () => void } {
   let happen!: () => void;
@@ -124,16 +108,7 @@ beforeAll(async () => {
   owner = await server.newAccount('owner');
   const created = await server.request('/namespaces', { method: 'POST', bearer: owner.key });
   ns = ((await created.json()) as { name: string }).name;
-  for (const which of ['everything', 'sessions', 'modern'] as const) {
-    const response = await server.request(`/${ns}`, {
-      method: 'POST',
-      bearer: owner.key,
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ mcpUrl: upstream[which].url }),
-    });
-    expect(response.status).toBe(201);
-    conn[which] = ((await response.json()) as { connectionId: string }).connectionId;
-  }
+  Object.assign(conn, await createConnectionsTo(server, owner.key, ns, { everything: upstream.everything.url, sessions: upstream.sessions.url, modern: upstream.modern.url }));
 }, 60_000);
 
 afterAll(async () => {
