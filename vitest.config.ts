@@ -1,36 +1,39 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 import { LongRunnersFirst } from './test/setup/sequencer.ts';
+import { databaseIndependent, slowTier, unitTier } from './test/tiers.ts';
 
 /**
- * Files whose subject does not depend on the database: pages in a browser, clients' compatibility
- * with the API, the CLI over HTTP, fuzzing of input at the edge. They run on PGlite; the
- * PostgreSQL pass (TEST_DATABASE_URL set, CI's second run) leaves them out, as the same code
- * paths over the database are covered there by the API, core and process tests.
+ * Three tiers (test/tiers.ts says which file is in which): `unit` needs no build and starts no
+ * server (seconds: `npm run test:unit`); `integration` starts servers on loopback; `slow` runs
+ * processes for minutes, a browser, other languages' clients and faults. `npm test` runs all
+ * three in one pool, two files at a time.
  */
-const databaseIndependent = [
-  'test/browser/**',
-  'test/clients/**',
-  'test/api/official-client*.test.ts',
-  'test/api/fuzz.test.ts',
-  'test/cli/http-commands.test.ts',
-  'test/cli/webhook-commands.test.ts',
-];
+const onPostgres = Boolean(process.env.TEST_DATABASE_URL);
+const leftOut = [...configDefaults.exclude, ...(onPostgres ? databaseIndependent : [])];
+
+// Builds dist/ and compiles the fixture upstreams for the tests that run processes.
+const build = 'test/setup/build.ts';
+// Installs Debian's Chromium for test/browser and Perl's OpenAPI::Client for test/clients when the machine lacks them.
+const slowMachinery = ['test/setup/chromium.ts', 'test/setup/perl-openapi-client.ts'];
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    exclude: [...configDefaults.exclude, ...(process.env.TEST_DATABASE_URL ? databaseIndependent : [])],
-    // Builds dist/ for the tests that run the service as a process; installs Debian's Chromium
-    // for test/browser and Perl's OpenAPI::Client for test/clients when the machine lacks them.
-    globalSetup: ['test/setup/build.ts', 'test/setup/chromium.ts', 'test/setup/perl-openapi-client.ts'],
     pool: 'forks',
     // Two files at a time on CI's two cores: most tests wait on child processes, sockets and the
     // database rather than compute (vitest's default would be one).
     maxWorkers: 2,
-    // PGlite's initdb and child-process servers take seconds on a 2-core machine.
+    // PGlite and child-process servers take seconds on a loaded 2-core machine.
     testTimeout: 60_000,
     hookTimeout: 120_000,
     reporters: ['default'],
     sequence: { sequencer: LongRunnersFirst },
+    projects: [
+      { extends: true, test: { name: 'unit', include: unitTier, exclude: leftOut } },
+      {
+        extends: true,
+        test: { name: 'integration', include: ['test/**/*.test.ts'], exclude: [...leftOut, ...unitTier, ...slowTier], globalSetup: [build] },
+      },
+      { extends: true, test: { name: 'slow', include: slowTier, exclude: leftOut, globalSetup: [build, ...slowMachinery] } },
+    ],
   },
 });

@@ -5,7 +5,7 @@ import { benchStartupAndRest } from './bench/rest.ts';
 import { benchRoundTrips } from './bench/round-trips.ts';
 import { benchScale } from './bench/scale.ts';
 import { benchTokens } from './bench/tokens.ts';
-import { buildService } from './lib/processes.ts';
+import { buildService } from '../test/helpers/processes.ts';
 
 /**
  * `npm run bench [-- section ...]`: starts what it measures on loopback, prints a table and

@@ -10,6 +10,8 @@ import { clientTypesPath, renderClientTypes } from './lib/client-types.ts';
 /**
  * `npm run openapi`: writes openapi.json, with servers from PUBLIC_URL (default http://127.0.0.1:8080),
  * and the openapi-fetch types generated from it (scripts/lib/client-types.ts).
+ * `npm run openapi -- --check` writes nothing and exits 1 when either committed file differs
+ * from what it would write (the openapi test runs it, so a route changed without regenerating fails).
  */
 export function renderOpenApi(env: NodeJS.ProcessEnv): string {
   const { publicUrl } = loadConfig({ PUBLIC_URL: env.PUBLIC_URL, HOST: env.HOST, PORT: env.PORT });
@@ -20,6 +22,15 @@ export const openApiPath = path.join(path.dirname(fileURLToPath(import.meta.url)
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const document = renderOpenApi(process.env);
+  if (process.argv.includes('--check')) {
+    const clientTypes = await renderClientTypes(document);
+    const stale = [
+      [openApiPath, document],
+      [clientTypesPath, clientTypes],
+    ].filter(([file, expected]) => !fs.existsSync(file!) || fs.readFileSync(file!, 'utf8') !== expected);
+    for (const [file] of stale) process.stderr.write(`${path.relative(process.cwd(), file!)} differs from what \`npm run openapi\` generates; run it and commit the result\n`);
+    process.exit(stale.length === 0 ? 0 : 1);
+  }
   fs.writeFileSync(openApiPath, document);
   process.stdout.write(`wrote ${openApiPath}\n`);
   fs.mkdirSync(path.dirname(clientTypesPath), { recursive: true });

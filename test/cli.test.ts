@@ -4,7 +4,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './helpers/database.ts';
-import { runBin, runCli, startServerProcess } from '../scripts/lib/processes.ts';
+import { runBin, runCli, startServerProcess } from './helpers/processes.ts';
 
 /**
  * The CLI and the service as separate processes on one database, the way an operator runs

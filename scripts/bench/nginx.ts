@@ -2,7 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../lib/processes.ts';
+import { freePort } from '../../test/helpers/processes.ts';
 
 /**
  * nginx as a plain reverse proxy in front of the same upstream: the reference for what a

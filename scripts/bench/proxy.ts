@@ -3,7 +3,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import { freePort, projectRoot, runCli, spawnUntilReady, startServerProcess } from '../lib/processes.ts';
+import { freePort, projectRoot, runCli, spawnUntilReady, startServerProcess } from '../../test/helpers/processes.ts';
 import { ensureNginx, startNginx, type NginxProxy } from './nginx.ts';
 import { quantile, round, type Row } from './report.ts';
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { projectRoot } from '../lib/processes.ts';
+import { projectRoot } from '../../test/helpers/processes.ts';
 
 /** One line of the benchmark table. Numbers only: the reader judges. */
 export type Row = { section: string; measure: string; value: number; unit: string; detail?: string };

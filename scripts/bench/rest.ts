@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
-import { runCli, startServerProcess, type ServerProcess } from '../lib/processes.ts';
-import { createScratchDatabase } from '../lib/scratch-database.ts';
+import { runCli, startServerProcess, type ServerProcess } from '../../test/helpers/processes.ts';
+import { createScratchDatabase } from '../../test/helpers/scratch-database.ts';
 import { round, type Row } from './report.ts';
 
 /** Start-up time and REST throughput of `GET /health` and `GET /namespaces`, on PGlite and PostgreSQL. */

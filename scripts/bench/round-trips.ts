@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startCountingUpstream, type CountingUpstream } from '../lib/counting-upstream.ts';
-import { runCli, startServerProcess } from '../lib/processes.ts';
+import { startCountingUpstream, type CountingUpstream } from '../../test/helpers/counting-upstream.ts';
+import { runCli, startServerProcess } from '../../test/helpers/processes.ts';
 import { round, type Row } from './report.ts';
 
 /** How long the upstream takes to answer each request: one round trip. */

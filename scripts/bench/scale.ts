@@ -5,8 +5,8 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { migrateToLatest, openDb, type DatabaseTarget } from '../../src/db/open.ts';
-import { freePort, projectRoot, runCli, spawnUntilReady, startServerProcess, type ServerProcess } from '../lib/processes.ts';
-import { createScratchDatabase } from '../lib/scratch-database.ts';
+import { freePort, projectRoot, runCli, spawnUntilReady, startServerProcess, type ServerProcess } from '../../test/helpers/processes.ts';
+import { createScratchDatabase } from '../../test/helpers/scratch-database.ts';
 import { quantile, round, type Row } from './report.ts';
 
 /**

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import openapiTS, { astToString } from 'openapi-typescript';
-import { projectRoot } from './processes.ts';
+import { projectRoot } from '../../test/helpers/processes.ts';
 
 /**
  * TypeScript types for openapi-fetch (`createClient<paths>()`), generated from openapi.json by

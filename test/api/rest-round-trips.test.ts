@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startCountingUpstream, type CountingUpstream } from '../../scripts/lib/counting-upstream.ts';
+import { startCountingUpstream, type CountingUpstream } from '../helpers/counting-upstream.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 /**

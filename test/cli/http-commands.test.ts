@@ -3,9 +3,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { projectRoot } from '../../scripts/lib/processes.ts';
+import { projectRoot } from '../helpers/processes.ts';
 import { canary } from '../helpers/canary.ts';
-import { expectOneLineError, sb, type CliRun as Result } from './cli-process.ts';
+import { expectOneLineError, sb, type CliRun as Result } from '../helpers/cli-process.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { freePort, startFixtureUpstream, type Upstream } from '../helpers/upstreams.ts';
 

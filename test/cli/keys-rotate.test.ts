@@ -12,7 +12,7 @@ import { CONTEXT as OAUTH_CLIENT_CONTEXT } from '../../src/core/oauth/oauth-clie
 import { sealOAuthState } from '../../src/core/oauth/oauth-state.ts';
 import { openWebhookSecret, sealWebhookSecret } from '../../src/core/webhooks/webhook-signing.ts';
 import { migrateToLatest, openDb, type OpenDatabase } from '../../src/db/open.ts';
-import { runCli, startServerProcess, type ServerProcess } from '../../scripts/lib/processes.ts';
+import { runCli, startServerProcess, type ServerProcess } from '../helpers/processes.ts';
 import { canary } from '../helpers/canary.ts';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from '../helpers/database.ts';
 import { startFixtureUpstream, type Upstream } from '../helpers/upstreams.ts';

@@ -3,7 +3,7 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { freePort } from '../helpers/upstreams.ts';
 import { eventOf, eventually, webhookClient } from '../webhooks/webhook-client.ts';
 import { startReceiver, type Receiver } from '../webhooks/webhook-receiver.ts';
-import { expectOneLineError, sb, type CliRun as Result } from './cli-process.ts';
+import { expectOneLineError, sb, type CliRun as Result } from '../helpers/cli-process.ts';
 
 /**
  * `switchboard webhooks …` as a user runs it: the real bin in a child process, a real server,

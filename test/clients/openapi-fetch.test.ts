@@ -1,7 +1,7 @@
 import createClient from 'openapi-fetch';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { components, paths } from '../../clients/typescript/switchboard-api.d.ts';
-import { serverWithUpstream } from './run-process.ts';
+import { serverWithUpstream } from '../helpers/run-process.ts';
 
 /**
  * The REST client generated from openapi.json (openapi-typescript types + openapi-fetch),

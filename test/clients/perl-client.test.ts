@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { projectRoot } from '../../scripts/lib/processes.ts';
-import { runProcess, serverWithUpstream, stepsOf } from './run-process.ts';
+import { projectRoot } from '../helpers/processes.ts';
+import { runProcess, serverWithUpstream, stepsOf } from '../helpers/run-process.ts';
 
 /**
  * clients/perl/switchboard-example.pl, driven by our OpenAPI document through Debian's

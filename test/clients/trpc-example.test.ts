@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { projectRoot } from '../../scripts/lib/processes.ts';
-import { runProcess, serverWithUpstream, stepsOf } from './run-process.ts';
+import { projectRoot } from '../helpers/processes.ts';
+import { runProcess, serverWithUpstream, stepsOf } from '../helpers/run-process.ts';
 
 /** examples/trpc-client.ts, the README's tRPC example, run as is against a live server and upstream. */
 const example = path.join(projectRoot, 'examples', 'trpc-client.ts');

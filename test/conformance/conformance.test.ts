@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { projectRoot } from '../../scripts/lib/processes.ts';
+import { projectRoot } from '../helpers/processes.ts';
 import { testDatabaseKind } from '../helpers/database.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFixtureUpstream, type Upstream } from '../helpers/upstreams.ts';
-import { findPostgresBinaries, startPrivatePostgres, type PrivatePostgres } from './private-postgres.ts';
-import { eventually, startSwitchboardProcess, type SwitchboardProcess } from './switchboard-process.ts';
+import { findPostgresBinaries, startPrivatePostgres, type PrivatePostgres } from '../helpers/private-postgres.ts';
+import { eventually, startSwitchboardProcess, type SwitchboardProcess } from '../helpers/switchboard-process.ts';
 
 /**
  * PostgreSQL stopped under load, cleanly (`pg_ctl stop -m fast`) and as a crash (`-m

@@ -2,7 +2,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PGliteDialect, sql } from 'kysely';
 import { migrateToLatest, type DatabaseTarget } from '../../src/db/open.ts';
 import type { Database } from '../../src/db/schema.ts';
-import { createScratchDatabase } from '../../scripts/lib/scratch-database.ts';
+import { createScratchDatabase } from './scratch-database.ts';
 
 /**
  * The database a test runs against: in-memory PGlite by default, or a fresh PostgreSQL

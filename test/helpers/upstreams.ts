@@ -1,8 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { freePort, projectRoot, spawnUntilReady } from '../../scripts/lib/processes.ts';
-import { fixtureArgs } from '../../scripts/lib/test-fixtures.ts';
+import { freePort, projectRoot, spawnUntilReady } from './processes.ts';
+import { fixtureArgs } from './compiled-fixtures.ts';
 
 /** A port nobody listens on right now (also what a "connection refused" test points at). */
 export { freePort };

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../scripts/lib/processes.ts';
+import { runCli } from '../helpers/processes.ts';
 import { canary } from '../helpers/canary.ts';
 import { completeLoginWithFetch, expectOneRefreshPerExpiry, startOAuthUpstream, type OAuthUpstream } from '../helpers/oauth-upstream.ts';
 import { deliverCallback, startAuthorizationWithFetch } from '../helpers/authorization-link.ts';

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli, startServerProcess } from '../../scripts/lib/processes.ts';
+import { runCli, startServerProcess } from '../helpers/processes.ts';
 import { FIRST_API_KEY_FILE } from '../../src/core/accounts/first-api-key.ts';
 import { testDatabaseKind } from '../helpers/database.ts';
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findPostgresBinaries, startPrivatePostgres, type PrivatePostgres } from '../faults/private-postgres.ts';
-import { eventually, startSwitchboardProcess, type SwitchboardProcess } from '../faults/switchboard-process.ts';
+import { findPostgresBinaries, startPrivatePostgres, type PrivatePostgres } from '../helpers/private-postgres.ts';
+import { eventually, startSwitchboardProcess, type SwitchboardProcess } from '../helpers/switchboard-process.ts';
 import { startReceiver, type Receiver } from './webhook-receiver.ts';
 
 /**

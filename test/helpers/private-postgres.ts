@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from '../../scripts/lib/processes.ts';
+import { freePort } from './processes.ts';
 
 const run = promisify(execFile);
 

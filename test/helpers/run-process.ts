@@ -1,7 +1,7 @@
 import { afterAll, beforeAll } from 'vitest';
-import { runCommand, type CliResult } from '../../scripts/lib/processes.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { startFixtureUpstream, type Upstream } from '../helpers/upstreams.ts';
+import { runCommand, type CliResult } from './processes.ts';
+import { startTestServer, type TestServer } from './server.ts';
+import { startFixtureUpstream, type Upstream } from './upstreams.ts';
 
 export type ProcessResult = CliResult;
 

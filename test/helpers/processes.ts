@@ -28,7 +28,7 @@ export function runBin(args: string[], env: Env): Promise<CliResult> {
   return runCommand(process.execPath, [path.join(projectRoot, 'bin', 'switchboard.js'), ...args], env);
 }
 
-export const BUILT_CLI = path.join(projectRoot, 'scripts', 'lib', 'built-cli.mjs');
+export const BUILT_CLI = path.join(projectRoot, 'test', 'helpers', 'built-cli.mjs');
 
 /** Runs a command from the project root with only `env` (plus PATH, HOME), collecting its output. */
 export function runCommand(command: string, args: string[], env: Env): Promise<CliResult> {

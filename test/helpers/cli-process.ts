@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { expect } from 'vitest';
-import { BUILT_CLI, projectRoot } from '../../scripts/lib/processes.ts';
+import { BUILT_CLI, projectRoot } from './processes.ts';
 
 export type CliRun = { code: number | null; stdout: string; stderr: string };
 

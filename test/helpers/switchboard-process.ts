@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runCli, startServerProcess, type ServerProcess } from '../../scripts/lib/processes.ts';
+import { runCli, startServerProcess, type ServerProcess } from './processes.ts';
 
 /**
  * Switchboard as `npm start` runs it (the build in dist/), in a child process whose memory can
