@@ -11,7 +11,7 @@ import { saveSetupInput } from '../core/setup/setup-input.ts';
 import { SETUP_PATH_PREFIX } from '../core/setup/setup-links.ts';
 import { findConnectionForSetup, type SetupRow } from '../db/queries/setup.ts';
 import { AppError, httpStatusByErrorCode, type AppErrorCode } from '../errors.ts';
-import { readBody, UNAUTHENTICATED_BODY_BYTES } from './body.ts';
+import { readBody, UNAUTHENTICATED_BODY_BYTES } from '../wire/body.ts';
 import { redirectPrivately, refuseCrossSitePost, sendHtml } from './html-response.ts';
 import { authPage, donePage, escapeHtml, inputPage, messagePage, unavailablePage, type InputPageModel } from './setup-html.ts';
 

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { UpstreamResponse } from '../core/upstream/upstream-http.ts';
-import { isJsonContentType } from '../http/body.ts';
+import { isJsonContentType } from '../wire/body.ts';
 import { answerFromEventStream, type JsonOnlyClient } from './event-stream-answer.ts';
 import { JsonRpcCode, sendJsonRpcError, sseFrame, type JsonRpcId } from './json-rpc.ts';
 

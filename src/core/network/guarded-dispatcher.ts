@@ -4,7 +4,8 @@ import { Agent, buildConnector, fetch as undiciFetch } from 'undici';
 import type { Logger } from '../../logger.ts';
 import { lostToKeepAliveRace, noticingUsedSockets } from './keep-alive-race.ts';
 import type { UpstreamCallObserver } from './upstream-observer.ts';
-import { checkAddress, checkResolvedHost, EgressBlockedError, type EgressAllowlist } from './egress-policy.ts';
+import type { EgressAllowlist } from '../../egress-allowlist.ts';
+import { checkAddress, checkResolvedHost, EgressBlockedError } from './egress-policy.ts';
 
 /** undici's connector: how a Pool or Agent opens its sockets. */
 export type EgressConnector = buildConnector.connector;

@@ -6,7 +6,7 @@ import type { Access } from '../auth/access.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import { randomBase32 } from '../ids.ts';
 import { holdNamespace, type NamespaceDirectory } from '../namespaces/namespace-directory.ts';
-import type { EgressAllowlist } from '../network/egress-policy.ts';
+import type { EgressAllowlist } from '../../egress-allowlist.ts';
 import { decodeDeliveryCursor, encodeDeliveryCursor, toDelivery, type Delivery } from './deliveries-view.ts';
 import { enqueueEvent, TEST_EVENT_TYPE } from './webhook-events.ts';
 import { checkDescription, checkEventTypes, checkWebhookUrl, isWebhookId, MAX_WEBHOOKS_PER_NAMESPACE } from './webhook-input.ts';
