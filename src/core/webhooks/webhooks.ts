@@ -1,7 +1,8 @@
 import type { Db } from '../../db/open.ts';
 import { deleteWebhookRow, findWebhook, insertWebhookWithin, listDeliveriesPage, listWebhookRows } from '../../db/queries/webhooks.ts';
 import { AppError } from '../../errors.ts';
-import { changeWithAuditEvent, auditActorOf, type AuditEvent } from '../audit/record-audit-event.ts';
+import { changeWithAuditEvent, type AuditEvent } from '../audit/record-audit-event.ts';
+import { auditActorOf } from '../auth/audit-actor.ts';
 import type { Access } from '../auth/access.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import { randomBase32 } from '../ids.ts';
