@@ -54,7 +54,7 @@ export type RequestContext = Services & {
   logger: Logger;
   /** The raw bearer credential, if the request carried one. Never log it. */
   bearer: string | undefined;
-  /** Whom failed authentications are counted against (see client-address.ts); undefined in-process. */
+  /** Whom failed authentications are counted against (see src/http/client-address.ts); undefined in-process. */
   client?: string;
   /** Set when the edge authenticated the bearer before reading the body: the access check reuses it. */
   principal?: Principal;
