@@ -51,6 +51,17 @@ export function layerViolations(graph: ImportGraph, within: readonly Layer[] = l
 }
 
 /**
+ * Every import of a query module (`db/queries/`) from outside core and db. Queries are core's
+ * tools: the layers above reach the data through core's functions, so a rule about the data
+ * (who may see a row, what a change records) cannot be skipped by a page or a router.
+ */
+export function queriesOutsideCore(graph: ImportGraph): string[] {
+  return graph.edges
+    .filter((edge) => edge.to.startsWith('db/queries/') && !edge.from.startsWith('core/') && !edge.from.startsWith('db/'))
+    .map((edge) => `${describe(edge)}: only core and db may use the queries in db/queries/`);
+}
+
+/**
  * The import cycles among modules, each as the path that closes it (`a.ts → b.ts → a.ts`):
  * Tarjan's strongly connected components, then one cycle through each component.
  */

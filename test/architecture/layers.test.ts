@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildImportGraph, type ImportGraph } from './import-graph.ts';
-import { importCycles, layerViolations, type Layer } from './layer-rules.ts';
+import { importCycles, layerViolations, queriesOutsideCore, type Layer } from './layer-rules.ts';
 
 /**
  * The shape docs/architecture.md describes: imports point down the layers, never up or
@@ -21,6 +21,10 @@ describe('the import graph of src/', () => {
 
   it('imports only from the same layer or lower ones, never between sibling surfaces', () => {
     expect(layerViolations(graph)).toEqual([]);
+  });
+
+  it('reaches the database queries only from core', () => {
+    expect(queriesOutsideCore(graph)).toEqual([]);
   });
 
   it('has no cycles', () => {
@@ -56,6 +60,14 @@ describe('the checks themselves', () => {
       'bottom/d.ts imports top/a.ts (type-only): bottom may not import the higher layer top',
       'left/b.ts imports right/c.ts: left and right are siblings and may not import each other',
     ]);
+  });
+
+  it('names a query used from outside core', () => {
+    const direct: ImportGraph = {
+      modules: ['http/page.ts', 'core/flow.ts', 'db/queries/rows.ts', 'db/open.ts'],
+      edges: [edge('http/page.ts', 'db/queries/rows.ts', true), edge('core/flow.ts', 'db/queries/rows.ts'), edge('http/page.ts', 'db/open.ts'), edge('db/queries/rows.ts', 'db/open.ts')],
+    };
+    expect(queriesOutsideCore(direct)).toEqual(['http/page.ts imports db/queries/rows.ts (type-only): only core and db may use the queries in db/queries/']);
   });
 
   it('names each cycle by a path that closes it, and a module importing itself', () => {
