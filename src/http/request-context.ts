@@ -4,6 +4,12 @@ import type { Principal } from '../core/auth/authenticate.ts';
 import type { Logger } from '../logger.ts';
 import { clientAddressOf } from './client-address.ts';
 
+/*
+ * One context per request, made from what the request says (its bearer, its client's address):
+ * HTTP work, so it is done here at the edge. The context's type is the API's (api/context.ts),
+ * as every procedure runs with it and both surfaces, REST here and MCP, may import the API.
+ */
+
 export function readBearer(req: Pick<IncomingMessage, 'headers'>): string | undefined {
   const header = req.headers.authorization;
   if (!header) return undefined;
