@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
-import { requestContexts, type RequestContext, type Services } from './api/context.ts';
+import type { RequestContext, Services } from './api/context.ts';
 import { appErrorFromUnknown } from './api/error-mapping.ts';
 import { buildOpenApiDocument } from './api/openapi.ts';
 import { appRouter } from './api/router.ts';
 import { AppError } from './errors.ts';
 import { applyCors } from './http/cors.ts';
-import { sendError, sendJsonText } from './http/respond.ts';
+import { requestContexts } from './http/request-context.ts';
+import { sendError, sendJsonText } from './wire/respond.ts';
 import { createRestHandler } from './http/rest.ts';
 import { handleDocs } from './http/docs-page.ts';
 import { handleOAuthPage } from './http/oauth-pages.ts';

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { parseEgressAllowlist, type EgressAllowlist } from './core/network/egress-policy.ts';
-import { telemetryConfig, telemetryEnv, type TelemetryConfig } from './telemetry/telemetry-config.ts';
+import { parseEgressAllowlist, type EgressAllowlist } from './egress-allowlist.ts';
+import { telemetryConfig, telemetryEnv, type TelemetryConfig } from './telemetry-config.ts';
 
 /**
  * Every setting Switchboard reads from the environment. `process.env` is read here and

@@ -1,53 +1,26 @@
+import type { Services } from './api/context.ts';
 import type { Config } from './config.ts';
 import { createApiKeyVerifier } from './core/accounts/api-keys.ts';
-import { createAuthenticator, type Authenticator } from './core/auth/authenticate.ts';
+import { createAuthenticator } from './core/auth/authenticate.ts';
 import { createFailedAuthLimiter } from './core/auth/failed-auth-limiter.ts';
-import { startChangeFeed, type ChangeFeed } from './core/changes/change-feed.ts';
-import { createConnectionLinks, type ConnectionLinks } from './core/connections/connection-links.ts';
-import { createConnectionStore, type ConnectionStore } from './core/connections/connection-store.ts';
-import { createKeyring, type Keyring } from './core/crypto/keyring.ts';
+import { startChangeFeed } from './core/changes/change-feed.ts';
+import { createConnectionLinks } from './core/connections/connection-links.ts';
+import { createConnectionStore } from './core/connections/connection-store.ts';
+import { createKeyring } from './core/crypto/keyring.ts';
 import { resolveMasterSecrets } from './core/crypto/master-secret.ts';
-import { createNamespaceDirectory, type NamespaceDirectory } from './core/namespaces/namespace-directory.ts';
-import { createEgress, type Egress } from './core/network/guarded-dispatcher.ts';
-import { createOAuthTokenKeeper, type OAuthTokenKeeper } from './core/oauth/oauth-tokens.ts';
-import { createRateLimiter, type RateLimiter } from './core/rate-limits/rate-limiter.ts';
+import { createNamespaceDirectory } from './core/namespaces/namespace-directory.ts';
+import { createEgress, observedEgress } from './core/network/guarded-dispatcher.ts';
+import { createOAuthTokenKeeper } from './core/oauth/oauth-tokens.ts';
+import { createRateLimiter } from './core/rate-limits/rate-limiter.ts';
 import { loadRevocationList } from './core/tokens/revocations.ts';
-import { createTokenService, type TokenService } from './core/tokens/service-tokens.ts';
-import { createUpstreamGateway, type UpstreamGateway } from './core/upstream/gateway.ts';
-import { startDeliveryWorker, type DeliveryWorker } from './core/webhooks/delivery-worker.ts';
-import type { Db, OpenDatabase } from './db/open.ts';
+import { createTokenService } from './core/tokens/service-tokens.ts';
+import { createUpstreamGateway } from './core/upstream/gateway.ts';
+import { startDeliveryWorker } from './core/webhooks/delivery-worker.ts';
+import type { OpenDatabase } from './db/open.ts';
 import type { Logger } from './logger.ts';
-import { observedEgress } from './core/network/upstream-observer.ts';
-import { createTelemetry, type Telemetry } from './telemetry/telemetry.ts';
-import { startReplicaRegistry, type ReplicaRegistry } from './core/replicas/config-drift.ts';
+import { createTelemetry } from './telemetry/telemetry.ts';
+import { startReplicaRegistry } from './core/replicas/config-drift.ts';
 import { securitySettingsOf } from './core/replicas/security-settings.ts';
-
-/** The long-lived parts every request handler can reach. */
-export type Services = {
-  config: Config;
-  db: Db;
-  keyring: Keyring;
-  logger: Logger;
-  changes: ChangeFeed;
-  auth: Authenticator;
-  tokens: TokenService;
-  namespaces: NamespaceDirectory;
-  connections: ConnectionStore;
-  /** The one way to upstreams: sessions (pooled, and clients' own), bearers, renewal, what is recorded. */
-  gateway: UpstreamGateway;
-  oauth: OAuthTokenKeeper;
-  /** Authorization links and setup links (the connection's authorizationUrl and setupUrl). */
-  links: ConnectionLinks;
-  /** How every request to a user-supplied URL goes out: only to public or allowlisted addresses. */
-  egress: Egress;
-  rateLimits: RateLimiter;
-  /** Sends webhook events from the outbox. */
-  webhookDelivery: Pick<DeliveryWorker, 'wake'>;
-  /** Metrics and traces (no-ops unless configured). */
-  telemetry: Telemetry;
-  /** This replica among those sharing the database: whether their security settings drifted apart. */
-  replicas: Pick<ReplicaRegistry, 'drift'>;
-};
 
 const UPSTREAM_SESSION_IDLE_MS = 10 * 60_000;
 

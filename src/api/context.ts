@@ -1,17 +1,60 @@
-import type { IncomingMessage } from 'node:http';
-import type { Services } from '../services.ts';
+import type { Config } from '../config.ts';
+import type { Authenticator, Principal } from '../core/auth/authenticate.ts';
+import type { ChangeFeed } from '../core/changes/change-feed.ts';
+import type { ConnectionLinks } from '../core/connections/connection-links.ts';
+import type { ConnectionStore } from '../core/connections/connection-store.ts';
+import type { Keyring } from '../core/crypto/keyring.ts';
+import type { NamespaceDirectory } from '../core/namespaces/namespace-directory.ts';
+import type { Egress } from '../core/network/guarded-dispatcher.ts';
+import type { OAuthTokenKeeper } from '../core/oauth/oauth-tokens.ts';
+import type { RateLimiter } from '../core/rate-limits/rate-limiter.ts';
+import type { ReplicaRegistry } from '../core/replicas/config-drift.ts';
+import type { TokenService } from '../core/tokens/service-tokens.ts';
+import type { UpstreamGateway } from '../core/upstream/gateway.ts';
+import type { DeliveryWorker } from '../core/webhooks/delivery-worker.ts';
+import type { Db } from '../db/open.ts';
 import type { Logger } from '../logger.ts';
-import type { Principal } from '../core/auth/authenticate.ts';
-import { clientAddressOf } from './client-address.ts';
+import type { Telemetry } from '../telemetry/telemetry.ts';
 
-export type { Services };
+/*
+ * What a procedure (and every other request handler) runs with. The types live here, with the
+ * API they are the context of; the composition root (src/services.ts) builds the services, and
+ * the HTTP edge (src/http/request-context.ts) makes one context per request.
+ */
+
+/** The long-lived parts every request handler can reach. */
+export type Services = {
+  config: Config;
+  db: Db;
+  keyring: Keyring;
+  logger: Logger;
+  changes: ChangeFeed;
+  auth: Authenticator;
+  tokens: TokenService;
+  namespaces: NamespaceDirectory;
+  connections: ConnectionStore;
+  /** The one way to upstreams: sessions (pooled, and clients' own), bearers, renewal, what is recorded. */
+  gateway: UpstreamGateway;
+  oauth: OAuthTokenKeeper;
+  /** Authorization links and setup links (the connection's authorizationUrl and setupUrl). */
+  links: ConnectionLinks;
+  /** How every request to a user-supplied URL goes out: only to public or allowlisted addresses. */
+  egress: Egress;
+  rateLimits: RateLimiter;
+  /** Sends webhook events from the outbox. */
+  webhookDelivery: Pick<DeliveryWorker, 'wake'>;
+  /** Metrics and traces (no-ops unless configured). */
+  telemetry: Telemetry;
+  /** This replica among those sharing the database: whether their security settings drifted apart. */
+  replicas: Pick<ReplicaRegistry, 'drift'>;
+};
 
 export type RequestContext = Services & {
   requestId: string;
   logger: Logger;
   /** The raw bearer credential, if the request carried one. Never log it. */
   bearer: string | undefined;
-  /** Whom failed authentications are counted against (see client-address.ts); undefined in-process. */
+  /** Whom failed authentications are counted against (see src/http/client-address.ts); undefined in-process. */
   client?: string;
   /** Set when the edge authenticated the bearer before reading the body: the access check reuses it. */
   principal?: Principal;
@@ -21,63 +64,3 @@ export type RequestContext = Services & {
    */
   response: { status?: number; headers?: Record<string, string> };
 };
-
-export function readBearer(req: Pick<IncomingMessage, 'headers'>): string | undefined {
-  const header = req.headers.authorization;
-  if (!header) return undefined;
-  const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
-  return match?.[1];
-}
-
-export type RequestContexts = {
-  /** A context holding its own copy of the services: for tRPC, REST and pages, which spread contexts. */
-  copying(req: Pick<IncomingMessage, 'headers' | 'socket'>, requestId: string): RequestContext;
-  /**
-   * A context that inherits the services: for the MCP endpoints only, the proxy's hot path,
-   * where copying them was the largest cost of our own per call. Spreading it (as tRPC's
-   * middleware does) would lose the services: nothing on the MCP endpoints' path does.
-   */
-  inheriting(req: Pick<IncomingMessage, 'headers' | 'socket'>, requestId: string): RequestContext;
-};
-
-export function requestContexts(services: Services): RequestContexts {
-  const { logger } = services;
-  const { trustProxyHops } = services.config.authFailures;
-
-  class InheritingContext {
-    readonly response: RequestContext['response'] = {};
-    principal: Principal | undefined;
-    #logger: Logger | undefined;
-    constructor(
-      readonly requestId: string,
-      readonly bearer: string | undefined,
-      readonly client: string | undefined,
-    ) {}
-    // Made on first use: most requests log nothing but their one request line.
-    get logger(): Logger {
-      this.#logger ??= logger.child({ reqId: this.requestId });
-      return this.#logger;
-    }
-  }
-  Object.setPrototypeOf(InheritingContext.prototype, services);
-
-  return {
-    copying(req, requestId) {
-      let requestLogger: Logger | undefined;
-      return {
-        ...services,
-        requestId,
-        get logger() {
-          requestLogger ??= logger.child({ reqId: requestId });
-          return requestLogger;
-        },
-        bearer: readBearer(req),
-        client: clientAddressOf(req, trustProxyHops),
-        response: {},
-      };
-    },
-    inheriting(req, requestId) {
-      return new InheritingContext(requestId, readBearer(req), clientAddressOf(req, trustProxyHops)) as unknown as RequestContext;
-    },
-  };
-}

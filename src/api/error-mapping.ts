@@ -1,8 +1,7 @@
 import { TRPCError } from '@trpc/server';
 import { ZodError } from 'zod';
 import { DatabaseUnavailableError } from '../db/unavailable.ts';
-import { retryAfterHeaders } from '../core/rate-limits/rate-limit-headers.ts';
-import { AppError, httpStatusByErrorCode, RateLimitedError, type AppErrorCode, type ErrorBody } from '../errors.ts';
+import { AppError, type AppErrorCode } from '../errors.ts';
 
 const appCodeByTrpcCode: Partial<Record<TRPCError['code'], AppErrorCode>> = {
   BAD_REQUEST: 'validation_error',
@@ -52,16 +51,4 @@ function causedByUnavailableDatabase(error: unknown): boolean {
     current = (current as { cause?: unknown }).cause;
   }
   return false;
-}
-
-export type ErrorResponse = { status: number; headers: Record<string, string>; body: ErrorBody };
-
-export function errorResponse(error: AppError): ErrorResponse {
-  const headers: Record<string, string> = {};
-  // A 409 carries `x-should-retry: false` on every surface: see markConflictsFinal.
-  if (error.code === 'unauthorized') headers['www-authenticate'] = 'Bearer realm="switchboard"';
-  // What is unavailable now (the database restarting) usually is back within seconds.
-  if (error.code === 'service_unavailable') headers['retry-after'] = '2';
-  if (error instanceof RateLimitedError) Object.assign(headers, retryAfterHeaders(error.retryAfterMs));
-  return { status: httpStatusByErrorCode[error.code], headers, body: { error: error.code, message: error.message } };
 }

@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { errorResponse } from '../api/error-mapping.ts';
+import { errorResponse } from '../wire/respond.ts';
 import { AppError } from '../errors.ts';
 
 /**

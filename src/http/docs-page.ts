@@ -6,7 +6,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { AppError } from '../errors.ts';
 import { strictPageHeaders } from './html-response.ts';
-import { sendError } from './respond.ts';
+import { sendError } from '../wire/respond.ts';
 
 /**
  * The API reference at `/docs`: Swagger UI (swagger-ui-dist, served from here: no CDN, nothing

@@ -8,10 +8,10 @@ import { clientMetadataFor } from '../core/oauth/flow-provider.ts';
 import { admitAuthorizationLink, type LinkRefusal } from '../core/oauth/link-admission.ts';
 import { checkReturnUrl, returnUrlWithOutcome } from '../core/oauth/return-urls.ts';
 import { AppError, httpStatusByErrorCode, type AppErrorCode } from '../errors.ts';
-import { readBody } from './body.ts';
+import { readBody } from '../wire/body.ts';
 import { redirectPrivately, refuseCrossSitePost, sendHtml } from './html-response.ts';
 import { interstitialPage } from './oauth-html.ts';
-import { sendJson } from './respond.ts';
+import { sendJson } from '../wire/respond.ts';
 import { messagePage } from './setup-html.ts';
 
 /**

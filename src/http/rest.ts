@@ -7,8 +7,8 @@ import { procedureMetas } from '../api/procedure-meta.ts';
 import type { AppRouter } from '../api/router.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { readJsonObjectBody, UNAUTHENTICATED_BODY_BYTES } from './body.ts';
-import { sendError, sendJsonText } from './respond.ts';
+import { readJsonObjectBody, UNAUTHENTICATED_BODY_BYTES } from '../wire/body.ts';
+import { sendError, sendJsonText } from '../wire/respond.ts';
 
 /** A route that takes no credential (or none matched) has no use for a large body. */
 

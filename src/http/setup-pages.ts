@@ -3,15 +3,13 @@ import type { RequestContext } from '../api/context.ts';
 import { appErrorFromUnknown } from '../api/error-mapping.ts';
 import { parseStoredStatus } from '../core/connections/connection-status.ts';
 import { reprobeConnection } from '../core/connections/connections.ts';
-import { openCredentials } from '../core/connections/credentials.ts';
-import { checkReturnUrl, returnUrlWithOutcome } from '../core/oauth/return-urls.ts';
-import { buildFormFields, checkSubmission } from '../core/setup/setup-form.ts';
+import { returnUrlWithOutcome } from '../core/oauth/return-urls.ts';
+import { checkSubmission } from '../core/setup/setup-form.ts';
 import { createSetupFormTokens } from '../core/setup/setup-form-tokens.ts';
 import { saveSetupInput } from '../core/setup/setup-input.ts';
-import { SETUP_PATH_PREFIX } from '../core/setup/setup-links.ts';
-import { findConnectionForSetup, type SetupRow } from '../db/queries/setup.ts';
+import { invalidSetupLink, openSetupLink, setupFormFieldsOf, type SetupVisit } from '../core/setup/setup-visit.ts';
 import { AppError, httpStatusByErrorCode, type AppErrorCode } from '../errors.ts';
-import { readBody, UNAUTHENTICATED_BODY_BYTES } from './body.ts';
+import { readBody, UNAUTHENTICATED_BODY_BYTES } from '../wire/body.ts';
 import { redirectPrivately, refuseCrossSitePost, sendHtml } from './html-response.ts';
 import { authPage, donePage, escapeHtml, inputPage, messagePage, unavailablePage, type InputPageModel } from './setup-html.ts';
 
@@ -24,23 +22,11 @@ import { authPage, donePage, escapeHtml, inputPage, messagePage, unavailablePage
  */
 export const SETUP_ROUTE = '/setup/{link}';
 
-type Resolved = {
-  token: string;
-  row: SetupRow;
-  /** When the setup link was minted (epoch ms). */
-  mintedAt: number;
-  /** Where the user goes back to: the link's own `?returnUrl=`, else the one stored with the connection. */
-  returnUrl?: string;
-  /** The `?returnUrl=` the link came with (carried through every step). */
-  explicitReturnUrl?: string;
-  selfUrl: string;
-};
-
 export async function handleSetupPage(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, pathname: string): Promise<string> {
   try {
     const segment = /^\/setup\/([^/]+)$/.exec(pathname)?.[1];
-    if (segment === undefined) throw invalidLink();
-    if (req.method === 'GET' || req.method === 'HEAD') await show(res, ctx, await resolve(ctx, req, segment));
+    if (segment === undefined) throw invalidSetupLink();
+    if (req.method === 'GET' || req.method === 'HEAD') await show(res, ctx, await openSetupLink(ctx, segment, returnUrlAsked(req)));
     else if (req.method === 'POST') await submit(req, res, ctx, segment);
     else {
       res.setHeader('allow', 'GET, HEAD, POST');
@@ -55,6 +41,10 @@ export async function handleSetupPage(req: IncomingMessage, res: ServerResponse,
   return SETUP_ROUTE;
 }
 
+function returnUrlAsked(req: IncomingMessage): string | null {
+  return new URL(req.url ?? '/', 'http://switchboard.invalid').searchParams.get('returnUrl');
+}
+
 const titleByCode: Partial<Record<AppErrorCode, string>> = {
   not_found: 'This link does not work',
   validation_error: 'Cannot continue',
@@ -66,45 +56,8 @@ const titleByCode: Partial<Record<AppErrorCode, string>> = {
   service_unavailable: 'Try again in a moment',
 };
 
-/** One answer for forged, tampered, deleted and recreated alike: a link never tells whether a connection exists. */
-function invalidLink(): AppError {
-  return new AppError('not_found', 'This setup link is not valid. Ask the app that sent you here for a new one.');
-}
-
-async function resolve(ctx: RequestContext, req: IncomingMessage, segment: string): Promise<Resolved> {
-  let token: string;
-  try {
-    token = decodeURIComponent(segment);
-  } catch {
-    throw invalidLink();
-  }
-  const verified = ctx.links.verifySetupLink(token);
-  if (!verified.ok) {
-    if (verified.reason === 'expired') throw new AppError('not_found', 'This setup link has expired. Ask the app that sent you here for a new one.');
-    throw invalidLink();
-  }
-  const row = await findConnectionForSetup(ctx.db, verified.ref, { forUpdate: false });
-  if (!row || row.created_at.getTime() !== verified.createdAt) throw invalidLink();
-  const asked = new URL(req.url ?? '/', 'http://switchboard.invalid').searchParams.get('returnUrl');
-  const origins = ctx.config.oauthReturnOrigins;
-  // A return address the app gave is checked (a refused one is an error for the app to fix);
-  // a stored one that is no longer allowed is just not used.
-  const explicitReturnUrl = asked === null ? undefined : checkReturnUrl(asked, origins);
-  const stored = row.oauth_return_url ? allowedOrUndefined(row.oauth_return_url, origins) : undefined;
-  const selfUrl = `${ctx.config.publicUrl}${SETUP_PATH_PREFIX}${token}${explicitReturnUrl ? `?returnUrl=${encodeURIComponent(explicitReturnUrl)}` : ''}`;
-  return { token, row, returnUrl: explicitReturnUrl ?? stored, explicitReturnUrl, selfUrl, mintedAt: verified.mintedAt };
-}
-
-function allowedOrUndefined(returnUrl: string, origins: readonly string[]): string | undefined {
-  try {
-    return checkReturnUrl(returnUrl, origins);
-  } catch {
-    return undefined;
-  }
-}
-
-async function show(res: ServerResponse, ctx: RequestContext, page: Resolved): Promise<void> {
-  const { row } = page;
+async function show(res: ServerResponse, ctx: RequestContext, page: SetupVisit): Promise<void> {
+  const { connection: row } = page;
   const status = parseStoredStatus(row.status);
   const host = new URL(row.mcp_url).host;
   const formTokens = createSetupFormTokens(ctx.keyring);
@@ -130,12 +83,8 @@ async function show(res: ServerResponse, ctx: RequestContext, page: Resolved): P
   }
 }
 
-function inputModel(ctx: RequestContext, row: SetupRow): Omit<InputPageModel, 'formToken'> {
-  const status = parseStoredStatus(row.status);
-  const http = status.state === 'input_required' ? status.http : {};
-  // Only the names of the stored headers are used: whether a secret is already there.
-  const headerNames = new Set(Object.keys(openCredentials(ctx.keyring, row, row.credentials)));
-  return { connectionName: row.name, host: new URL(row.mcp_url).host, fields: buildFormFields(http, { mcpUrl: row.mcp_url, headerNames }) };
+function inputModel(ctx: RequestContext, connection: SetupVisit['connection']): Omit<InputPageModel, 'formToken'> {
+  return { connectionName: connection.name, host: new URL(connection.mcp_url).host, fields: setupFormFieldsOf(ctx.keyring, connection) };
 }
 
 async function submit(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, segment: string): Promise<void> {
@@ -143,10 +92,10 @@ async function submit(req: IncomingMessage, res: ServerResponse, ctx: RequestCon
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/x-www-form-urlencoded') throw new AppError('unsupported_media_type', 'This page only accepts its own form.');
   // The link is the credential: checked before the body is waited for, which then gets little time.
-  const page = await resolve(ctx, req, segment);
+  const page = await openSetupLink(ctx, segment, returnUrlAsked(req));
   const body = await readBody(req, Math.min(UNAUTHENTICATED_BODY_BYTES, ctx.config.maxBodyBytes), { timeoutMs: ctx.config.unauthenticatedBodyTimeoutMs });
   const form = new URLSearchParams(body.toString('utf8'));
-  const { row } = page;
+  const { connection: row } = page;
   const formTokens = createSetupFormTokens(ctx.keyring);
   const check = formTokens.check(form.get('formToken'), page.token, row.revision);
   const state = parseStoredStatus(row.status).state;

@@ -3,7 +3,9 @@ import { StringDecoder } from 'node:string_decoder';
 import { createParser } from 'eventsource-parser';
 import type { UpstreamResponse } from '../core/upstream/upstream-http.ts';
 import { JsonRpcCode, sendJsonRpcError } from './json-rpc.ts';
-import type { UpstreamLabel } from './stream-through.ts';
+
+/** The upstream, for messages: its host (never the path), and how its failures read. */
+export type UpstreamLabel = { host: string; describe(error: unknown): string };
 
 /** A request the upstream sent the client in the middle of a call. */
 export type ServerRequest = { id: string | number; method: string };

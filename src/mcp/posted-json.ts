@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MAX_JSON_DEPTH } from '../core/json-depth.ts';
-import { isJsonContentType, nestingExceeds, readBody } from '../http/body.ts';
+import { isJsonContentType, nestingExceeds, readBody } from '../wire/body.ts';
 import { JsonRpcCode, sendJsonRpcError } from './json-rpc.ts';
 
 /**

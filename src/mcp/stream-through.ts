@@ -1,14 +1,11 @@
 import type { ServerResponse } from 'node:http';
 import type { UpstreamResponse } from '../core/upstream/upstream-http.ts';
-import { isJsonContentType } from '../http/body.ts';
-import { answerFromEventStream, type JsonOnlyClient } from './event-stream-answer.ts';
+import { isJsonContentType } from '../wire/body.ts';
+import { answerFromEventStream, type JsonOnlyClient, type UpstreamLabel } from './event-stream-answer.ts';
 import { JsonRpcCode, sendJsonRpcError, sseFrame, type JsonRpcId } from './json-rpc.ts';
 
 /** JSON answers up to this size are read whole, checked, and sent in one write. */
 const HELD_ANSWER_BYTES = 64 * 1024;
-
-/** The upstream, for messages: its host (never the path), and how its failures read. */
-export type UpstreamLabel = { host: string; describe(error: unknown): string };
 
 /**
  * Pipes the upstream's answer to the client, so SSE events (progress included) arrive as they

@@ -3,9 +3,9 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { AppError } from '../errors.ts';
-import { sendError } from '../http/respond.ts';
+import { sendError } from '../wire/respond.ts';
 import type { Logger } from '../logger.ts';
-import type { TelemetryConfig } from './telemetry-config.ts';
+import type { TelemetryConfig } from '../telemetry-config.ts';
 
 const HOW_TO_ENABLE =
   'Metrics are not served on this port. Set METRICS_TOKEN to serve them here to `Authorization: Bearer <METRICS_TOKEN>`, ' +

@@ -5,7 +5,7 @@ import type { OpenDatabase } from '../db/open.ts';
 import type { Logger } from '../logger.ts';
 import { createMetrics, methodLabel, type Metrics } from './metrics.ts';
 import { startMetricsListener } from './metrics-endpoint.ts';
-import { metricsEnabled, type TelemetryConfig } from './telemetry-config.ts';
+import { metricsEnabled, type TelemetryConfig } from '../telemetry-config.ts';
 import type { Tracing } from './tracing.ts';
 
 /** One request, as metrics and traces see it. */

@@ -9,9 +9,9 @@ import {
   checkUrlTarget,
   classifyAddress,
   EgressBlockedError,
-  parseEgressAllowlist,
   type AddressKind,
 } from '../../src/core/network/egress-policy.ts';
+import { parseEgressAllowlist } from '../../src/egress-allowlist.ts';
 import { createEgress, createGuardedConnector, type Egress } from '../../src/core/network/guarded-dispatcher.ts';
 import { describeOAuthError } from '../../src/core/oauth/authorization-flow.ts';
 import { describeUpstreamFailure } from '../../src/core/upstream/upstream-failure.ts';

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { createEgress, createGuardedConnector } from '../../src/core/network/guarded-dispatcher.ts';
-import { parseEgressAllowlist } from '../../src/core/network/egress-policy.ts';
+import { parseEgressAllowlist } from '../../src/egress-allowlist.ts';
 import { createUpstreamHttp, readSmallBody } from '../../src/core/upstream/upstream-http.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChangeFeed } from '../../src/core/changes/change-feed.ts';
 import type { ConnectionRecord } from '../../src/core/connections/connection-store.ts';
-import { parseEgressAllowlist } from '../../src/core/network/egress-policy.ts';
+import { parseEgressAllowlist } from '../../src/egress-allowlist.ts';
 import { createEgress, type Egress } from '../../src/core/network/guarded-dispatcher.ts';
 import { createUpstreamPool, type UpstreamPool } from '../../src/core/upstream/upstream-pool.ts';
 import { createLogger } from '../../src/logger.ts';

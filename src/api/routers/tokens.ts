@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { auditActorOf } from '../../core/audit/record-audit-event.ts';
+import { auditActorOf } from '../../core/auth/audit-actor.ts';
 import { constraintInput } from '../../core/tokens/constraints.ts';
 import { protectedProcedure, router } from '../trpc.ts';
 

@@ -1,7 +1,6 @@
 import type { Db } from '../../db/open.ts';
 import { insertAuditEvent } from '../../db/queries/audit-events.ts';
 import type { Logger } from '../../logger.ts';
-import type { Principal } from '../auth/authenticate.ts';
 import { newAuditEventId } from '../ids.ts';
 import { auditDetailsByType, type AuditActor, type AuditEventBody } from './audit-event-types.ts';
 
@@ -42,13 +41,6 @@ export function recordAuditEventInBackground(db: Db, logger: Logger, event: Audi
   recordAuditEvent(db, event).catch((error: unknown) => {
     logger.error({ auditEvent: event.type, err: { message: (error as Error)?.message } }, 'could not record an audit event');
   });
-}
-
-/** The caller behind a request, as the audit log names it. */
-export function auditActorOf(principal: Principal): AuditActor {
-  return principal.kind === 'account'
-    ? { type: 'api_key', id: principal.apiKeyId }
-    : { type: 'service_token', id: principal.tokenIds.at(-1) ?? null };
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { AuditActor } from '../audit/audit-event-types.ts';
 import type { AuditEvent } from '../audit/record-audit-event.ts';
-import { auditActorOf } from '../audit/record-audit-event.ts';
+import { auditActorOf } from '../auth/audit-actor.ts';
 import type { Access } from '../auth/access.ts';
 import type { ConnectionRef } from './credentials.ts';
 

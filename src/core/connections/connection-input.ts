@@ -1,5 +1,6 @@
 import { AppError } from '../../errors.ts';
-import { ALLOWLIST_VARIABLE, checkUrlTarget, normalizeHost, type EgressAllowlist } from '../network/egress-policy.ts';
+import { ALLOWLIST_VARIABLE, normalizeHost, type EgressAllowlist } from '../../egress-allowlist.ts';
+import { checkUrlTarget } from '../network/egress-policy.ts';
 
 /**
  * Checks on what callers send about a connection: its id, its upstream URL and its

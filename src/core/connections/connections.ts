@@ -12,7 +12,7 @@ import {
 import { AppError } from '../../errors.ts';
 import type { ChangeFeed } from '../changes/change-feed.ts';
 import type { Keyring } from '../crypto/keyring.ts';
-import type { EgressAllowlist } from '../network/egress-policy.ts';
+import type { EgressAllowlist } from '../../egress-allowlist.ts';
 import type { Egress } from '../network/guarded-dispatcher.ts';
 import { newConnectionId } from '../ids.ts';
 import { findUnstorableText, isStorableText } from '../text.ts';

@@ -4,7 +4,9 @@ import { AppError } from '../../errors.ts';
 import { createBoundedCache, type CacheStats } from '../cache/bounded-cache.ts';
 import type { ChangeFeed } from '../changes/change-feed.ts';
 import { NAMESPACE_NAME_PATTERN } from './names.ts';
-import type { NamespaceOwner } from './namespaces.ts';
+
+/** Whom a namespace must belong to; namespaces.ts (creating, listing, deleting them) imports this module, not the reverse. */
+export type NamespaceOwner = { accountId: string };
 
 /**
  * One life of a namespace name: deleted and created again (perhaps by another account), the

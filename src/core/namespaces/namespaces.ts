@@ -10,11 +10,10 @@ import { AppError } from '../../errors.ts';
 import type { Access } from '../auth/access.ts';
 import type { ChangeFeed } from '../changes/change-feed.ts';
 import { visibleNamespaces } from '../tokens/policy.ts';
-import { namespaceNotFound } from './namespace-directory.ts';
+import { namespaceNotFound, type NamespaceOwner } from './namespace-directory.ts';
 import { checkNamespaceName, generateNamespaceName } from './names.ts';
 
 export type Namespace = { name: string; createdAt: string };
-export type NamespaceOwner = { accountId: string };
 
 export type NamespacePage = {
   namespaces: Namespace[];

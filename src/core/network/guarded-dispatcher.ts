@@ -3,8 +3,9 @@ import { isIP, type LookupFunction } from 'node:net';
 import { Agent, buildConnector, fetch as undiciFetch } from 'undici';
 import type { Logger } from '../../logger.ts';
 import { lostToKeepAliveRace, noticingUsedSockets } from './keep-alive-race.ts';
-import type { UpstreamCallObserver } from './upstream-observer.ts';
-import { checkAddress, checkResolvedHost, EgressBlockedError, type EgressAllowlist } from './egress-policy.ts';
+import { classifyUpstreamError, type UpstreamCallObserver } from './upstream-observer.ts';
+import type { EgressAllowlist } from '../../egress-allowlist.ts';
+import { checkAddress, checkResolvedHost, EgressBlockedError } from './egress-policy.ts';
 
 /** undici's connector: how a Pool or Agent opens its sockets. */
 export type EgressConnector = buildConnector.connector;
@@ -156,4 +157,30 @@ export function unreachableHostName(error: unknown): string | undefined {
 
 function normalizeIp(host: string): string {
   return host.replace(/^\[(.*)\]$/, '$1');
+}
+
+/** `egress` with its fetch reported to `observer` (and the observer handed on to undici Pool users). */
+export function observedEgress(egress: Egress, observer: UpstreamCallObserver | undefined): Egress {
+  if (!observer) return egress;
+  const inner = egress.fetch;
+  const fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const url = input instanceof URL ? input : new URL(typeof input === 'string' ? input : input.url);
+    const method = init?.method ?? (input instanceof Request ? input.method : 'GET');
+    const done = observer.start(url, method.toUpperCase());
+    try {
+      const response = await inner(input, init);
+      done({ status: response.status });
+      return response;
+    } catch (error) {
+      done({ error: classifyUpstreamError(error) });
+      throw error;
+    }
+  };
+  return {
+    allowlist: egress.allowlist,
+    connect: egress.connect,
+    fetch: fetch as typeof globalThis.fetch,
+    observer,
+    close: () => egress.close(),
+  };
 }

@@ -1,4 +1,7 @@
-import type { EgressConnector } from './guarded-dispatcher.ts';
+import type { buildConnector } from 'undici';
+
+/** undici's connector (guarded-dispatcher.ts calls it EgressConnector; naming that here would make the two import each other). */
+type Connector = buildConnector.connector;
 
 /**
  * The keep-alive race: an upstream closes a kept-alive connection as idle just as a request is
@@ -15,7 +18,7 @@ import type { EgressConnector } from './guarded-dispatcher.ts';
 const errorsOnUsedSockets = new WeakSet<Error>();
 
 /** A connector whose sockets remember which of their errors came after a reply had been read. */
-export function noticingUsedSockets(connect: EgressConnector): EgressConnector {
+export function noticingUsedSockets(connect: Connector): Connector {
   return (options, callback) =>
     connect(options, (...args) => {
       const socket = args[1];

@@ -1,5 +1,3 @@
-import type { Egress } from './guarded-dispatcher.ts';
-
 export type UpstreamOutcome = { status: number } | { error: 'timeout' | 'network' | 'aborted' };
 
 /**
@@ -19,30 +17,4 @@ export function classifyUpstreamError(error: unknown): 'timeout' | 'network' | '
   if (name === 'TimeoutError' || codes.some((c) => typeof c === 'string' && c.includes('TIMEOUT'))) return 'timeout';
   if (name === 'AbortError' || cause?.name === 'AbortError' || codes.includes('UND_ERR_ABORTED')) return 'aborted';
   return 'network';
-}
-
-/** `egress` with its fetch reported to `observer` (and the observer handed on to undici Pool users). */
-export function observedEgress(egress: Egress, observer: UpstreamCallObserver | undefined): Egress {
-  if (!observer) return egress;
-  const inner = egress.fetch;
-  const fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
-    const url = input instanceof URL ? input : new URL(typeof input === 'string' ? input : input.url);
-    const method = init?.method ?? (input instanceof Request ? input.method : 'GET');
-    const done = observer.start(url, method.toUpperCase());
-    try {
-      const response = await inner(input, init);
-      done({ status: response.status });
-      return response;
-    } catch (error) {
-      done({ error: classifyUpstreamError(error) });
-      throw error;
-    }
-  };
-  return {
-    allowlist: egress.allowlist,
-    connect: egress.connect,
-    fetch: fetch as typeof globalThis.fetch,
-    observer,
-    close: () => egress.close(),
-  };
 }

@@ -1,5 +1,6 @@
 import { AppError } from '../../errors.ts';
-import { ALLOWLIST_VARIABLE, checkUrlTarget, normalizeHost, type EgressAllowlist } from '../network/egress-policy.ts';
+import { ALLOWLIST_VARIABLE, normalizeHost, type EgressAllowlist } from '../../egress-allowlist.ts';
+import { checkUrlTarget } from '../network/egress-policy.ts';
 import { isStorableText } from '../text.ts';
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from './webhook-events.ts';
 

@@ -1,12 +1,13 @@
 import type { Db } from '../../db/open.ts';
 import { deleteWebhookRow, findWebhook, insertWebhookWithin, listDeliveriesPage, listWebhookRows } from '../../db/queries/webhooks.ts';
 import { AppError } from '../../errors.ts';
-import { changeWithAuditEvent, auditActorOf, type AuditEvent } from '../audit/record-audit-event.ts';
+import { changeWithAuditEvent, type AuditEvent } from '../audit/record-audit-event.ts';
+import { auditActorOf } from '../auth/audit-actor.ts';
 import type { Access } from '../auth/access.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import { randomBase32 } from '../ids.ts';
 import { holdNamespace, type NamespaceDirectory } from '../namespaces/namespace-directory.ts';
-import type { EgressAllowlist } from '../network/egress-policy.ts';
+import type { EgressAllowlist } from '../../egress-allowlist.ts';
 import { decodeDeliveryCursor, encodeDeliveryCursor, toDelivery, type Delivery } from './deliveries-view.ts';
 import { enqueueEvent, TEST_EVENT_TYPE } from './webhook-events.ts';
 import { checkDescription, checkEventTypes, checkWebhookUrl, isWebhookId, MAX_WEBHOOKS_PER_NAMESPACE } from './webhook-input.ts';
