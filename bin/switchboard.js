@@ -1,7 +1,29 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly: no build step between a checkout and a running service.
-import { register } from 'tsx/esm/api';
+// In a checkout with the dev dependencies, the TypeScript sources run directly (through tsx): no
+// build step between an edit and the command. Without them (an install with --omit=dev) the build
+// in dist/ runs, which `npm run build` or `npm start` makes while they are installed.
+import fs from 'node:fs';
 
-register();
-const { runCli } = await import('../src/cli/index.ts');
-process.exitCode = await runCli(process.argv.slice(2));
+/** tsx's loader, or undefined when tsx (a dev dependency) is not installed. */
+async function typeScriptLoader() {
+  try {
+    return await import('tsx/esm/api');
+  } catch (error) {
+    if (error?.code === 'ERR_MODULE_NOT_FOUND' && String(error.message).includes("'tsx'")) return undefined;
+    throw error;
+  }
+}
+
+const built = new URL('../dist/src/cli/index.js', import.meta.url);
+const loader = await typeScriptLoader();
+let cli;
+if (loader) {
+  loader.register();
+  cli = await import('../src/cli/index.ts');
+} else if (fs.existsSync(built)) {
+  cli = await import(built.href);
+} else {
+  process.stderr.write('switchboard: dist/ holds no build, and tsx (a dev dependency) is not installed to run the sources: run `npm run build` with the dev dependencies installed (npm ci), then this again\n');
+  process.exit(1);
+}
+process.exitCode = await cli.runCli(process.argv.slice(2));

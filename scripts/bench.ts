@@ -2,6 +2,7 @@ import postgres from 'postgres';
 import { benchProxy } from './bench/proxy.ts';
 import { printRows, writeResults, type Row } from './bench/report.ts';
 import { benchStartupAndRest } from './bench/rest.ts';
+import { benchRestCpu } from './bench/rest-cpu.ts';
 import { benchRoundTrips } from './bench/round-trips.ts';
 import { benchScale } from './bench/scale.ts';
 import { benchTokens } from './bench/tokens.ts';
@@ -13,8 +14,9 @@ import { buildService } from '../test/helpers/processes.ts';
  * Sections: `proxy` (tools/call through Switchboard vs direct and vs nginx, trivial and SDK
  * upstreams, API key and service token), `tokens` (verification and policy checks in process),
  * `scale` (filtered listings over 100k/1M connections, first calls, memory), `rest` (start-up,
- * REST throughput), `round-trips` (upstream requests and time per tool call, REST and MCP,
- * against an upstream that answers after 50 ms; a few seconds).
+ * REST throughput), `rest-cpu` (the server's CPU time per REST request, which other load on
+ * the machine barely moves; under a minute), `round-trips` (upstream requests and time per tool
+ * call, REST and MCP, against an upstream that answers after 50 ms; a few seconds).
  *
  * BENCH_DATABASE_URL  PostgreSQL server to create scratch databases on
  *                     (default postgres://postgres@127.0.0.1:5432/postgres; skipped when unreachable)
@@ -52,6 +54,7 @@ const rows: Row[] = [];
 if (wanted('tokens')) rows.push(...(await benchTokens()));
 if (wanted('proxy')) rows.push(...(await benchProxy(settings)));
 if (wanted('round-trips')) rows.push(...(await benchRoundTrips()));
+if (wanted('rest-cpu')) rows.push(...(await benchRestCpu()));
 const reachable = await postgresReachable();
 if (!reachable) process.stdout.write(`PostgreSQL at ${adminUrl} not reachable: its rows are skipped\n`);
 if (wanted('scale')) {

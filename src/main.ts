@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig } from './config.ts';
 import { ensureFirstApiKey } from './core/accounts/first-api-key.ts';
 import { DataDirInUseError } from './db/data-dir-lock.ts';
+import { UnpatchedPostgresDriverError } from './db/postgres-driver-check.ts';
 import { createLogger } from './logger.ts';
 import { startServer } from './server.ts';
 
@@ -28,7 +29,8 @@ export async function main(): Promise<void> {
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     logger.fatal({ err: { message } }, 'failed to start');
-    if (error instanceof DataDirInUseError) process.stderr.write(`switchboard: ${message}\n`);
+    // Errors an operator fixes by hand: said plainly on stderr too, not only in the JSON log.
+    if (error instanceof DataDirInUseError || error instanceof UnpatchedPostgresDriverError) process.stderr.write(`switchboard: ${message}\n`);
     logger.flush(() => process.exit(1));
     return;
   }

@@ -6,6 +6,7 @@ import { PostgresJSDialect } from 'kysely-postgres-js';
 import postgres from 'postgres';
 import { migrations } from '../../db/migrations/index.ts';
 import { lockDataDir } from './data-dir-lock.ts';
+import { assertPostgresDriverPatched } from './postgres-driver-check.ts';
 import { observingQueries, type QueryObserver } from './query-observer.ts';
 import { listenResiliently } from './resilient-listen.ts';
 import { reportingUnavailability } from './unavailable.ts';
@@ -50,6 +51,7 @@ export async function openDb(target: DatabaseTarget, options: OpenDbOptions = {}
       }
     : undefined;
   if (target.kind === 'postgres') {
+    assertPostgresDriverPatched();
     const client = postgres(target.url, {
       max: target.poolSize,
       onnotice: () => {},

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 /**
- * REST calls build no Fetch `Request` (scripts/patch-dependencies.ts: trpc-to-openapi built one
+ * REST calls build no Fetch `Request` (patches/trpc-to-openapi+3.3.0.patch: trpc-to-openapi built one
  * per call only to take its abort signal, and undici's FinalizationRegistry then held each
  * request's objects until a full collection). Requests are counted where the adapters make
  * them, through the global constructor; the typed client's `/trpc` route, which needs its

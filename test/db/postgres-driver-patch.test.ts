@@ -1,15 +1,12 @@
-import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { once } from 'node:events';
 import postgres from 'postgres';
 import { afterEach, describe, expect, it } from 'vitest';
-import { applyPatch, PatchError, postgresReservations, postgresConnection, type DependencyPatch } from '../../scripts/patch-dependencies.ts';
 
 /**
- * The fix scripts/patch-dependencies.ts applies to postgres.js 3.4.9 on install, proved on a
- * real PostgreSQL server (porsager/postgres#1208, #1154, #1192, #1195, #1199). Unpatched: the first
+ * The fixes patches/postgres+3.4.9.patch makes to postgres.js 3.4.9 (applied on install by
+ * patch-package; patches/README.md), proved on a real PostgreSQL server (porsager/postgres#1208,
+ * #1154, #1192, #1223, #1195, #1199). Unpatched: the first
  * case crashes the process (TypeError on a null socket) and then runs the reservation's query on
  * a connection the pool has since taken back; the second crashes the process and its query never
  * settles; in the third a connection never sends its startup message again (CONNECT_TIMEOUT, over
@@ -183,65 +180,5 @@ describe.skipIf(!adminUrl)(`postgres.js 3.4.9 as patched on install${adminUrl ? 
     reserved.release();
     holders[1]!.release();
     expect(await Promise.all([sql`select 2 as n`, sql`select 3 as n`])).toEqual([[{ n: 2 }], [{ n: 3 }]]);
-  });
-});
-
-describe('the install-time patch of postgres.js', () => {
-  const installed = path.join(import.meta.dirname, '..', '..', 'node_modules', 'postgres');
-  const patches = [postgresConnection, postgresReservations];
-
-  /** A copy of the installed package's patched files, turned back into the release's text. */
-  function unpatchedCopy(): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchboard-patch-'));
-    fs.copyFileSync(path.join(installed, 'package.json'), path.join(dir, 'package.json'));
-    for (const patch of patches) {
-      for (const file of patch.files) {
-        let text = fs.readFileSync(path.join(installed, file), 'utf8');
-        for (const { original, patched } of patch.replacements) text = text.replace(patched, () => original);
-        fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
-        fs.writeFileSync(path.join(dir, file), text);
-      }
-    }
-    return dir;
-  }
-
-  const results = (dir: string, patch: DependencyPatch) => applyPatch(dir, patch).map((outcome) => outcome.result);
-  const read = (dir: string, patch: DependencyPatch) => patch.files.map((file) => fs.readFileSync(path.join(dir, file), 'utf8'));
-
-  it.each(patches.map((patch) => [patch.files[0]!, patch] as const))('%s and its copies: applied on install (the postinstall script)', (_name, patch) => {
-    for (const text of read(installed, patch)) {
-      for (const { original, patched } of patch.replacements) {
-        expect(text).toContain(patched);
-        expect(text).not.toContain(original);
-      }
-    }
-  });
-
-  it.each(patches.map((patch) => [patch.files[0]!, patch] as const))('%s and its copies: the release becomes what is installed, once; a second run changes nothing', (_name, patch) => {
-    const dir = unpatchedCopy();
-    try {
-      expect(results(dir, patch)).toEqual(patch.files.map(() => 'patched'));
-      expect(read(dir, patch)).toEqual(read(installed, patch));
-      expect(results(dir, patch)).toEqual(patch.files.map(() => 'already patched'));
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
-  it('refuses, writing nothing, a driver whose text or version is not the one it was written for', () => {
-    const dir = unpatchedCopy();
-    try {
-      const changed = path.join(dir, postgresConnection.files[1]!);
-      fs.writeFileSync(changed, fs.readFileSync(changed, 'utf8').replace('clearImmediate(nextWriteTimer)\n    socket.removeListener', 'clearImmediate(nextWriteTimer); nextWriteTimer = null\n    socket.removeListener'));
-      const before = read(dir, postgresConnection);
-      expect(() => applyPatch(dir, postgresConnection)).toThrow(PatchError);
-      expect(read(dir, postgresConnection)).toEqual(before);
-
-      const manifest = path.join(dir, 'package.json');
-      fs.writeFileSync(manifest, fs.readFileSync(manifest, 'utf8').replace('"version": "3.4.9"', '"version": "3.4.10"'));
-      expect(() => applyPatch(dir, postgresReservations)).toThrow(/postgres@3\.4\.10.*postgres@3\.4\.9/);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
   });
 });

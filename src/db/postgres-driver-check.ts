@@ -1,0 +1,62 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Switchboard runs postgres.js only with the fixes in patches/postgres+3.4.9.patch (see
+ * patches/README.md): unfixed, a PostgreSQL restart can hang requests for good or end the
+ * process. patch-package applies them after `npm ci`, but nothing applies them after
+ * `npm ci --ignore-scripts` or an install that skipped the postinstall script, so the service
+ * looks before it opens a PostgreSQL database, and refuses rather than run without them.
+ */
+export const PATCHED_POSTGRES_VERSION = '3.4.9';
+const patchFile = `patches/postgres+${PATCHED_POSTGRES_VERSION}.patch`;
+/** A comment the patch adds to every file it changes, and nothing else contains. */
+const patchMarker = `// switchboard patch (${patchFile}):`;
+/** The files `import 'postgres'` loads that the patch changes, relative to the entry's folder. */
+const patchedFiles = ['index.js', 'connection.js'];
+
+export class UnpatchedPostgresDriverError extends Error {
+  override name = 'UnpatchedPostgresDriverError';
+}
+
+/**
+ * What is wrong with the postgres.js whose ESM entry is `entryFile` (its `src/index.js`), or
+ * undefined when it is the patched release. Reads the package's manifest and two files.
+ */
+export function postgresDriverProblem(entryFile: string): string | undefined {
+  const packageDir = packageDirOf(entryFile);
+  const { version } = JSON.parse(fs.readFileSync(path.join(packageDir, 'package.json'), 'utf8')) as { version?: string };
+  if (version !== PATCHED_POSTGRES_VERSION) {
+    return (
+      `postgres.js ${version} is installed (${packageDir}), but Switchboard's fixes for it (${patchFile}) are written for ${PATCHED_POSTGRES_VERSION}: ` +
+      `install the pinned version (npm ci), or, moving to another release, check which of the fixes it has and update the patch (patches/README.md)`
+    );
+  }
+  const unpatched = patchedFiles.filter((file) => !fs.readFileSync(path.join(path.dirname(entryFile), file), 'utf8').includes(patchMarker));
+  if (unpatched.length === 0) return undefined;
+  return (
+    `postgres.js ${version} is installed without Switchboard's fixes (${patchFile}; ${unpatched.join(' and ')} in ${path.dirname(entryFile)} lack them): ` +
+    `run \`npx patch-package\` in the installation, or reinstall without --ignore-scripts (npm ci applies them)`
+  );
+}
+
+/** The nearest folder above `file` whose package.json names postgres. */
+function packageDirOf(file: string): string {
+  for (let dir = path.dirname(file); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    const manifest = path.join(dir, 'package.json');
+    if (fs.existsSync(manifest) && (JSON.parse(fs.readFileSync(manifest, 'utf8')) as { name?: string }).name === 'postgres') return dir;
+  }
+  throw new UnpatchedPostgresDriverError(`no postgres package.json above ${file}`);
+}
+
+let checked = false;
+
+/** Throws UnpatchedPostgresDriverError unless the postgres.js this process imports is the patched release; looks once. */
+export function assertPostgresDriverPatched(): void {
+  if (checked) return;
+  // The file `import 'postgres'` loads from here, the same resolution src/db/open.ts gets.
+  const problem = postgresDriverProblem(fileURLToPath(import.meta.resolve('postgres')));
+  if (problem) throw new UnpatchedPostgresDriverError(problem);
+  checked = true;
+}
