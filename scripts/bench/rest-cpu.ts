@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import { startCountingUpstream } from '../lib/counting-upstream.ts';
-import { runCli, startServerProcess } from '../lib/processes.ts';
+import { startCountingUpstream } from '../../test/helpers/counting-upstream.ts';
+import { runCli, startServerProcess } from '../../test/helpers/processes.ts';
 import { round, type Row } from './report.ts';
 
 const REQUESTS = 3000;
