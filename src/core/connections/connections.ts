@@ -26,7 +26,7 @@ import { checkReturnUrl } from '../oauth/return-urls.ts';
 import { revokeDeletedConnectionTokens } from '../oauth/token-revocation.ts';
 import type { OAuthChallenge } from '../oauth/oauth-state.ts';
 import { allowsConnection, connectionCondition } from '../tokens/policy.ts';
-import { checkConnectionId, checkCredentialHeaders, checkMcpUrl, sameEndpoint } from './connection-input.ts';
+import { checkConnectionId, checkCredentialHeaders, checkMcpUrl, isConnectionId, sameEndpoint } from './connection-input.ts';
 import { parseStoredStatus, type ServerInfo, type StoredStatus } from './connection-status.ts';
 import { changeWithAuditEvent, recordAuditEvent } from '../audit/record-audit-event.ts';
 import { openOAuthState } from '../oauth/oauth-state.ts';
@@ -34,7 +34,8 @@ import { connectionDeletedEvent, credentialsSetEvent } from './connection-audit.
 import { toConnectionRecord, type ConnectionRecord } from './connection-store.ts';
 import { toConnection, type Connection } from './connection-view.ts';
 import { openCredentials, sealCredentials, type ConnectionRef } from './credentials.ts';
-import { decodeCursor, encodeCursor, metadataFilters } from './list-query.ts';
+import { metadataFilters } from './list-query.ts';
+import { decodePageCursor, encodePageCursor } from '../paging/page-cursor.ts';
 import { enqueueConnectionDeleted, recordConnectionStatusWithEvent } from '../webhooks/webhook-events.ts';
 
 export type ProbeOutcome = {
@@ -238,7 +239,7 @@ export async function listConnectionsIn(
         ...(scopeCondition ? [scopeCondition] : []),
       ],
     },
-    after: query.cursor ? decodeCursor(query.cursor) : undefined,
+    after: query.cursor ? decodePageCursor(query.cursor, isConnectionId) : undefined,
     // One more than asked tells whether another page follows.
     limit: query.limit + 1,
   });
@@ -246,7 +247,7 @@ export async function listConnectionsIn(
   const last = page.at(-1);
   return {
     connections: page.map((row) => toConnection(row, services.links)),
-    nextCursor: rows.length > query.limit && last ? encodeCursor({ createdAt: last.created_at, id: last.id }) : null,
+    nextCursor: rows.length > query.limit && last ? encodePageCursor({ at: last.created_at, id: last.id }) : null,
   };
 }
 
