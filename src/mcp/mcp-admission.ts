@@ -4,7 +4,7 @@ import { decideAccess, type Access } from '../core/auth/access.ts';
 import { rateLimitedMessage, rateLimitHeaders } from '../core/rate-limits/rate-limit-headers.ts';
 import type { RateLimitDecision } from '../core/rate-limits/rate-limiter.ts';
 import type { OwnedNamespace } from '../core/namespaces/namespace-directory.ts';
-import { JsonRpcCode, sendJsonRpcError } from './json-rpc.ts';
+import { sendJsonRpcError, SERVER_ERROR } from './json-rpc.ts';
 
 /** The methods of a client's own session (its GET stream, its DELETE), besides POST. */
 export const SESSION_METHODS: readonly string[] = ['POST', 'GET', 'DELETE'];
@@ -26,7 +26,7 @@ export async function admitMcpCaller(
     const message = methods.length === 1
       ? 'Method not allowed: this endpoint takes POST only (no standalone stream outside a session)'
       : `Method not allowed: a session takes ${methods.join(', ')}`;
-    sendJsonRpcError(res, 405, null, { code: JsonRpcCode.serverError, message }, { allow: methods.join(', ') });
+    sendJsonRpcError(res, 405, null, { code: SERVER_ERROR, message }, { allow: methods.join(', ') });
     return undefined;
   }
   const principal = await ctx.auth.authenticate(ctx.bearer, ctx.client);
@@ -40,7 +40,7 @@ export async function admitMcpCaller(
 function answeredRateLimited(res: ServerResponse, decision: RateLimitDecision): boolean {
   const headers = rateLimitHeaders(decision);
   if (!decision.allowed) {
-    sendJsonRpcError(res, 429, null, { code: JsonRpcCode.serverError, message: rateLimitedMessage(decision) }, headers);
+    sendJsonRpcError(res, 429, null, { code: SERVER_ERROR, message: rateLimitedMessage(decision) }, headers);
     return true;
   }
   for (const name in headers) res.setHeader(name, headers[name]!);

@@ -1,5 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ProtocolErrorCode } from '@modelcontextprotocol/server';
+import { SetupNeededCode } from '../core/connections/setup-needed-codes.ts';
 import type { RequestContext } from '../api/context.ts';
 import { connectionNotFound } from '../core/connections/connections.ts';
 import { allowsCall, allowsConnection } from '../core/tokens/policy.ts';
@@ -7,7 +9,7 @@ import type { ConnectionRecord } from '../core/connections/connection-store.ts';
 import type { ForwardOutcome, GatewayFailure, OutgoingMessage } from '../core/upstream/gateway.ts';
 import type { SessionWire, UpstreamSession } from '../core/upstream/upstream-session.ts';
 import { AppError } from '../errors.ts';
-import { classifyMessage, JsonRpcCode, sendJsonRpcError, sendJsonRpcResult, type JsonRpcId } from './json-rpc.ts';
+import { classifyMessage, type JsonRpcId, sendJsonRpcError, sendJsonRpcResult, SERVER_ERROR } from './json-rpc.ts';
 import { admitMcpCaller, SESSION_METHODS } from './mcp-admission.ts';
 import { readPostedJson } from './posted-json.ts';
 import { acceptsEventStream, type JsonOnlyClient, type ServerRequest } from './event-stream-answer.ts';
@@ -55,7 +57,7 @@ export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse
     if (!own) {
       // Ended, expired, another caller's, or of the connection before it was deleted (on this
       // replica or any other): the spec's answer, on which the client initializes again.
-      sendJsonRpcError(res, 404, null, { code: JsonRpcCode.serverError, message: 'Session not found: initialize again' });
+      sendJsonRpcError(res, 404, null, { code: SERVER_ERROR, message: 'Session not found: initialize again' });
       return;
     }
     if (req.method === 'DELETE') {
@@ -77,13 +79,13 @@ export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse
   const message = classifyMessage(body);
   const id: JsonRpcId = message.kind === 'request' ? message.id : null;
   if (message.kind === 'invalid') {
-    sendJsonRpcError(res, 400, null, { code: JsonRpcCode.invalidRequest, message: 'Invalid Request: not a JSON-RPC 2.0 request, notification or response' });
+    sendJsonRpcError(res, 400, null, { code: ProtocolErrorCode.InvalidRequest, message: 'Invalid Request: not a JSON-RPC 2.0 request, notification or response' });
     return;
   }
   // Every message must be one the token allows: its rpcReqMatch patterns see the JSON-RPC as sent.
   const messages = message.kind === 'batch' ? message.messages : [body];
   if (!messages.every((one) => allowsCall(access.scope, connection.metadata, one))) {
-    sendJsonRpcError(res, 403, id, { code: JsonRpcCode.serverError, message: 'Forbidden: this token does not allow this request' });
+    sendJsonRpcError(res, 403, id, { code: SERVER_ERROR, message: 'Forbidden: this token does not allow this request' });
     return;
   }
   if (answeredWhileNeedingSetup(res, ctx, connection, id)) return;
@@ -108,16 +110,16 @@ export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse
     }
     const session = own?.upstream ?? (await ctx.gateway.session(connection));
     if (message.kind === 'batch' && (session.era === 'modern' || message.messages.some(isInitialize))) {
-      sendJsonRpcError(res, 400, null, { code: JsonRpcCode.invalidRequest, message: 'Invalid Request: batches are not accepted here' });
+      sendJsonRpcError(res, 400, null, { code: ProtocolErrorCode.InvalidRequest, message: 'Invalid Request: batches are not accepted here' });
       return;
     }
     if (session.era === 'legacy' && message.kind === 'request' && message.method === 'server/discover') {
       // The 2025-era answer to a 2026 probe: the client falls back to `initialize`, which we serve.
-      sendJsonRpcError(res, 400, id, { code: JsonRpcCode.serverError, message: 'Bad Request: Server not initialized' });
+      sendJsonRpcError(res, 400, id, { code: SERVER_ERROR, message: 'Bad Request: Server not initialized' });
       return;
     }
     if (session.era === 'modern' && message.kind === 'request' && !claimedProtocolVersion(message.params, session.protocolVersion).ok) {
-      sendJsonRpcError(res, 400, id, { code: JsonRpcCode.invalidParams, message: 'Invalid params: _meta names a protocol version that is not known' });
+      sendJsonRpcError(res, 400, id, { code: ProtocolErrorCode.InvalidParams, message: 'Invalid params: _meta names a protocol version that is not known' });
       return;
     }
     if (session.era === 'modern' && message.kind === 'request' && message.method === 'ping') {
@@ -196,7 +198,7 @@ async function initializeOwnSession(
     const [status, message] = opened.reason === 'full'
       ? [503, 'Too many MCP sessions on this server: end unused ones (DELETE) or try again later']
       : [429, 'Too many MCP sessions for this API key or token: end unused ones (DELETE) first'];
-    sendJsonRpcError(res, status, id, { code: JsonRpcCode.serverError, message }, { 'retry-after': '60' });
+    sendJsonRpcError(res, status, id, { code: SERVER_ERROR, message }, { 'retry-after': '60' });
     return;
   }
   res.setHeader('mcp-session-id', opened.session.id);
@@ -212,7 +214,7 @@ function answeredWhileNeedingSetup(res: ServerResponse, ctx: RequestContext, con
   }
   if (status.state === 'input_required') {
     sendJsonRpcError(res, 409, id, {
-      code: JsonRpcCode.inputRequired,
+      code: SetupNeededCode.inputRequired,
       message: 'Input required',
       data: { connectionId: connection.id, http: status.http, missing: status.missing, setupUrl: ctx.links.setupUrlFor(connection) },
     });
@@ -266,7 +268,7 @@ function jsonOnlyClient(ctx: RequestContext, connection: ConnectionRecord, sessi
     if (session.era === 'modern') return;
     const json = request.method === 'ping'
       ? { jsonrpc: '2.0', id: request.id, result: {} }
-      : { jsonrpc: '2.0', id: request.id, error: { code: JsonRpcCode.methodNotFound, message: `Method not found: this client takes JSON answers only and cannot be sent ${request.method}` } };
+      : { jsonrpc: '2.0', id: request.id, error: { code: ProtocolErrorCode.MethodNotFound, message: `Method not found: this client takes JSON answers only and cannot be sent ${request.method}` } };
     ctx.gateway.decline(connection, own, json);
   };
   return { maxBytes: ctx.config.maxUpstreamResponseBytes, cannotAsk };
@@ -279,7 +281,7 @@ function answerFailure(res: ServerResponse, ctx: RequestContext, connection: Con
     return;
   }
   const message = failure.status !== undefined ? `The upstream MCP server failed (HTTP ${failure.status})` : `Upstream MCP server error: ${failure.message}`;
-  sendJsonRpcError(res, 502, id, { code: JsonRpcCode.internalError, message });
+  sendJsonRpcError(res, 502, id, { code: ProtocolErrorCode.InternalError, message });
 }
 
 function isInitialize(message: unknown): boolean {

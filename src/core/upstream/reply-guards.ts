@@ -1,5 +1,6 @@
 import {
   ProtocolError,
+  ProtocolErrorCode,
   isJSONRPCErrorResponse,
   isJSONRPCRequest,
   isJSONRPCResultResponse,
@@ -115,7 +116,7 @@ export function createReplyGuards(maxBytes: number): ReplyGuards {
               const failure = failures.get(id) ?? 'unanswered';
               failures.delete(id);
               const data = { [FAILURE_KEY]: failure, limitBytes: maxBytes };
-              receive({ jsonrpc: '2.0', id, error: { code: -32603, message: describeReplyFailure(failure), data } });
+              receive({ jsonrpc: '2.0', id, error: { code: ProtocolErrorCode.InternalError, message: describeReplyFailure(failure), data } });
             },
           });
         } catch (error) {
