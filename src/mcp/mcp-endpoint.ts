@@ -19,7 +19,7 @@ import type { ClientCapabilities } from '@modelcontextprotocol/client';
 import { relaySessionStream } from './session-stream.ts';
 import { sendAuthorizationRequired } from './authorization-required.ts';
 import { streamThrough } from './stream-through.ts';
-import { claimedProtocolVersion } from '../core/upstream/modern-envelope.ts';
+import { claimedProtocolVersion } from '../core/upstream/envelope-2026.ts';
 
 export type McpTarget = { namespace: string; connectionId: string };
 
@@ -101,7 +101,7 @@ export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse
       const session = await ctx.gateway.handshake(connection);
       // A session id the client chose (`smithery-stateless`, any id not in Switchboard's format)
       // keeps the shared session; the 2026 era has none to give.
-      if (session.era === 'legacy' && (sessionId === undefined || namesOwnSession)) {
+      if (session.era === 'sessions-2025' && (sessionId === undefined || namesOwnSession)) {
         await initializeOwnSession(res, ctx, connection, access.principal, id, message.params);
         return;
       }
@@ -109,24 +109,24 @@ export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse
       return;
     }
     const session = own?.upstream ?? (await ctx.gateway.session(connection));
-    if (message.kind === 'batch' && (session.era === 'modern' || message.messages.some(isInitialize))) {
+    if (message.kind === 'batch' && (session.era === 'stateless-2026' || message.messages.some(isInitialize))) {
       sendJsonRpcError(res, 400, null, { code: ProtocolErrorCode.InvalidRequest, message: 'Invalid Request: batches are not accepted here' });
       return;
     }
-    if (session.era === 'legacy' && message.kind === 'request' && message.method === 'server/discover') {
+    if (session.era === 'sessions-2025' && message.kind === 'request' && message.method === 'server/discover') {
       // The 2025-era answer to a 2026 probe: the client falls back to `initialize`, which we serve.
       sendJsonRpcError(res, 400, id, { code: SERVER_ERROR, message: 'Bad Request: Server not initialized' });
       return;
     }
-    if (session.era === 'modern' && message.kind === 'request' && !claimedProtocolVersion(message.params, session.protocolVersion).ok) {
+    if (session.era === 'stateless-2026' && message.kind === 'request' && !claimedProtocolVersion(message.params, session.protocolVersion).ok) {
       sendJsonRpcError(res, 400, id, { code: ProtocolErrorCode.InvalidParams, message: 'Invalid params: _meta names a protocol version that is not known' });
       return;
     }
-    if (session.era === 'modern' && message.kind === 'request' && message.method === 'ping') {
+    if (session.era === 'stateless-2026' && message.kind === 'request' && message.method === 'ping') {
       sendJsonRpcResult(res, id, {});
       return;
     }
-    if (session.era === 'modern' && (message.kind === 'notification' || message.kind === 'response')) {
+    if (session.era === 'stateless-2026' && (message.kind === 'notification' || message.kind === 'response')) {
       // 2026-07-28 has no client notifications over HTTP (cancellation is closing the stream).
       res.statusCode = 202;
       res.end();
@@ -230,7 +230,7 @@ function answeredWhileNeedingSetup(res: ServerResponse, ctx: RequestContext, con
  */
 function initializeResult(session: UpstreamSession, params: Record<string, unknown> | undefined) {
   const requested = typeof params?.protocolVersion === 'string' ? params.protocolVersion : undefined;
-  const upstreamVersion = session.era === 'modern' ? '2025-11-25' : session.protocolVersion;
+  const upstreamVersion = session.era === 'stateless-2026' ? '2025-11-25' : session.protocolVersion;
   const protocolVersion = requested && /^\d{4}-\d{2}-\d{2}$/.test(requested) && requested <= upstreamVersion ? requested : upstreamVersion;
   const { capabilities, serverInfo, instructions } = session.identity;
   return {
@@ -265,7 +265,7 @@ async function relay(res: ServerResponse, ctx: RequestContext, connection: Conne
  */
 function jsonOnlyClient(ctx: RequestContext, connection: ConnectionRecord, session: SessionWire, own: ClientSession | undefined): JsonOnlyClient {
   const cannotAsk = (request: ServerRequest) => {
-    if (session.era === 'modern') return;
+    if (session.era === 'stateless-2026') return;
     const json = request.method === 'ping'
       ? { jsonrpc: '2.0', id: request.id, result: {} }
       : { jsonrpc: '2.0', id: request.id, error: { code: ProtocolErrorCode.MethodNotFound, message: `Method not found: this client takes JSON answers only and cannot be sent ${request.method}` } };
