@@ -31,18 +31,25 @@ export async function admitMcpCaller(
   }
   const principal = await ctx.auth.authenticate(ctx.bearer, ctx.client);
   const limited = ctx.rateLimits.check(principal);
-  if (limited && answeredRateLimited(res, await limited)) return undefined;
+  if (limited) {
+    const decision = await limited;
+    if (!decision.allowed) {
+      answerRateLimited(res, decision);
+      return undefined;
+    }
+    setRateLimitHeaders(res, decision);
+  }
   const access = decideAccess(principal, { resource: 'connections', operation: 'execute' }, namespace);
   return { access, namespace: await ctx.namespaces.requireOwned(access, namespace) };
 }
 
-/** Sets the caller's rate-limit headers; a spent budget is answered here, 429 before any other work. */
-function answeredRateLimited(res: ServerResponse, decision: RateLimitDecision): boolean {
+/** A spent budget is answered here, 429 with the caller's rate-limit headers, before any other work. */
+function answerRateLimited(res: ServerResponse, decision: RateLimitDecision): void {
+  sendJsonRpcError(res, 429, null, { code: SERVER_ERROR, message: rateLimitedMessage(decision) }, rateLimitHeaders(decision));
+}
+
+/** The caller's rate-limit headers go on every answer it gets. */
+function setRateLimitHeaders(res: ServerResponse, decision: RateLimitDecision): void {
   const headers = rateLimitHeaders(decision);
-  if (!decision.allowed) {
-    sendJsonRpcError(res, 429, null, { code: SERVER_ERROR, message: rateLimitedMessage(decision) }, headers);
-    return true;
-  }
   for (const name in headers) res.setHeader(name, headers[name]!);
-  return false;
 }

@@ -312,19 +312,19 @@ export async function reprobeConnection(services: ConnectionServices, ref: Conne
  * What a call through the connection showed: a connection that answered is connected, one
  * whose upstream asks for authorization is not. Stored (and announced) only when it differs.
  */
-export async function noteObservedStatus(
+export async function recordStatusSeenInTraffic(
   services: Pick<ConnectionServices, 'db' | 'changes'>,
   connection: ConnectionRecord,
-  observed: ProbeOutcome,
+  seen: ProbeOutcome,
 ): Promise<void> {
   // An error that changed its reason is news too (e.g. a DNS failure, later a refused address).
   const messageOf = (status: StoredStatus) => (status.state === 'error' ? status.message : undefined);
   const unchanged =
-    connection.status.state === observed.status.state &&
-    messageOf(connection.status) === messageOf(observed.status) &&
-    (observed.serverInfo === undefined || canonicalJson(connection.serverInfo) === canonicalJson(observed.serverInfo));
+    connection.status.state === seen.status.state &&
+    messageOf(connection.status) === messageOf(seen.status) &&
+    (seen.serverInfo === undefined || canonicalJson(connection.serverInfo) === canonicalJson(seen.serverInfo));
   if (unchanged) return;
-  const recorded = await recordConnectionStatusWithEvent(services.db, connection, observed);
+  const recorded = await recordConnectionStatusWithEvent(services.db, connection, seen);
   if (recorded) await services.changes.announce({ kind: 'connection', namespace: connection.namespace, id: connection.id, revision: recorded.revision });
 }
 
