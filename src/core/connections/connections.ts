@@ -15,7 +15,7 @@ import type { Keyring } from '../crypto/keyring.ts';
 import type { EgressAllowlist } from '../../egress-allowlist.ts';
 import type { Egress } from '../network/guarded-dispatcher.ts';
 import { newConnectionId } from '../ids.ts';
-import { findUnstorableText, isStorableText } from '../text.ts';
+import { findUnstorableText, isStorableText } from '../storable-text.ts';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../json-depth.ts';
 import { holdNamespace, type NamespaceDirectory, type OwnedNamespace } from '../namespaces/namespace-directory.ts';
 import type { Access } from '../auth/access.ts';

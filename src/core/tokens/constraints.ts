@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { NAMESPACE_NAME_PATTERN } from '../namespaces/names.ts';
 import { refusingReservedKeys } from '../reserved-keys.ts';
-import { isStorableText } from '../text.ts';
+import { isStorableText } from '../storable-text.ts';
 import { checkPattern } from './safe-regex.ts';
 
 /**

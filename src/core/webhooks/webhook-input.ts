@@ -1,7 +1,7 @@
 import { AppError } from '../../errors.ts';
 import type { EgressAllowlist } from '../../egress-allowlist.ts';
 import { checkOutboundUrl, type OutboundUrlField } from '../network/outbound-url.ts';
-import { isStorableText } from '../text.ts';
+import { isStorableText } from '../storable-text.ts';
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from './webhook-events.ts';
 
 /** Checks on a webhook registration; each returns the normalized value or throws `validation_error`. */
