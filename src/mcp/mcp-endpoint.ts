@@ -205,7 +205,7 @@ async function initializeOwnSession(
   sendJsonRpcResult(res, id, initializeResult(opened.upstream, params));
 }
 
-/** A connection needing setup is answered without calling upstream (CONTRACT: -32001 / -32002). */
+/** A connection needing setup is answered without calling upstream (docs/contract.md, Connection needs its end user). */
 function answeredWhileNeedingSetup(res: ServerResponse, ctx: RequestContext, connection: ConnectionRecord, id: JsonRpcId): boolean {
   const { status } = connection;
   if (status.state === 'auth_required') {
@@ -274,7 +274,7 @@ function jsonOnlyClient(ctx: RequestContext, connection: ConnectionRecord, sessi
   return { maxBytes: ctx.config.maxUpstreamResponseBytes, cannotAsk };
 }
 
-/** The gateway's failures (recorded there), as the CONTRACT frames them: 401 -32001, or 502 -32603. */
+/** The gateway's failures (recorded there), framed for the client: 401 -32001, or 502 -32603. */
 function answerFailure(res: ServerResponse, ctx: RequestContext, connection: ConnectionRecord, id: JsonRpcId, failure: GatewayFailure): void {
   if (failure.kind === 'authorization_required') {
     sendAuthorizationRequired(res, ctx, connection, id);

@@ -5,7 +5,7 @@ import { isStorableText } from '../storable-text.ts';
 import { checkPattern } from './safe-regex.ts';
 
 /**
- * A service token's policy, as minted (CONTRACT: Service tokens). Each field narrows; a
+ * A service token's policy, as minted (docs/contract.md, Service tokens). Each field narrows; a
  * missing field does not. Normalized here to arrays, with `ttl` taken out and turned into
  * the token's expiry.
  */
