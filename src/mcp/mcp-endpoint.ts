@@ -1,11 +1,11 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ProtocolErrorCode } from '@modelcontextprotocol/server';
-import { SetupNeededCode } from '../core/connections/setup-needed-codes.ts';
 import type { RequestContext } from '../api/context.ts';
 import { connectionNotFound } from '../core/connections/connections.ts';
 import { allowsCall, allowsConnection } from '../core/tokens/policy.ts';
 import type { ConnectionRecord } from '../core/connections/connection-store.ts';
+import { setupNeededError } from '../core/connections/setup-needed.ts';
 import type { ForwardOutcome, GatewayFailure, OutgoingMessage } from '../core/upstream/gateway.ts';
 import type { SessionWire, UpstreamSession } from '../core/upstream/upstream-session.ts';
 import { AppError } from '../errors.ts';
@@ -17,7 +17,7 @@ import type { ClientSession } from '../core/upstream/client-sessions.ts';
 import type { Principal } from '../core/auth/authenticate.ts';
 import type { ClientCapabilities } from '@modelcontextprotocol/client';
 import { relaySessionStream } from './session-stream.ts';
-import { sendAuthorizationRequired } from './authorization-required.ts';
+import { sendAuthorizationRequired, sendSetupNeeded } from './authorization-required.ts';
 import { streamThrough } from './stream-through.ts';
 import { claimedProtocolVersion } from '../core/upstream/envelope-2026.ts';
 
@@ -207,20 +207,9 @@ async function initializeOwnSession(
 
 /** A connection needing setup is answered without calling upstream (docs/contract.md, Connection needs its end user). */
 function answeredWhileNeedingSetup(res: ServerResponse, ctx: RequestContext, connection: ConnectionRecord, id: JsonRpcId): boolean {
-  const { status } = connection;
-  if (status.state === 'auth_required') {
-    sendAuthorizationRequired(res, ctx, connection, id);
-    return true;
-  }
-  if (status.state === 'input_required') {
-    sendJsonRpcError(res, 409, id, {
-      code: SetupNeededCode.inputRequired,
-      message: 'Input required',
-      data: { connectionId: connection.id, http: status.http, missing: status.missing, setupUrl: ctx.links.setupUrlFor(connection) },
-    });
-    return true;
-  }
-  return false;
+  const needed = setupNeededError(connection, ctx.links);
+  if (needed) sendSetupNeeded(res, needed, id);
+  return needed !== undefined;
 }
 
 /**
