@@ -4,9 +4,9 @@ import { sql, type RawBuilder, type SqlBool } from 'kysely';
 export type PagePosition = { at: Date; id: string };
 
 /**
- * The rows past `position` in a list ordered by (`timeColumn`, `idColumn`): later ones when the
- * list is in ascending order, earlier ones when it is in descending order. The id breaks ties between
- * rows of the same instant, so no row is skipped or shown twice across pages.
+ * The rows past `position` in a list ordered by (`columns.time`, `columns.id`), both ascending or
+ * both descending: later rows, or earlier ones. The id breaks ties between rows of the same
+ * instant, so no row is skipped or shown twice across pages.
  */
 export function pastPosition(
   columns: { time: string; id: string },
