@@ -96,16 +96,16 @@ export function createApp(services: Services) {
     const mcpTarget = matchMcpPath(pathname);
     if (mcpTarget) {
       route = '/connect/{namespace}/{connectionId}/mcp';
-      await handleMcpRequest(req, res, contexts.inheriting(req, requestId), mcpTarget).catch(answerRefusal(res));
+      await handleMcpRequest(req, res, contexts.forMcpEndpoints(req, requestId), mcpTarget).catch(answerRefusal(res));
       return;
     }
     const toolboxPath = matchToolboxPath(pathname);
     if (toolboxPath && isToolboxRequest(req)) {
       route = '/connect/{namespace}/mcp';
-      await handleToolbox(req, res, contexts.inheriting(req, requestId), toolboxPath).catch(answerRefusal(res));
+      await handleToolbox(req, res, contexts.forMcpEndpoints(req, requestId), toolboxPath).catch(answerRefusal(res));
       return;
     }
-    const ctx = contexts.copying(req, requestId);
+    const ctx = contexts.forRoutersAndPages(req, requestId);
     if (pathname === '/trpc' || pathname.startsWith('/trpc/')) {
       route = '/trpc';
       trpcContexts.set(req, ctx);

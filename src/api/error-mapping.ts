@@ -1,6 +1,6 @@
 import { TRPCError } from '@trpc/server';
 import { ZodError } from 'zod';
-import { DatabaseUnavailableError } from '../db/unavailable.ts';
+import { DatabaseUnavailableError } from '../db/connection-loss.ts';
 import { AppError, type AppErrorCode } from '../errors.ts';
 
 const appCodeByTrpcCode: Partial<Record<TRPCError['code'], AppErrorCode>> = {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { NAMESPACE_NAME_PATTERN } from '../core/namespaces/names.ts';
-import { isStorableText } from '../core/text.ts';
+import { isStorableText } from '../core/storable-text.ts';
 
 /**
  * A string that may reach a PostgreSQL text column or query: PostgreSQL refuses NUL, and an

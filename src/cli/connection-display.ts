@@ -1,19 +1,7 @@
+import type { Connection } from '../core/connections/connection-view.ts';
 import { cell, printFields, printTable } from './output.ts';
 
-/** The Connection as the API returns it (CONTRACT: Connection routes), as far as the CLI shows it. */
-export type Connection = {
-  connectionId: string;
-  name: string;
-  mcpUrl: string;
-  metadata: Record<string, unknown> | null;
-  createdAt: string;
-  serverInfo?: { name: string; version: string; title?: string };
-  status:
-    | { state: 'connected' | 'disconnected' }
-    | { state: 'auth_required'; setupUrl?: string; authorizationUrl?: string }
-    | { state: 'input_required'; setupUrl?: string; missing: { headers: string[]; query: string[] } }
-    | { state: 'error'; message: string };
-};
+export type { Connection };
 
 /** The state, and what the user must do about it: where to authorize, what is missing, what failed. */
 export function describeStatus(status: Connection['status']): { state: string; detail: string } {

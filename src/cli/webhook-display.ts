@@ -1,19 +1,8 @@
+import type { Delivery } from '../core/webhooks/deliveries-view.ts';
+import type { Webhook } from '../core/webhooks/webhooks.ts';
 import { cell, printFields, printTable } from './output.ts';
 
-/** A webhook as the API returns it (README: Webhooks); the secret is only in the answer that creates it. */
-export type Webhook = { webhookId: string; url: string; events: string[] | null; description: string | null; createdAt: string };
-
-type Attempt = { attempt: number; attemptedAt: string; durationMs: number; responseStatus: number | null; error: string | null };
-
-export type Delivery = {
-  eventId: string;
-  eventType: string;
-  status: 'pending' | 'succeeded' | 'failed';
-  attemptCount: number;
-  nextAttemptAt: string | null;
-  createdAt: string;
-  attempts: Attempt[];
-};
+export type { Delivery, Webhook };
 
 // null means every type, those added later too: say so rather than print nothing.
 const eventsText = (events: Webhook['events']) => (events ? events.join(', ') : 'all');

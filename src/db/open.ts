@@ -9,7 +9,7 @@ import { lockDataDir } from './data-dir-lock.ts';
 import { assertPostgresDriverPatched } from './postgres-driver-check.ts';
 import { observingQueries, type QueryObserver } from './query-observer.ts';
 import { listenResiliently } from './resilient-listen.ts';
-import { reportingUnavailability } from './unavailable.ts';
+import { reportingUnavailability } from './connection-loss.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database> | Transaction<Database>;

@@ -19,13 +19,13 @@ export function readBearer(req: Pick<IncomingMessage, 'headers'>): string | unde
 
 export type RequestContexts = {
   /** A context holding its own copy of the services: for tRPC, REST and pages, which spread contexts. */
-  copying(req: Pick<IncomingMessage, 'headers' | 'socket'>, requestId: string): RequestContext;
+  forRoutersAndPages(req: Pick<IncomingMessage, 'headers' | 'socket'>, requestId: string): RequestContext;
   /**
    * A context that inherits the services: for the MCP endpoints only, the proxy's hot path,
    * where copying them was the largest cost of our own per call. Spreading it (as tRPC's
    * middleware does) would lose the services: nothing on the MCP endpoints' path does.
    */
-  inheriting(req: Pick<IncomingMessage, 'headers' | 'socket'>, requestId: string): RequestContext;
+  forMcpEndpoints(req: Pick<IncomingMessage, 'headers' | 'socket'>, requestId: string): RequestContext;
 };
 
 export function requestContexts(services: Services): RequestContexts {
@@ -50,7 +50,7 @@ export function requestContexts(services: Services): RequestContexts {
   Object.setPrototypeOf(InheritingContext.prototype, services);
 
   return {
-    copying(req, requestId) {
+    forRoutersAndPages(req, requestId) {
       let requestLogger: Logger | undefined;
       return {
         ...services,
@@ -64,7 +64,7 @@ export function requestContexts(services: Services): RequestContexts {
         response: {},
       };
     },
-    inheriting(req, requestId) {
+    forMcpEndpoints(req, requestId) {
       return new InheritingContext(requestId, readBearer(req), clientAddressOf(req, trustProxyHops)) as unknown as RequestContext;
     },
   };

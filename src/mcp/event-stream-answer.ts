@@ -1,8 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
+import { ProtocolErrorCode } from '@modelcontextprotocol/server';
 import { createParser } from 'eventsource-parser';
 import type { UpstreamResponse } from '../core/upstream/upstream-http.ts';
-import { JsonRpcCode, sendJsonRpcError } from './json-rpc.ts';
+import { sendJsonRpcError } from './json-rpc.ts';
 
 /** The upstream, for messages: its host (never the path), and how its failures read. */
 export type UpstreamLabel = { host: string; describe(error: unknown): string };
@@ -49,7 +50,7 @@ export function answerFromEventStream(
 ): Promise<void> {
   const body = response.body;
   const fail = (message: string) => {
-    if (!res.headersSent && !res.destroyed) sendJsonRpcError(res, 502, id, { code: JsonRpcCode.internalError, message: `Upstream MCP server error: ${message}` });
+    if (!res.headersSent && !res.destroyed) sendJsonRpcError(res, 502, id, { code: ProtocolErrorCode.InternalError, message: `Upstream MCP server error: ${message}` });
   };
   return new Promise((resolve) => {
     let answered = false;

@@ -1,22 +1,16 @@
 import type { ServerResponse } from 'node:http';
+import { isJSONRPCNotification, isJSONRPCRequest, isJSONRPCResponse } from '@modelcontextprotocol/server';
 
-/** JSON-RPC error codes Switchboard answers with itself. */
-export const JsonRpcCode = {
-  parseError: -32700,
-  invalidRequest: -32600,
-  methodNotFound: -32601,
-  invalidParams: -32602,
-  internalError: -32603,
-  serverError: -32000,
-  /** The upstream needs the end user to authorize (CONTRACT: with data.authorizationUrl). */
-  authorizationRequired: -32001,
-  /** The upstream needs configuration the connection lacks (CONTRACT: with data.http, data.missing). */
-  inputRequired: -32002,
-} as const;
+/**
+ * JSON-RPC's generic server error (-32000, from the range it leaves to servers), for refusals of
+ * the endpoint's own: methods, rate and session limits, unknown sessions, token policy. The
+ * standard codes come from the SDK (`ProtocolErrorCode`); the SDK names no code for this one.
+ */
+export const SERVER_ERROR = -32000;
 
 export type JsonRpcId = string | number | null;
 
-/** The shapes a posted body can take, told apart without trusting anything else in it. */
+/** The shapes a posted body can take, told apart by the SDK's own JSON-RPC schemas. */
 export type IncomingMessageKind =
   | { kind: 'request'; id: string | number; method: string; params: Record<string, unknown> | undefined }
   | { kind: 'notification'; method: string }
@@ -26,17 +20,9 @@ export type IncomingMessageKind =
 
 export function classifyMessage(body: unknown): IncomingMessageKind {
   if (Array.isArray(body)) return body.length > 0 ? { kind: 'batch', messages: body } : { kind: 'invalid' };
-  if (body === null || typeof body !== 'object') return { kind: 'invalid' };
-  const message = body as Record<string, unknown>;
-  if (message.jsonrpc !== '2.0') return { kind: 'invalid' };
-  const hasId = typeof message.id === 'string' || typeof message.id === 'number';
-  if (typeof message.method === 'string') {
-    const params = message.params;
-    if (params !== undefined && (params === null || typeof params !== 'object' || Array.isArray(params))) return { kind: 'invalid' };
-    if (hasId) return { kind: 'request', id: message.id as string | number, method: message.method, params: params as Record<string, unknown> | undefined };
-    return message.id === undefined ? { kind: 'notification', method: message.method } : { kind: 'invalid' };
-  }
-  if (hasId && ('result' in message || 'error' in message)) return { kind: 'response' };
+  if (isJSONRPCRequest(body)) return { kind: 'request', id: body.id, method: body.method, params: body.params };
+  if (isJSONRPCNotification(body)) return { kind: 'notification', method: body.method };
+  if (isJSONRPCResponse(body)) return { kind: 'response' };
   return { kind: 'invalid' };
 }
 

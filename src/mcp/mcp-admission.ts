@@ -4,7 +4,7 @@ import { decideAccess, type Access } from '../core/auth/access.ts';
 import { rateLimitedMessage, rateLimitHeaders } from '../core/rate-limits/rate-limit-headers.ts';
 import type { RateLimitDecision } from '../core/rate-limits/rate-limiter.ts';
 import type { OwnedNamespace } from '../core/namespaces/namespace-directory.ts';
-import { JsonRpcCode, sendJsonRpcError } from './json-rpc.ts';
+import { sendJsonRpcError, SERVER_ERROR } from './json-rpc.ts';
 
 /** The methods of a client's own session (its GET stream, its DELETE), besides POST. */
 export const SESSION_METHODS: readonly string[] = ['POST', 'GET', 'DELETE'];
@@ -26,23 +26,30 @@ export async function admitMcpCaller(
     const message = methods.length === 1
       ? 'Method not allowed: this endpoint takes POST only (no standalone stream outside a session)'
       : `Method not allowed: a session takes ${methods.join(', ')}`;
-    sendJsonRpcError(res, 405, null, { code: JsonRpcCode.serverError, message }, { allow: methods.join(', ') });
+    sendJsonRpcError(res, 405, null, { code: SERVER_ERROR, message }, { allow: methods.join(', ') });
     return undefined;
   }
   const principal = await ctx.auth.authenticate(ctx.bearer, ctx.client);
   const limited = ctx.rateLimits.check(principal);
-  if (limited && answeredRateLimited(res, await limited)) return undefined;
+  if (limited) {
+    const decision = await limited;
+    if (!decision.allowed) {
+      answerRateLimited(res, decision);
+      return undefined;
+    }
+    setRateLimitHeaders(res, decision);
+  }
   const access = decideAccess(principal, { resource: 'connections', operation: 'execute' }, namespace);
   return { access, namespace: await ctx.namespaces.requireOwned(access, namespace) };
 }
 
-/** Sets the caller's rate-limit headers; a spent budget is answered here, 429 before any other work. */
-function answeredRateLimited(res: ServerResponse, decision: RateLimitDecision): boolean {
+/** A spent budget is answered here, 429 with the caller's rate-limit headers, before any other work. */
+function answerRateLimited(res: ServerResponse, decision: RateLimitDecision): void {
+  sendJsonRpcError(res, 429, null, { code: SERVER_ERROR, message: rateLimitedMessage(decision) }, rateLimitHeaders(decision));
+}
+
+/** The caller's rate-limit headers go on every answer it gets. */
+function setRateLimitHeaders(res: ServerResponse, decision: RateLimitDecision): void {
   const headers = rateLimitHeaders(decision);
-  if (!decision.allowed) {
-    sendJsonRpcError(res, 429, null, { code: JsonRpcCode.serverError, message: rateLimitedMessage(decision) }, headers);
-    return true;
-  }
   for (const name in headers) res.setHeader(name, headers[name]!);
-  return false;
 }

@@ -1,13 +1,15 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ProtocolErrorCode } from '@modelcontextprotocol/server';
 import type { RequestContext } from '../api/context.ts';
 import { connectionNotFound } from '../core/connections/connections.ts';
 import { allowsCall, allowsConnection } from '../core/tokens/policy.ts';
 import type { ConnectionRecord } from '../core/connections/connection-store.ts';
+import { setupNeededError } from '../core/connections/setup-needed.ts';
 import type { ForwardOutcome, GatewayFailure, OutgoingMessage } from '../core/upstream/gateway.ts';
 import type { SessionWire, UpstreamSession } from '../core/upstream/upstream-session.ts';
 import { AppError } from '../errors.ts';
-import { classifyMessage, JsonRpcCode, sendJsonRpcError, sendJsonRpcResult, type JsonRpcId } from './json-rpc.ts';
+import { classifyMessage, type JsonRpcId, sendJsonRpcError, sendJsonRpcResult, SERVER_ERROR } from './json-rpc.ts';
 import { admitMcpCaller, SESSION_METHODS } from './mcp-admission.ts';
 import { readPostedJson } from './posted-json.ts';
 import { acceptsEventStream, type JsonOnlyClient, type ServerRequest } from './event-stream-answer.ts';
@@ -15,9 +17,9 @@ import type { ClientSession } from '../core/upstream/client-sessions.ts';
 import type { Principal } from '../core/auth/authenticate.ts';
 import type { ClientCapabilities } from '@modelcontextprotocol/client';
 import { relaySessionStream } from './session-stream.ts';
-import { sendAuthorizationRequired } from './authorization-required.ts';
+import { sendAuthorizationRequired, sendSetupNeeded } from './authorization-required.ts';
 import { streamThrough } from './stream-through.ts';
-import { claimedProtocolVersion } from '../core/upstream/modern-envelope.ts';
+import { claimedProtocolVersion } from '../core/upstream/envelope-2026.ts';
 
 export type McpTarget = { namespace: string; connectionId: string };
 
@@ -55,7 +57,7 @@ export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse
     if (!own) {
       // Ended, expired, another caller's, or of the connection before it was deleted (on this
       // replica or any other): the spec's answer, on which the client initializes again.
-      sendJsonRpcError(res, 404, null, { code: JsonRpcCode.serverError, message: 'Session not found: initialize again' });
+      sendJsonRpcError(res, 404, null, { code: SERVER_ERROR, message: 'Session not found: initialize again' });
       return;
     }
     if (req.method === 'DELETE') {
@@ -77,13 +79,13 @@ export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse
   const message = classifyMessage(body);
   const id: JsonRpcId = message.kind === 'request' ? message.id : null;
   if (message.kind === 'invalid') {
-    sendJsonRpcError(res, 400, null, { code: JsonRpcCode.invalidRequest, message: 'Invalid Request: not a JSON-RPC 2.0 request, notification or response' });
+    sendJsonRpcError(res, 400, null, { code: ProtocolErrorCode.InvalidRequest, message: 'Invalid Request: not a JSON-RPC 2.0 request, notification or response' });
     return;
   }
   // Every message must be one the token allows: its rpcReqMatch patterns see the JSON-RPC as sent.
   const messages = message.kind === 'batch' ? message.messages : [body];
   if (!messages.every((one) => allowsCall(access.scope, connection.metadata, one))) {
-    sendJsonRpcError(res, 403, id, { code: JsonRpcCode.serverError, message: 'Forbidden: this token does not allow this request' });
+    sendJsonRpcError(res, 403, id, { code: SERVER_ERROR, message: 'Forbidden: this token does not allow this request' });
     return;
   }
   if (answeredWhileNeedingSetup(res, ctx, connection, id)) return;
@@ -99,7 +101,7 @@ export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse
       const session = await ctx.gateway.handshake(connection);
       // A session id the client chose (`smithery-stateless`, any id not in Switchboard's format)
       // keeps the shared session; the 2026 era has none to give.
-      if (session.era === 'legacy' && (sessionId === undefined || namesOwnSession)) {
+      if (session.era === 'sessions-2025' && (sessionId === undefined || namesOwnSession)) {
         await initializeOwnSession(res, ctx, connection, access.principal, id, message.params);
         return;
       }
@@ -107,24 +109,24 @@ export async function handleMcpRequest(req: IncomingMessage, res: ServerResponse
       return;
     }
     const session = own?.upstream ?? (await ctx.gateway.session(connection));
-    if (message.kind === 'batch' && (session.era === 'modern' || message.messages.some(isInitialize))) {
-      sendJsonRpcError(res, 400, null, { code: JsonRpcCode.invalidRequest, message: 'Invalid Request: batches are not accepted here' });
+    if (message.kind === 'batch' && (session.era === 'stateless-2026' || message.messages.some(isInitialize))) {
+      sendJsonRpcError(res, 400, null, { code: ProtocolErrorCode.InvalidRequest, message: 'Invalid Request: batches are not accepted here' });
       return;
     }
-    if (session.era === 'legacy' && message.kind === 'request' && message.method === 'server/discover') {
+    if (session.era === 'sessions-2025' && message.kind === 'request' && message.method === 'server/discover') {
       // The 2025-era answer to a 2026 probe: the client falls back to `initialize`, which we serve.
-      sendJsonRpcError(res, 400, id, { code: JsonRpcCode.serverError, message: 'Bad Request: Server not initialized' });
+      sendJsonRpcError(res, 400, id, { code: SERVER_ERROR, message: 'Bad Request: Server not initialized' });
       return;
     }
-    if (session.era === 'modern' && message.kind === 'request' && !claimedProtocolVersion(message.params, session.protocolVersion).ok) {
-      sendJsonRpcError(res, 400, id, { code: JsonRpcCode.invalidParams, message: 'Invalid params: _meta names a protocol version that is not known' });
+    if (session.era === 'stateless-2026' && message.kind === 'request' && !claimedProtocolVersion(message.params, session.protocolVersion).ok) {
+      sendJsonRpcError(res, 400, id, { code: ProtocolErrorCode.InvalidParams, message: 'Invalid params: _meta names a protocol version that is not known' });
       return;
     }
-    if (session.era === 'modern' && message.kind === 'request' && message.method === 'ping') {
+    if (session.era === 'stateless-2026' && message.kind === 'request' && message.method === 'ping') {
       sendJsonRpcResult(res, id, {});
       return;
     }
-    if (session.era === 'modern' && (message.kind === 'notification' || message.kind === 'response')) {
+    if (session.era === 'stateless-2026' && (message.kind === 'notification' || message.kind === 'response')) {
       // 2026-07-28 has no client notifications over HTTP (cancellation is closing the stream).
       res.statusCode = 202;
       res.end();
@@ -196,29 +198,18 @@ async function initializeOwnSession(
     const [status, message] = opened.reason === 'full'
       ? [503, 'Too many MCP sessions on this server: end unused ones (DELETE) or try again later']
       : [429, 'Too many MCP sessions for this API key or token: end unused ones (DELETE) first'];
-    sendJsonRpcError(res, status, id, { code: JsonRpcCode.serverError, message }, { 'retry-after': '60' });
+    sendJsonRpcError(res, status, id, { code: SERVER_ERROR, message }, { 'retry-after': '60' });
     return;
   }
   res.setHeader('mcp-session-id', opened.session.id);
   sendJsonRpcResult(res, id, initializeResult(opened.upstream, params));
 }
 
-/** A connection needing setup is answered without calling upstream (CONTRACT: -32001 / -32002). */
+/** A connection needing setup is answered without calling upstream (docs/contract.md, Connection needs its end user). */
 function answeredWhileNeedingSetup(res: ServerResponse, ctx: RequestContext, connection: ConnectionRecord, id: JsonRpcId): boolean {
-  const { status } = connection;
-  if (status.state === 'auth_required') {
-    sendAuthorizationRequired(res, ctx, connection, id);
-    return true;
-  }
-  if (status.state === 'input_required') {
-    sendJsonRpcError(res, 409, id, {
-      code: JsonRpcCode.inputRequired,
-      message: 'Input required',
-      data: { connectionId: connection.id, http: status.http, missing: status.missing, setupUrl: ctx.links.setupUrlFor(connection) },
-    });
-    return true;
-  }
-  return false;
+  const needed = setupNeededError(connection, ctx.links);
+  if (needed) sendSetupNeeded(res, needed, id);
+  return needed !== undefined;
 }
 
 /**
@@ -228,7 +219,7 @@ function answeredWhileNeedingSetup(res: ServerResponse, ctx: RequestContext, con
  */
 function initializeResult(session: UpstreamSession, params: Record<string, unknown> | undefined) {
   const requested = typeof params?.protocolVersion === 'string' ? params.protocolVersion : undefined;
-  const upstreamVersion = session.era === 'modern' ? '2025-11-25' : session.protocolVersion;
+  const upstreamVersion = session.era === 'stateless-2026' ? '2025-11-25' : session.protocolVersion;
   const protocolVersion = requested && /^\d{4}-\d{2}-\d{2}$/.test(requested) && requested <= upstreamVersion ? requested : upstreamVersion;
   const { capabilities, serverInfo, instructions } = session.identity;
   return {
@@ -263,23 +254,23 @@ async function relay(res: ServerResponse, ctx: RequestContext, connection: Conne
  */
 function jsonOnlyClient(ctx: RequestContext, connection: ConnectionRecord, session: SessionWire, own: ClientSession | undefined): JsonOnlyClient {
   const cannotAsk = (request: ServerRequest) => {
-    if (session.era === 'modern') return;
+    if (session.era === 'stateless-2026') return;
     const json = request.method === 'ping'
       ? { jsonrpc: '2.0', id: request.id, result: {} }
-      : { jsonrpc: '2.0', id: request.id, error: { code: JsonRpcCode.methodNotFound, message: `Method not found: this client takes JSON answers only and cannot be sent ${request.method}` } };
+      : { jsonrpc: '2.0', id: request.id, error: { code: ProtocolErrorCode.MethodNotFound, message: `Method not found: this client takes JSON answers only and cannot be sent ${request.method}` } };
     ctx.gateway.decline(connection, own, json);
   };
   return { maxBytes: ctx.config.maxUpstreamResponseBytes, cannotAsk };
 }
 
-/** The gateway's failures (recorded there), as the CONTRACT frames them: 401 -32001, or 502 -32603. */
+/** The gateway's failures (recorded there), framed for the client: 401 -32001, or 502 -32603. */
 function answerFailure(res: ServerResponse, ctx: RequestContext, connection: ConnectionRecord, id: JsonRpcId, failure: GatewayFailure): void {
   if (failure.kind === 'authorization_required') {
     sendAuthorizationRequired(res, ctx, connection, id);
     return;
   }
   const message = failure.status !== undefined ? `The upstream MCP server failed (HTTP ${failure.status})` : `Upstream MCP server error: ${failure.message}`;
-  sendJsonRpcError(res, 502, id, { code: JsonRpcCode.internalError, message });
+  sendJsonRpcError(res, 502, id, { code: ProtocolErrorCode.InternalError, message });
 }
 
 function isInitialize(message: unknown): boolean {

@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ProtocolErrorCode } from '@modelcontextprotocol/server';
 import type { RequestContext } from '../api/context.ts';
 import type { ConnectionRecord } from '../core/connections/connection-store.ts';
 import type { ClientSession } from '../core/upstream/client-sessions.ts';
-import { JsonRpcCode, sendJsonRpcError } from './json-rpc.ts';
+import { sendJsonRpcError } from './json-rpc.ts';
 import { streamThrough } from './stream-through.ts';
 import { sendAuthorizationRequired } from './authorization-required.ts';
 
@@ -20,7 +21,7 @@ const MAX_EVENT_ID_LENGTH = 1024;
 export async function relaySessionStream(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, connection: ConnectionRecord, session: ClientSession): Promise<void> {
   const lastEventId = req.headers['last-event-id'];
   if (lastEventId !== undefined && (typeof lastEventId !== 'string' || lastEventId.length > MAX_EVENT_ID_LENGTH)) {
-    sendJsonRpcError(res, 400, null, { code: JsonRpcCode.invalidRequest, message: 'Bad Request: Last-Event-ID is not an event id' });
+    sendJsonRpcError(res, 400, null, { code: ProtocolErrorCode.InvalidRequest, message: 'Bad Request: Last-Event-ID is not an event id' });
     return;
   }
   const stop = new AbortController();
@@ -29,7 +30,7 @@ export async function relaySessionStream(req: IncomingMessage, res: ServerRespon
   session.streamsEnd.addEventListener('abort', stopWithSession, { once: true });
   res.once('close', () => stop.abort());
   const release = session.hold();
-  const fail = (message: string) => sendJsonRpcError(res, 502, null, { code: JsonRpcCode.internalError, message: `Upstream MCP server error: ${message}` });
+  const fail = (message: string) => sendJsonRpcError(res, 502, null, { code: ProtocolErrorCode.InternalError, message: `Upstream MCP server error: ${message}` });
   // How a failure reads once the stream is open; before that, the gateway says what failed.
   let describe: ((error: unknown) => string) | undefined;
   try {

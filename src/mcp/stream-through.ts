@@ -1,8 +1,9 @@
 import type { ServerResponse } from 'node:http';
+import { ProtocolErrorCode } from '@modelcontextprotocol/server';
 import type { UpstreamResponse } from '../core/upstream/upstream-http.ts';
 import { isJsonContentType } from '../wire/body.ts';
 import { answerFromEventStream, type JsonOnlyClient, type UpstreamLabel } from './event-stream-answer.ts';
-import { JsonRpcCode, sendJsonRpcError, sseFrame, type JsonRpcId } from './json-rpc.ts';
+import { sendJsonRpcError, sseFrame, type JsonRpcId } from './json-rpc.ts';
 
 /** JSON answers up to this size are read whole, checked, and sent in one write. */
 const HELD_ANSWER_BYTES = 64 * 1024;
@@ -27,7 +28,7 @@ export function streamThrough(
   const contentType = typeof response.headers['content-type'] === 'string' ? response.headers['content-type'] : undefined;
   const isEventStream = contentType?.toLowerCase().startsWith('text/event-stream') === true;
   const isJson = isJsonContentType(contentType);
-  const fail = (message: string) => sendJsonRpcError(res, 502, id, { code: JsonRpcCode.internalError, message: `Upstream MCP server error: ${message}` });
+  const fail = (message: string) => sendJsonRpcError(res, 502, id, { code: ProtocolErrorCode.InternalError, message: `Upstream MCP server error: ${message}` });
 
   // undici errors a body destroyed before its end: heard here, so it cannot go unhandled.
   body.on('error', () => {});
@@ -119,7 +120,7 @@ export function streamThrough(
   }
 
   function errorFrame(message: string): string {
-    return sseFrame({ jsonrpc: '2.0', id, error: { code: JsonRpcCode.internalError, message: `Upstream MCP server error: ${message}` } });
+    return sseFrame({ jsonrpc: '2.0', id, error: { code: ProtocolErrorCode.InternalError, message: `Upstream MCP server error: ${message}` } });
   }
 }
 

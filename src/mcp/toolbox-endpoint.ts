@@ -1,10 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ProtocolErrorCode } from '@modelcontextprotocol/server';
 import type { RequestContext } from '../api/context.ts';
 import type { Access } from '../core/auth/access.ts';
 import { resolveToolboxTool, setupNeeded, ToolboxCallError } from '../core/tools/toolbox-call.ts';
 import { allowsCall, allowsRequest } from '../core/tokens/policy.ts';
 import type { Logger } from '../logger.ts';
-import { classifyMessage, JsonRpcCode, sendJsonRpcError } from './json-rpc.ts';
+import { classifyMessage, sendJsonRpcError, SERVER_ERROR } from './json-rpc.ts';
 import { admitMcpCaller } from './mcp-admission.ts';
 import { readPostedJson } from './posted-json.ts';
 import { createToolboxHandler, exchangeAuthInfo, type ToolboxExchange } from './toolbox-server.ts';
@@ -56,7 +57,7 @@ export function createToolboxEndpoint(logger: Logger) {
     const id = message.kind === 'request' ? message.id : null;
     if (message.kind === 'request' && message.method === 'subscriptions/listen') {
       // The tool list changes with the namespace, which no stream here follows (nor is listChanged offered).
-      sendJsonRpcError(res, 200, id, { code: JsonRpcCode.methodNotFound, message: 'Method not found' });
+      sendJsonRpcError(res, 200, id, { code: ProtocolErrorCode.MethodNotFound, message: 'Method not found' });
       return;
     }
 
@@ -67,7 +68,7 @@ export function createToolboxEndpoint(logger: Logger) {
       const target = 'target' in exchange.call ? exchange.call.target : undefined;
       // Policies match the call as the upstream receives it: params.name is the upstream's tool name.
       if (target && !allowsCall(access.scope, target.connection.metadata, withToolName(body, target.toolName))) {
-        sendJsonRpcError(res, 403, id, { code: JsonRpcCode.serverError, message: 'Forbidden: this token does not allow this request' });
+        sendJsonRpcError(res, 403, id, { code: SERVER_ERROR, message: 'Forbidden: this token does not allow this request' });
         return;
       }
       // Answered here rather than by the SDK, which turns every -32002 into -32602. HTTP 200: it is
@@ -78,7 +79,7 @@ export function createToolboxEndpoint(logger: Logger) {
         return;
       }
     } else if (!allowsRequest(access.scope, body)) {
-      sendJsonRpcError(res, 403, id, { code: JsonRpcCode.serverError, message: 'Forbidden: this token does not allow this request' });
+      sendJsonRpcError(res, 403, id, { code: SERVER_ERROR, message: 'Forbidden: this token does not allow this request' });
       return;
     }
 
@@ -99,7 +100,7 @@ async function readJsonRpc(req: IncomingMessage, res: ServerResponse, maxBodyByt
   const message = classifyMessage(body);
   if (message.kind === 'invalid' || message.kind === 'batch') {
     const why = message.kind === 'batch' ? 'batches are not accepted here' : 'not a JSON-RPC 2.0 request, notification or response';
-    sendJsonRpcError(res, 400, null, { code: JsonRpcCode.invalidRequest, message: `Invalid Request: ${why}` });
+    sendJsonRpcError(res, 400, null, { code: ProtocolErrorCode.InvalidRequest, message: `Invalid Request: ${why}` });
     return undefined;
   }
   if (message.kind === 'response') {

@@ -1,7 +1,7 @@
-import { createMcpHandler, ProtocolError, Server, type McpHttpHandler } from '@modelcontextprotocol/server';
+import { createMcpHandler, ProtocolError, ProtocolErrorCode, Server, type McpHttpHandler } from '@modelcontextprotocol/server';
 import type { RequestContext } from '../api/context.ts';
 import type { Access } from '../core/auth/access.ts';
-import { callToolboxTool, ToolboxCallError, ToolboxErrorCode, type ToolboxTarget } from '../core/tools/toolbox-call.ts';
+import { callToolboxTool, ToolboxCallError, type ToolboxTarget } from '../core/tools/toolbox-call.ts';
 import { listToolboxTools } from '../core/tools/toolbox-listing.ts';
 import { SWITCHBOARD_VERSION } from '../version.ts';
 
@@ -83,7 +83,7 @@ function toolboxServer(exchange: ToolboxExchange): Server {
 }
 
 function unknownTool(name: string): ProtocolError {
-  return new ProtocolError(ToolboxErrorCode.invalidParams, `Unknown tool: ${name.slice(0, 100)}`);
+  return new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name.slice(0, 100)}`);
 }
 
 function asProtocolError(error: ToolboxCallError): ProtocolError {

@@ -10,6 +10,7 @@ import { createConnection as createConnection045, SmitheryAuthorizationError as 
 import Smithery068 from 'smithery-api-068';
 import { createConnection as createConnection068, SmitheryAuthorizationError as AuthorizationError068 } from 'smithery-api-068/mcp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { escapeHtml } from '../../src/http/setup-html.ts';
 import { startOAuthUpstream, type OAuthUpstream } from '../helpers/oauth-upstream.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../setup/chromium.ts';
@@ -66,10 +67,6 @@ async function startApp(): Promise<http.Server> {
   });
   await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve));
   return host;
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 }
 
 beforeAll(async () => {

@@ -12,10 +12,10 @@ describe('describeStatus', () => {
     ],
     [{ state: 'auth_required', setupUrl: 'https://sb.example/setup/x' }, { state: 'auth_required', detail: 'https://sb.example/setup/x' }],
     [
-      { state: 'input_required', setupUrl: 'https://sb.example/setup/y', missing: { headers: ['x-api-key'], query: ['region'] } },
+      { state: 'input_required', setupUrl: 'https://sb.example/setup/y', http: {}, missing: { headers: ['x-api-key'], query: ['region'] } },
       { state: 'input_required', detail: 'missing header x-api-key, query region (set up at https://sb.example/setup/y)' },
     ],
-    [{ state: 'input_required', missing: { headers: [], query: [] } }, { state: 'input_required', detail: 'missing configuration' }],
+    [{ state: 'input_required', http: {}, missing: { headers: [], query: [] } }, { state: 'input_required', detail: 'missing configuration' }],
     [{ state: 'error', message: 'DNS lookup of mcp.example failed' }, { state: 'error', detail: 'DNS lookup of mcp.example failed' }],
   ])('%o', (status, expected) => {
     expect(describeStatus(status)).toEqual(expected);

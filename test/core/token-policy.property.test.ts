@@ -10,7 +10,7 @@ import { attenuateToken, mintToken, openToken } from '../../src/core/tokens/toke
 import { AppError } from '../../src/errors.ts';
 
 /**
- * Service-token policies against a reference model of the CONTRACT (Service tokens), written
+ * Service-token policies against a reference model of the contract (docs/contract.md, Service tokens), written
  * here from the contract's words and sharing no code with src/core/tokens/policy.ts: every
  * block must allow; within a block constraints OR; within a constraint fields AND; metadata
  * only grants connections, rpcReqMatch only grants execute.

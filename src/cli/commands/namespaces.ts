@@ -1,10 +1,8 @@
 import type { Command } from 'commander';
 import { httpContext } from '../context.ts';
 import { segment } from '../http-client.ts';
+import type { Namespace, NamespacePage } from '../../core/namespaces/namespaces.ts';
 import { printJson, printLine, printTable } from '../output.ts';
-
-type Namespace = { name: string; createdAt: string };
-type NamespacePage = { namespaces: Namespace[]; pagination: { currentPage: number; totalPages: number } };
 
 export function registerNamespaceCommands(program: Command): void {
   const namespaces = program.command('namespaces').description('List, create and delete namespaces (over HTTP)');

@@ -1,6 +1,6 @@
 import { AppError } from '../../errors.ts';
-import { ALLOWLIST_VARIABLE, normalizeHost, type EgressAllowlist } from '../../egress-allowlist.ts';
-import { checkUrlTarget } from '../network/egress-policy.ts';
+import type { EgressAllowlist } from '../../egress-allowlist.ts';
+import { checkOutboundUrl, type OutboundUrlField } from '../network/outbound-url.ts';
 
 /**
  * Checks on what callers send about a connection: its id, its upstream URL and its
@@ -9,7 +9,6 @@ import { checkUrlTarget } from '../network/egress-policy.ts';
  */
 
 const CONNECTION_ID_PATTERN = /^[A-Za-z0-9_~][A-Za-z0-9._~:@-]{0,127}$/;
-const MAX_URL_LENGTH = 2048;
 const MAX_HEADERS = 32;
 const MAX_HEADER_VALUE_LENGTH = 8192;
 const HEADER_NAME_PATTERN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
@@ -50,34 +49,15 @@ export function checkConnectionId(id: string): string {
   return id;
 }
 
-/**
- * A valid http(s) URL without userinfo or fragment, whose host is not one Switchboard may not
- * reach (an IP literal or `localhost` outside the allowlist). Names are checked again after
- * DNS, on every connection (see core/network).
- */
+const MCP_URL_FIELD: OutboundUrlField = {
+  name: 'mcpUrl',
+  example: 'https://mcp.example.com/mcp',
+  credentialsInstead: 'send credentials in headers',
+};
+
+/** The upstream's URL, checked as every outbound URL is (see core/network/outbound-url.ts). */
 export function checkMcpUrl(raw: string, allowlist: EgressAllowlist): string {
-  if (raw.length > MAX_URL_LENGTH) throw new AppError('validation_error', `mcpUrl is longer than ${MAX_URL_LENGTH} characters`);
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new AppError('validation_error', 'mcpUrl is not a valid absolute URL, e.g. https://mcp.example.com/mcp');
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new AppError('validation_error', `mcpUrl must use http or https, not ${url.protocol.replace(/:$/, '')}`);
-  }
-  if (url.username || url.password) {
-    throw new AppError('validation_error', 'mcpUrl must not carry a user name or password: send credentials in headers');
-  }
-  if (url.hash) throw new AppError('validation_error', 'mcpUrl must not have a #fragment');
-  const target = checkUrlTarget(url, allowlist);
-  if (!target.allowed) {
-    throw new AppError(
-      'validation_error',
-      `mcpUrl points to ${normalizeHost(url.hostname)}, which is not allowed (${target.kind} address); an operator can allow it with ${ALLOWLIST_VARIABLE}`,
-    );
-  }
-  return url.href;
+  return checkOutboundUrl(raw, allowlist, MCP_URL_FIELD);
 }
 
 /** Header names are case-insensitive: stored lowercased, so a later update replaces cleanly. */

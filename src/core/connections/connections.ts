@@ -15,7 +15,7 @@ import type { Keyring } from '../crypto/keyring.ts';
 import type { EgressAllowlist } from '../../egress-allowlist.ts';
 import type { Egress } from '../network/guarded-dispatcher.ts';
 import { newConnectionId } from '../ids.ts';
-import { findUnstorableText, isStorableText } from '../text.ts';
+import { findUnstorableText, isStorableText } from '../storable-text.ts';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../json-depth.ts';
 import { holdNamespace, type NamespaceDirectory, type OwnedNamespace } from '../namespaces/namespace-directory.ts';
 import type { Access } from '../auth/access.ts';
@@ -26,7 +26,7 @@ import { checkReturnUrl } from '../oauth/return-urls.ts';
 import { revokeDeletedConnectionTokens } from '../oauth/token-revocation.ts';
 import type { OAuthChallenge } from '../oauth/oauth-state.ts';
 import { allowsConnection, connectionCondition } from '../tokens/policy.ts';
-import { checkConnectionId, checkCredentialHeaders, checkMcpUrl, sameEndpoint } from './connection-input.ts';
+import { checkConnectionId, checkCredentialHeaders, checkMcpUrl, isConnectionId, sameEndpoint } from './connection-input.ts';
 import { parseStoredStatus, type ServerInfo, type StoredStatus } from './connection-status.ts';
 import { changeWithAuditEvent, recordAuditEvent } from '../audit/record-audit-event.ts';
 import { openOAuthState } from '../oauth/oauth-state.ts';
@@ -34,7 +34,8 @@ import { connectionDeletedEvent, credentialsSetEvent } from './connection-audit.
 import { toConnectionRecord, type ConnectionRecord } from './connection-store.ts';
 import { toConnection, type Connection } from './connection-view.ts';
 import { openCredentials, sealCredentials, type ConnectionRef } from './credentials.ts';
-import { decodeCursor, encodeCursor, metadataFilters } from './list-query.ts';
+import { metadataFilters } from './list-query.ts';
+import { decodePageCursor, encodePageCursor } from '../paging/page-cursor.ts';
 import { enqueueConnectionDeleted, recordConnectionStatusWithEvent } from '../webhooks/webhook-events.ts';
 
 export type ProbeOutcome = {
@@ -238,7 +239,7 @@ export async function listConnectionsIn(
         ...(scopeCondition ? [scopeCondition] : []),
       ],
     },
-    after: query.cursor ? decodeCursor(query.cursor) : undefined,
+    after: query.cursor ? decodePageCursor(query.cursor, isConnectionId) : undefined,
     // One more than asked tells whether another page follows.
     limit: query.limit + 1,
   });
@@ -246,7 +247,7 @@ export async function listConnectionsIn(
   const last = page.at(-1);
   return {
     connections: page.map((row) => toConnection(row, services.links)),
-    nextCursor: rows.length > query.limit && last ? encodeCursor({ createdAt: last.created_at, id: last.id }) : null,
+    nextCursor: rows.length > query.limit && last ? encodePageCursor({ at: last.created_at, id: last.id }) : null,
   };
 }
 
@@ -311,19 +312,19 @@ export async function reprobeConnection(services: ConnectionServices, ref: Conne
  * What a call through the connection showed: a connection that answered is connected, one
  * whose upstream asks for authorization is not. Stored (and announced) only when it differs.
  */
-export async function noteObservedStatus(
+export async function recordStatusSeenInTraffic(
   services: Pick<ConnectionServices, 'db' | 'changes'>,
   connection: ConnectionRecord,
-  observed: ProbeOutcome,
+  seen: ProbeOutcome,
 ): Promise<void> {
   // An error that changed its reason is news too (e.g. a DNS failure, later a refused address).
   const messageOf = (status: StoredStatus) => (status.state === 'error' ? status.message : undefined);
   const unchanged =
-    connection.status.state === observed.status.state &&
-    messageOf(connection.status) === messageOf(observed.status) &&
-    (observed.serverInfo === undefined || canonicalJson(connection.serverInfo) === canonicalJson(observed.serverInfo));
+    connection.status.state === seen.status.state &&
+    messageOf(connection.status) === messageOf(seen.status) &&
+    (seen.serverInfo === undefined || canonicalJson(connection.serverInfo) === canonicalJson(seen.serverInfo));
   if (unchanged) return;
-  const recorded = await recordConnectionStatusWithEvent(services.db, connection, observed);
+  const recorded = await recordConnectionStatusWithEvent(services.db, connection, seen);
   if (recorded) await services.changes.announce({ kind: 'connection', namespace: connection.namespace, id: connection.id, revision: recorded.revision });
 }
 

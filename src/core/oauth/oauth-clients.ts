@@ -10,7 +10,7 @@ import {
 import { AppError } from '../../errors.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import { randomBase32 } from '../ids.ts';
-import { isStorableText } from '../text.ts';
+import { isStorableText } from '../storable-text.ts';
 
 /**
  * The OAuth clients Switchboard presents to authorization servers. For an issuer, in order:

@@ -1,5 +1,5 @@
 import type { ConfigField, ConfigFields } from '../connections/connection-status.ts';
-import { isStorableText } from '../text.ts';
+import { isStorableText } from '../storable-text.ts';
 
 /**
  * The setup form of an `input_required` connection, built from the configuration its server

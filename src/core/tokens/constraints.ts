@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { NAMESPACE_NAME_PATTERN } from '../namespaces/names.ts';
 import { refusingReservedKeys } from '../reserved-keys.ts';
-import { isStorableText } from '../text.ts';
+import { isStorableText } from '../storable-text.ts';
 import { checkPattern } from './safe-regex.ts';
 
 /**
- * A service token's policy, as minted (CONTRACT: Service tokens). Each field narrows; a
+ * A service token's policy, as minted (docs/contract.md, Service tokens). Each field narrows; a
  * missing field does not. Normalized here to arrays, with `ttl` taken out and turned into
  * the token's expiry.
  */

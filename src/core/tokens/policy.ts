@@ -4,7 +4,7 @@ import type { Constraint, TokenOperation } from './constraints.ts';
 import { checkPattern, MAX_MATCHED_LENGTH } from './safe-regex.ts';
 
 /**
- * The semantics of service-token policies (CONTRACT: Service tokens), in two steps:
+ * The semantics of service-token policies (docs/contract.md, Service tokens), in two steps:
  *
  * 1. `decide` — from what a route declares (resource, operation, namespace): which
  *    constraints of each block could allow the request at all. None in some block: refused,

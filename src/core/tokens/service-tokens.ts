@@ -13,7 +13,7 @@ import type { RevocationList } from './revocations.ts';
 import { chainRevocationIds } from './chain-revocation-ids.ts';
 import { attenuateToken, claimedKeyId, MAX_BLOCKS, mintToken, openToken, TOKEN_PREFIX, TokenTooLargeError, type ParsedToken } from './token-format.ts';
 import type { z } from 'zod';
-import { isStorableText } from '../text.ts';
+import { isStorableText } from '../storable-text.ts';
 
 export type TokenPrincipal = {
   kind: 'token';

@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { countPatterns, MAX_PATTERNS_PER_TOKEN, storedConstraint, type Constraint } from './constraints.ts';
-import { isStorableText } from '../text.ts';
+import { isStorableText } from '../storable-text.ts';
 
 /**
  * Service tokens are macaroon-style chains: `sbt_<block0>.<block1>…<blockN>.<signature>`,

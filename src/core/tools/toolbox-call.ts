@@ -1,16 +1,14 @@
-import { ProtocolError, type CallToolResult, type Progress } from '@modelcontextprotocol/client';
+import { ProtocolError, ProtocolErrorCode, type CallToolResult, type Progress } from '@modelcontextprotocol/client';
 import { AppError } from '../../errors.ts';
 import type { Access } from '../auth/access.ts';
 import type { ConnectionRecord } from '../connections/connection-store.ts';
+import { authorizationRequiredError, setupNeededError, type SetupNeededError } from '../connections/setup-needed.ts';
 import { allowsConnection } from '../tokens/policy.ts';
 import { replyFailureOf } from '../upstream/reply-guards.ts';
 import { fetchTools, type ToolServices } from './tools.ts';
 import { connectionSegment, parseToolboxName, toolBudget, toolSegment } from './toolbox-names.ts';
 import { hashedSegments, visibleConnections } from './toolbox-listing.ts';
 import { saysToolUnknown } from './unknown-tool.ts';
-
-/** JSON-RPC error codes a toolbox call answers with (CONTRACT: -32001 and -32002 as on the connection's endpoint). */
-export const ToolboxErrorCode = { invalidParams: -32602, internalError: -32603, authorizationRequired: -32001, inputRequired: -32002 } as const;
 
 /** A JSON-RPC error for the caller: the upstream's own, or one Switchboard answers with. */
 export class ToolboxCallError extends Error {
@@ -113,31 +111,20 @@ export async function callToolboxTool(
   return outcome.result;
 }
 
-/** The error a call to a connection needing setup answers with, without calling upstream (CONTRACT: -32001 / -32002). */
+/** The error a call to a connection needing setup answers with, without calling upstream (as on the connection's own endpoint). */
 export function setupNeeded(services: ToolServices, connection: ConnectionRecord): ToolboxCallError | undefined {
-  const { status } = connection;
-  if (status.state === 'auth_required') return authorizationRequired(services, connection);
-  if (status.state === 'input_required') {
-    return new ToolboxCallError(ToolboxErrorCode.inputRequired, 'Input required', { connectionId: connection.id, http: status.http, missing: status.missing });
-  }
-  return undefined;
+  const needed = setupNeededError(connection, services.links);
+  return needed && toCallError(needed);
 }
 
-function authorizationRequired(services: ToolServices, connection: ConnectionRecord): ToolboxCallError {
-  const authorizationUrl = services.links.urlFor(connection);
-  return new ToolboxCallError(ToolboxErrorCode.authorizationRequired, 'Authorization required', {
-    connectionId: connection.id,
-    authorizationUrl,
-    setupUrl: authorizationUrl,
-  });
-}
+const toCallError = (error: SetupNeededError) => new ToolboxCallError(error.code, error.message, error.data);
 
 /** The gateway call's outcomes as JSON-RPC errors: a conflict there means the upstream wants authorization. */
 function rethrowAsCallError(services: ToolServices, connection: ConnectionRecord) {
   return (error: unknown): never => {
     if (error instanceof ToolboxCallError) throw error;
-    if (error instanceof AppError && error.code === 'conflict') throw authorizationRequired(services, connection);
+    if (error instanceof AppError && error.code === 'conflict') throw toCallError(authorizationRequiredError(connection, services.links));
     const message = error instanceof AppError ? error.message : 'The upstream MCP server failed';
-    throw new ToolboxCallError(ToolboxErrorCode.internalError, `Upstream MCP server error: ${message}`);
+    throw new ToolboxCallError(ProtocolErrorCode.InternalError, `Upstream MCP server error: ${message}`);
   };
 }

@@ -80,7 +80,7 @@ export async function callConnectionTool(
   return services.gateway.call(connection, async (session) => {
     const held = session.tools.fresh();
     if (held && findTool(held, toolPath)) return callFromList(services, session, call, { tools: held, fetched: false });
-    if (!held && session.era === 'legacy' && !toolPath.includes('/')) return callWhileListing(services, session, call);
+    if (!held && session.era === 'sessions-2025' && !toolPath.includes('/')) return callWhileListing(services, session, call);
     // The cached list may predate a tool the server added since.
     return callFromList(services, session, call, await listedTools(services, session, held ? 'refresh' : 'use'));
   });

@@ -1,6 +1,4 @@
-import { ProtocolError, type CallToolResult } from '@modelcontextprotocol/client';
-
-const INVALID_PARAMS = -32602;
+import { ProtocolError, ProtocolErrorCode, type CallToolResult } from '@modelcontextprotocol/client';
 
 /**
  * Whether the upstream's answer to a call of `name` says it has no such tool, so the tool did
@@ -13,7 +11,7 @@ const INVALID_PARAMS = -32602;
 export function saysToolUnknown(answer: { error: unknown } | { result: CallToolResult }, name: string): boolean {
   if ('error' in answer) {
     const { error } = answer;
-    return error instanceof ProtocolError && error.code === INVALID_PARAMS && mentionsUnknownTool(error.message, name);
+    return error instanceof ProtocolError && error.code === ProtocolErrorCode.InvalidParams && mentionsUnknownTool(error.message, name);
   }
   const { result } = answer;
   if (result.isError !== true || result.content.length !== 1) return false;

@@ -1,5 +1,5 @@
 import type { Logger } from '../../logger.ts';
-import { noteObservedStatus, type ConnectionServices } from '../connections/connections.ts';
+import { recordStatusSeenInTraffic, type ConnectionServices } from '../connections/connections.ts';
 import type { ConnectionRecord } from '../connections/connection-store.ts';
 import type { OAuthChallenge } from '../oauth/oauth-state.ts';
 import type { OAuthTokenKeeper } from '../oauth/oauth-tokens.ts';
@@ -32,8 +32,8 @@ export function createConnectionRecorder(services: ConnectionRecorderServices): 
   // cached, so the hot path (a connected connection, the same record) compares nothing.
   const checked = new WeakMap<UpstreamSession, ConnectionRecord>();
 
-  function note(connection: ConnectionRecord, observed: Parameters<typeof noteObservedStatus>[2]): void {
-    noteObservedStatus(services, connection, observed).catch((error: unknown) =>
+  function recordInBackground(connection: ConnectionRecord, seen: Parameters<typeof recordStatusSeenInTraffic>[2]): void {
+    recordStatusSeenInTraffic(services, connection, seen).catch((error: unknown) =>
       services.logger.warn({ err: { message: (error as Error).message } }, 'could not record connection status'),
     );
   }
@@ -48,11 +48,11 @@ export function createConnectionRecorder(services: ConnectionRecorderServices): 
     connected(connection, session) {
       if (connection.status.state === 'connected' && connection.serverInfo !== null && checked.get(session) === connection) return;
       checked.set(session, connection);
-      // noteObservedStatus writes only what changed (a server upgraded under a new session, say).
-      note(connection, { status: { state: 'connected' }, serverInfo: session.serverInfo });
+      // recordStatusSeenInTraffic writes only what changed (a server upgraded under a new session, say).
+      recordInBackground(connection, { status: { state: 'connected' }, serverInfo: session.serverInfo });
     },
     failed(connection, message) {
-      note(connection, { status: { state: 'error', message } });
+      recordInBackground(connection, { status: { state: 'error', message } });
     },
     authorizationRequired: (connection, challenge) => logged(services.oauth.requireAuthorization(connection, challenge)),
     widerScopeRequired: (connection, challenge) => logged(services.oauth.requireWiderScope(connection, challenge)),

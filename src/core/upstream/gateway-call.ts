@@ -1,4 +1,4 @@
-import { ProtocolError } from '@modelcontextprotocol/client';
+import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/client';
 import { AppError } from '../../errors.ts';
 import type { ConnectionLinks } from '../connections/connection-links.ts';
 import type { ConnectionRecord } from '../connections/connection-store.ts';
@@ -44,7 +44,7 @@ export async function runSdkWork<T>(deps: Deps, connection: ConnectionRecord, wo
     if (error instanceof ProtocolError && !replyFailureOf(error)) {
       // The upstream answered, with a JSON-RPC error: the connection itself works.
       if (session) deps.recorder.connected(connection, session);
-      throw new AppError(error.code === -32602 ? 'validation_error' : 'bad_gateway', `The MCP server answered: ${error.message}`);
+      throw new AppError(error.code === ProtocolErrorCode.InvalidParams ? 'validation_error' : 'bad_gateway', `The MCP server answered: ${error.message}`);
     }
     const failure = await deps.failure(connection, error);
     if (failure.kind === 'authorization_required') throw needsAuthorization(deps, connection);

@@ -3,7 +3,7 @@ import type { OAuthChallenge } from '../oauth/oauth-state.ts';
 import { challengeOf } from './upstream-failure.ts';
 import { readSmallBody, type AbortSource, type UpstreamHttp, type UpstreamResponse } from './upstream-http.ts';
 import type { SessionWire } from './upstream-session.ts';
-import { toModernRequest } from './modern-envelope.ts';
+import { withEnvelope2026 } from './envelope-2026.ts';
 
 /**
  * One raw HTTP exchange with an upstream on a session: a client's message as bytes (POST), or
@@ -61,10 +61,10 @@ export async function postMessage(
     accept: 'application/json, text/event-stream',
   };
   let json = message.json;
-  if (session.era === 'modern' && message.call) {
-    const modern = toModernRequest(message.json, message.call, session.protocolVersion);
-    json = modern.body;
-    Object.assign(headers, modern.headers);
+  if (session.era === 'stateless-2026' && message.call) {
+    const enveloped = withEnvelope2026(message.json, message.call, session.protocolVersion);
+    json = enveloped.body;
+    Object.assign(headers, enveloped.headers);
   }
   const body = Buffer.from(JSON.stringify(json), 'utf8');
   const response = await exchange.http.send({

@@ -72,7 +72,7 @@ export function createReplicaSessions(options: ReplicaSessionOptions): ReplicaSe
     const wire: SessionWire = {
       // The record is bound to this incarnation and revision of the connection: its URL is the one the session was opened at.
       url: new URL(connection.mcpUrl),
-      era: 'legacy',
+      era: 'sessions-2025',
       protocolVersion: stored.protocolVersion,
       sessionId: stored.upstreamSessionId,
       egress: options.egress,

@@ -1,5 +1,6 @@
 import {
   ProtocolError,
+  ProtocolErrorCode,
   isJSONRPCErrorResponse,
   isJSONRPCRequest,
   isJSONRPCResultResponse,
@@ -41,7 +42,7 @@ export function createReplyGuards(maxBytes: number): ReplyGuards {
   const pending = new Set<string | number>();
   const failures = new Map<string | number, ReplyFailure>();
 
-  function noteFailure(init: RequestInit | undefined, failure: ReplyFailure): void {
+  function rememberFailure(init: RequestInit | undefined, failure: ReplyFailure): void {
     const id = requestIdOf(init?.body);
     if (id !== undefined && pending.has(id)) failures.set(id, failure);
   }
@@ -64,7 +65,7 @@ export function createReplyGuards(maxBytes: number): ReplyGuards {
             try {
               chunk = await reader.read();
             } catch (error) {
-              noteFailure(init, 'broken');
+              rememberFailure(init, 'broken');
               controller.error(error);
               return;
             }
@@ -72,7 +73,7 @@ export function createReplyGuards(maxBytes: number): ReplyGuards {
             seen += chunk.value.byteLength;
             if (seen > maxBytes) {
               const error = new UpstreamReplyTooLargeError(maxBytes);
-              noteFailure(init, 'too_large');
+              rememberFailure(init, 'too_large');
               await reader.cancel(error).catch(() => {});
               controller.error(error);
               return;
@@ -115,7 +116,7 @@ export function createReplyGuards(maxBytes: number): ReplyGuards {
               const failure = failures.get(id) ?? 'unanswered';
               failures.delete(id);
               const data = { [FAILURE_KEY]: failure, limitBytes: maxBytes };
-              receive({ jsonrpc: '2.0', id, error: { code: -32603, message: describeReplyFailure(failure), data } });
+              receive({ jsonrpc: '2.0', id, error: { code: ProtocolErrorCode.InternalError, message: describeReplyFailure(failure), data } });
             },
           });
         } catch (error) {

@@ -63,8 +63,8 @@ type Entry = {
 export function createUpstreamPool(changes: ChangeFeed, options: UpstreamPoolOptions): UpstreamPool {
   const entries = new Map<string, Entry>();
   // URLs known to speak the 2025 protocol: new connections to them skip the 2026 probe (one
-  // round trip less). Modern discovery results are not shared across connections.
-  const legacyUrls = createBoundedCache<string, true>({ maxEntries: 10_000, maxAgeMs: 60 * 60_000 });
+  // round trip less). 2026 discovery results are not shared across connections.
+  const sessionsEraUrls = createBoundedCache<string, true>({ maxEntries: 10_000, maxAgeMs: 60 * 60_000 });
 
   function end(key: string, terminate: boolean): void {
     const entry = entries.get(key);
@@ -129,7 +129,7 @@ export function createUpstreamPool(changes: ChangeFeed, options: UpstreamPoolOpt
 
   function open(connection: ConnectionRecord, known: OpenSessionOptions['prior']): Entry {
     const key = connectionKey(connection);
-    const prior = known ?? (legacyUrls.get(connection.mcpUrl) ? { kind: 'legacy' as const } : undefined);
+    const prior = known ?? (sessionsEraUrls.get(connection.mcpUrl) ? { kind: 'legacy' as const } : undefined);
     const entry: Entry = { incarnation: connection.incarnation, revision: connection.revision, prior, session: undefined as unknown as Promise<UpstreamSession> };
     entry.session = openUpstreamSession({
       ...sessionOptions(connection),
@@ -139,13 +139,13 @@ export function createUpstreamPool(changes: ChangeFeed, options: UpstreamPoolOpt
     entries.set(key, entry);
     entry.session.then(
       (session) => {
-        entry.prior = session.era === 'modern' && session.discover ? { kind: 'modern', discover: session.discover } : { kind: 'legacy' };
-        if (session.era === 'legacy') legacyUrls.set(connection.mcpUrl, true);
+        entry.prior = session.era === 'stateless-2026' && session.discover ? { kind: 'modern', discover: session.discover } : { kind: 'legacy' };
+        if (session.era === 'sessions-2025') sessionsEraUrls.set(connection.mcpUrl, true);
       },
       // A failed open is not cached: the next request tries again (probing the era anew, in
       // case the server changed protocol since).
       () => {
-        if (prior && !known) legacyUrls.delete(connection.mcpUrl);
+        if (prior && !known) sessionsEraUrls.delete(connection.mcpUrl);
         if (entries.get(key) === entry) entries.delete(key);
       },
     );

@@ -6,6 +6,7 @@ import {
   type jsonSchemaValidator,
   type DiscoverResult,
   type Implementation,
+  type PriorDiscovery,
   type ServerCapabilities,
   SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/client';
@@ -15,7 +16,13 @@ import type { Egress } from '../network/guarded-dispatcher.ts';
 import { createReplyGuards } from './reply-guards.ts';
 import { createToolListCache, type ToolListCache } from './tool-list-cache.ts';
 
-export type ProtocolEra = 'legacy' | 'modern';
+/**
+ * Which generation of MCP an upstream speaks, by the spec revisions that define it: the 2025
+ * revisions (2025-03-26 … 2025-11-25) open a session with `initialize` and carry its id on every
+ * request; 2026-07-28 has no sessions, each request carrying its version and capabilities in
+ * `params._meta`. (The SDK calls these `legacy` and `modern`.)
+ */
+export type ProtocolEra = 'sessions-2025' | 'stateless-2026';
 
 export type SessionEgress = Pick<Egress, 'fetch' | 'connect' | 'observer'>;
 
@@ -80,8 +87,8 @@ export type OpenSessionOptions = {
   egress: SessionEgress;
   /** The largest reply read whole; a larger one fails the call (see reply-guards.ts). */
   maxReplyBytes: number;
-  /** What an earlier session with this upstream found, to skip the era probe. */
-  prior?: { kind: 'legacy' } | { kind: 'modern'; discover: DiscoverResult };
+  /** What an earlier session with this upstream found, to skip the era probe (the SDK's words: `legacy` is sessions-2025). */
+  prior?: PriorDiscovery;
   /**
    * Set for a session opened on behalf of one client (see client-sessions.ts): what that client
    * declared at initialize is declared upstream, so the server offers what the client can do.
@@ -132,7 +139,7 @@ export async function openUpstreamSession(options: OpenSessionOptions): Promise<
     await client.close().catch(() => {});
     throw error;
   }
-  const era: ProtocolEra = client.getProtocolEra() === 'modern' ? 'modern' : 'legacy';
+  const era: ProtocolEra = client.getProtocolEra() === 'modern' ? 'stateless-2026' : 'sessions-2025';
   const identity: UpstreamIdentity = {
     protocolVersion: client.getNegotiatedProtocolVersion() ?? transport.protocolVersion ?? '2025-03-26',
     capabilities: client.getServerCapabilities() ?? {},

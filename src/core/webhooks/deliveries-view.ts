@@ -1,5 +1,4 @@
 import type { AttemptRecord } from '../../db/queries/webhooks.ts';
-import { AppError } from '../../errors.ts';
 
 /** One event's delivery to one webhook, as the API shows it: every attempt, never a response body. */
 export type Delivery = {
@@ -41,21 +40,7 @@ export function toDelivery(row: DeliveryRow): Delivery {
 
 const EVENT_ID_PATTERN = /^msg_[a-z2-7]{24}$/;
 
-export function encodeDeliveryCursor(position: { createdAt: Date; eventId: string }): string {
-  return Buffer.from(JSON.stringify([position.createdAt.toISOString(), position.eventId]), 'utf8').toString('base64url');
-}
-
-export function decodeDeliveryCursor(cursor: string): { createdAt: Date; eventId: string } {
-  try {
-    const [createdAt, eventId] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
-    const date = new Date(String(createdAt));
-    const year = date.getUTCFullYear();
-    // Only what this server could have issued: an event id, a plausible time.
-    if (typeof createdAt === 'string' && typeof eventId === 'string' && EVENT_ID_PATTERN.test(eventId) && year >= 1970 && year <= 9999) {
-      return { createdAt: date, eventId };
-    }
-  } catch {
-    // Falls through to the error below.
-  }
-  throw new AppError('validation_error', 'cursor is not one this server returned: pass nextCursor from the previous page as it is');
+/** Whether `id` has the form of a delivered event's id (`newEventId`). */
+export function isDeliveryEventId(id: string): boolean {
+  return EVENT_ID_PATTERN.test(id);
 }

@@ -1,12 +1,11 @@
 import { AppError } from '../../errors.ts';
-import { ALLOWLIST_VARIABLE, normalizeHost, type EgressAllowlist } from '../../egress-allowlist.ts';
-import { checkUrlTarget } from '../network/egress-policy.ts';
-import { isStorableText } from '../text.ts';
+import type { EgressAllowlist } from '../../egress-allowlist.ts';
+import { checkOutboundUrl, type OutboundUrlField } from '../network/outbound-url.ts';
+import { isStorableText } from '../storable-text.ts';
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from './webhook-events.ts';
 
 /** Checks on a webhook registration; each returns the normalized value or throws `validation_error`. */
 export const MAX_WEBHOOKS_PER_NAMESPACE = 10;
-const MAX_URL_LENGTH = 2048;
 const MAX_DESCRIPTION_LENGTH = 200;
 const WEBHOOK_ID_PATTERN = /^wh_[a-z2-7]{16}$/;
 
@@ -14,34 +13,18 @@ export function isWebhookId(id: string): boolean {
   return WEBHOOK_ID_PATTERN.test(id);
 }
 
+const WEBHOOK_URL_FIELD: OutboundUrlField = {
+  name: 'url',
+  example: 'https://app.example.com/webhooks/switchboard',
+  credentialsInstead: 'verify the webhook-signature header instead',
+};
+
 /**
- * An http(s) URL without userinfo or fragment, whose host Switchboard may reach: an IP literal
- * or `localhost` outside ALLOWED_UPSTREAM_HOSTS is refused here; a name is judged again after
- * DNS, at every delivery (the egress guard), where a refusal is a failed attempt.
+ * The receiver's URL, checked as every outbound URL is (see core/network/outbound-url.ts); a
+ * name refused after DNS, at a delivery, is a failed attempt.
  */
 export function checkWebhookUrl(raw: string, allowlist: EgressAllowlist): string {
-  if (raw.length > MAX_URL_LENGTH) throw new AppError('validation_error', `url is longer than ${MAX_URL_LENGTH} characters`);
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new AppError('validation_error', 'url is not a valid absolute URL, e.g. https://app.example.com/webhooks/switchboard');
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new AppError('validation_error', `url must use http or https, not ${url.protocol.replace(/:$/, '')}`);
-  }
-  if (url.username || url.password) {
-    throw new AppError('validation_error', 'url must not carry a user name or password: verify the webhook-signature header instead');
-  }
-  if (url.hash) throw new AppError('validation_error', 'url must not have a #fragment');
-  const target = checkUrlTarget(url, allowlist);
-  if (!target.allowed) {
-    throw new AppError(
-      'validation_error',
-      `url points to ${normalizeHost(url.hostname)}, which is not allowed (${target.kind} address); an operator can allow it with ${ALLOWLIST_VARIABLE}`,
-    );
-  }
-  return url.href;
+  return checkOutboundUrl(raw, allowlist, WEBHOOK_URL_FIELD);
 }
 
 /** undefined: every event type (those added later too). */

@@ -8,7 +8,8 @@ import type { Keyring } from '../crypto/keyring.ts';
 import { randomBase32 } from '../ids.ts';
 import { holdNamespace, type NamespaceDirectory } from '../namespaces/namespace-directory.ts';
 import type { EgressAllowlist } from '../../egress-allowlist.ts';
-import { decodeDeliveryCursor, encodeDeliveryCursor, toDelivery, type Delivery } from './deliveries-view.ts';
+import { decodePageCursor, encodePageCursor } from '../paging/page-cursor.ts';
+import { isDeliveryEventId, toDelivery, type Delivery } from './deliveries-view.ts';
 import { enqueueEvent, TEST_EVENT_TYPE } from './webhook-events.ts';
 import { checkDescription, checkEventTypes, checkWebhookUrl, isWebhookId, MAX_WEBHOOKS_PER_NAMESPACE } from './webhook-input.ts';
 import { generateWebhookSecret, sealWebhookSecret } from './webhook-signing.ts';
@@ -105,7 +106,7 @@ export async function listDeliveries(
   await requireWebhook(services, access, ref);
   const rows = await listDeliveriesPage(services.db, {
     webhookId: ref.id,
-    before: query.cursor === undefined ? undefined : decodeDeliveryCursor(query.cursor),
+    before: query.cursor === undefined ? undefined : decodePageCursor(query.cursor, isDeliveryEventId),
     // One more than asked tells whether another page follows.
     limit: query.limit + 1,
   });
@@ -113,6 +114,6 @@ export async function listDeliveries(
   const last = page.at(-1);
   return {
     deliveries: page.map(toDelivery),
-    nextCursor: rows.length > query.limit && last ? encodeDeliveryCursor({ createdAt: last.created_at, eventId: last.event_id }) : null,
+    nextCursor: rows.length > query.limit && last ? encodePageCursor({ at: last.created_at, id: last.event_id }) : null,
   };
 }

@@ -1,6 +1,7 @@
 import type { Db } from '../open.ts';
 import type { AuditEventsTable } from '../schema.ts';
 import { jsonb } from './jsonb.ts';
+import { pastPosition, type PagePosition } from './keyset-page.ts';
 
 export type NewAuditEventRow = {
   id: string;
@@ -41,7 +42,7 @@ export type AuditEventFilter = {
   /** Exclusive. */
   until?: Date;
   /** The last event of the previous page: this page starts just after it (older). */
-  before?: { occurredAt: Date; id: string };
+  before?: PagePosition;
   limit: number;
 };
 
@@ -60,8 +61,8 @@ export async function listAuditEventsPage(db: Db, f: AuditEventFilter) {
   if (f.since !== undefined) query = query.where('occurred_at', '>=', f.since);
   if (f.until !== undefined) query = query.where('occurred_at', '<', f.until);
   if (f.before) {
-    const { occurredAt, id } = f.before;
-    query = query.where((eb) => eb.or([eb('occurred_at', '<', occurredAt), eb.and([eb('occurred_at', '=', occurredAt), eb('id', '<', id)])]));
+    const before = f.before;
+    query = query.where(() => pastPosition({ time: 'occurred_at', id: 'id' }, 'desc', before));
   }
   return query.execute();
 }

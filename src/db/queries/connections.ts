@@ -1,6 +1,7 @@
 import { sql, type Expression, type SqlBool } from 'kysely';
 import type { Db } from '../open.ts';
 import { jsonb } from './jsonb.ts';
+import { pastPosition, type PagePosition } from './keyset-page.ts';
 import { inNamespaceIncarnation } from './namespaces.ts';
 
 /** Everything but the sealed credentials, which only `findConnectionWithCredentials` reads. */
@@ -178,7 +179,7 @@ export type ConnectionFilter = {
   mcpUrl?: string;
   metadata?: MetadataCondition;
   /** Strictly after this position in (created_at, id) order. */
-  after?: { createdAt: Date; id: string };
+  after?: PagePosition;
   limit: number;
 };
 
@@ -198,8 +199,8 @@ export async function listConnectionsPage(db: Db, f: ConnectionFilter) {
     query = query.where(() => metadataSql(condition));
   }
   if (f.after) {
-    const { createdAt, id } = f.after;
-    query = query.where((eb) => eb.or([eb('created_at', '>', createdAt), eb.and([eb('created_at', '=', createdAt), eb('id', '>', id)])]));
+    const after = f.after;
+    query = query.where(() => pastPosition({ time: 'created_at', id: 'id' }, 'asc', after));
   }
   return query.execute();
 }

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../open.ts';
 import { jsonb } from './jsonb.ts';
+import { pastPosition, type PagePosition } from './keyset-page.ts';
 import { inNamespaceIncarnation } from './namespaces.ts';
 
 /** Everything but the sealed secret, which only the delivery worker reads. */
@@ -160,7 +161,7 @@ export async function deleteFinishedDeliveries(db: Db, cutoff: Date): Promise<nu
 }
 
 /** A webhook's deliveries, newest first, after the cursor's position. */
-export async function listDeliveriesPage(db: Db, q: { webhookId: string; before?: { createdAt: Date; eventId: string }; limit: number }) {
+export async function listDeliveriesPage(db: Db, q: { webhookId: string; before?: PagePosition; limit: number }) {
   let query = db
     .selectFrom('webhook_deliveries')
     .select(['event_id', 'event_type', 'payload', 'status', 'attempt_count', 'next_attempt_at', 'attempts', 'created_at'])
@@ -169,8 +170,8 @@ export async function listDeliveriesPage(db: Db, q: { webhookId: string; before?
     .orderBy('event_id', 'desc')
     .limit(q.limit);
   if (q.before) {
-    const { createdAt, eventId } = q.before;
-    query = query.where((eb) => eb.or([eb('created_at', '<', createdAt), eb.and([eb('created_at', '=', createdAt), eb('event_id', '<', eventId)])]));
+    const before = q.before;
+    query = query.where(() => pastPosition({ time: 'created_at', id: 'event_id' }, 'desc', before));
   }
   return query.execute();
 }

@@ -9,7 +9,7 @@ import { SWITCHBOARD_VERSION } from '../../version.ts';
 /**
  * Requests to a 2026-07-28 upstream carry the protocol version, client info and capabilities
  * in `params._meta`, mirrored by the MCP-Protocol-Version, Mcp-Method and Mcp-Name headers.
- * A client of the 2025 protocol sends none of that: Switchboard adds it. A modern client's
+ * A client of the 2025 protocol sends none of that: Switchboard adds it. A 2026 client's
  * envelope is kept as it is.
  */
 /**
@@ -26,7 +26,7 @@ const MCP_NAME_SOURCE: Readonly<Record<string, 'name' | 'uri' | 'taskId'>> = {
   'tasks/cancel': 'taskId',
 };
 
-export type ModernRequest = { body: unknown; headers: Record<string, string> };
+export type Envelope2026Request = { body: unknown; headers: Record<string, string> };
 
 /**
  * The protocol version a client names in `params._meta`, if any: only a version the SDK knows
@@ -48,11 +48,11 @@ export function claimedProtocolVersion(
  * `message` is the parsed JSON-RPC message (the one the policies saw); it is left as it is.
  * The caller has refused a claimed protocol version that `claimedProtocolVersion` does not accept.
  */
-export function toModernRequest(
+export function withEnvelope2026(
   message: unknown,
   call: { method: string; params: Record<string, unknown> | undefined },
   protocolVersion: string,
-): ModernRequest {
+): Envelope2026Request {
   const params = (message as { params?: Record<string, unknown> }).params;
   const meta = (params?._meta ?? {}) as Record<string, unknown>;
   const claimed = claimedProtocolVersion(params, protocolVersion);
