@@ -78,7 +78,7 @@ function installationWithUnpatchedDriver(): string {
   }
   fs.copyFileSync(path.join(projectRoot, 'package.json'), path.join(copy.root, 'package.json'));
   fs.cpSync(path.join(projectRoot, 'dist'), path.join(copy.root, 'dist'), { recursive: true });
-  fs.cpSync(path.join(projectRoot, 'scripts', 'lib', 'built-cli.mjs'), path.join(copy.root, 'scripts', 'lib', 'built-cli.mjs'));
+  fs.cpSync(path.join(projectRoot, 'test', 'helpers', 'built-cli.mjs'), path.join(copy.root, 'test', 'helpers', 'built-cli.mjs'));
   return copy.root;
 }
 
@@ -86,7 +86,7 @@ function runBuiltCli(root: string, args: string[]): Promise<{ code: number | nul
   // The check comes before any connection: nothing listens at this address.
   const env = { PATH: process.env.PATH, DATABASE_URL: 'postgres://postgres@127.0.0.1:9/none', SWITCHBOARD_SECRET: randomBytes(32).toString('base64url'), PORT: '0' };
   return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(root, 'scripts', 'lib', 'built-cli.mjs'), ...args], { env, timeout: 60_000 }, (error, _stdout, stderr) =>
+    execFile(process.execPath, [path.join(root, 'test', 'helpers', 'built-cli.mjs'), ...args], { env, timeout: 60_000 }, (error, _stdout, stderr) =>
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stderr }),
     );
   });
