@@ -113,7 +113,7 @@ export function startServerProcess(env: Env): Promise<ServerProcess> {
  * Starts a child process and resolves once its output (stdout or stderr) matches `ready`.
  * The child gets only PATH, HOME and `env`: some test servers print their whole environment.
  */
-export function spawnUntilReady(args: string[], env: Env, ready: RegExp, timeoutMs = 30_000): Promise<ChildProcess> {
+export function spawnUntilReady(args: string[], env: Env, ready: RegExp, timeoutMs = 90_000): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, {
       cwd: projectRoot,
