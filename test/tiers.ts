@@ -12,6 +12,7 @@ export const unitTier = [
   'test/config.test.ts',
   'test/cli/client-config.test.ts',
   'test/cli/connection-display.test.ts',
+  'test/cli/help.test.ts',
   'test/core/bounded-cache.test.ts',
   'test/core/client-session-eviction.test.ts',
   'test/core/client-session-records.test.ts',
