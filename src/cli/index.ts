@@ -13,6 +13,7 @@ import { registerToolCommands } from './commands/tools.ts';
 import { registerWebhookCommands } from './commands/webhooks.ts';
 import { addCommonOptions, addProgramOptions } from './context.ts';
 import { reportFailure } from './errors.ts';
+import { addGroupExamples } from './group-examples.ts';
 
 const AFTER_HELP = `
 Commands that talk to a running server use --url (SWITCHBOARD_URL) and --api-key
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
   for (const register of database) register(program);
   program.commands.forEach((command, i) => addCommonOptions(command, i < before ? 'http' : 'database'));
   registerServerCommands(program);
+  for (const group of program.commands) if (group.commands.length > 0) addGroupExamples(group);
   return program;
 }
 

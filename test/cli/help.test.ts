@@ -19,6 +19,8 @@ function helpOf(command: Command): string {
 const program = buildProgram();
 const leaves = program.commands.flatMap((command) => leafCommands(command));
 
+const groups = program.commands.filter((command) => command.commands.length > 0).map((group) => [`switchboard ${group.name()}`, group] as const);
+
 describe('switchboard --help', () => {
   it('covers every command group', () => {
     expect(program.commands.map((c) => c.name()).sort()).toEqual(
@@ -32,5 +34,11 @@ describe('switchboard --help', () => {
     const examples = help.split(/\nExamples?( \([^)]*\))?:\n/)[2];
     expect(examples, help).toBeDefined();
     expect(examples!.split('\n').some((line) => line.startsWith('  ') && line.includes(`${name}`))).toBe(true);
+  });
+
+  // A group's help gathers the first example of each of its commands.
+  it.each(groups)('%s --help shows an example of each of its commands', (name, group) => {
+    const examples = helpOf(group).split(/\nExamples?:\n/)[1] ?? '';
+    for (const command of group.commands) expect(examples).toMatch(new RegExp(`^ {2}.*${name} ${command.name()}( |$)`, 'm'));
   });
 });
