@@ -32,6 +32,7 @@ export const unitTier = [
   'test/core/toolbox-names.test.ts',
   'test/core/unknown-tool.test.ts',
   'test/core/upstream-pool-identity.test.ts',
+  'test/db/database-address.test.ts',
   'test/db/keyset-page.test.ts',
   'test/db/lost-transaction.test.ts',
   'test/mcp/json-rpc-messages.test.ts',

@@ -27,8 +27,13 @@ function describeCause(cause: unknown): string {
  * hosts (`host1:5432,host2:5432`) are kept as written.
  */
 export function databaseAddress(url: string): string {
-  const authority = /^postgres(?:ql)?:\/\/(?:[^@/?#]*@)?([^/?#]*)/.exec(url)?.[1] ?? '';
-  if (authority === '') return 'localhost:5432';
+  const rest = url.replace(/^postgres(?:ql)?:\/\//, '');
+  // After the last @ before the query: a password written with a raw @ in it stays out.
+  const afterCredentials = rest.slice(rest.split('?')[0]!.lastIndexOf('@') + 1);
+  const authority = /^[^/?#]*/.exec(afterCredentials)![0];
+  // postgres:///db?host=/run/postgresql names a socket directory in the query.
+  const socket = /[?&]host=([^&#]+)/.exec(url)?.[1];
+  if (authority === '') return socket ? decodeURIComponent(socket) : 'localhost:5432';
   return authority
     .split(',')
     .map((host) => (/:\d+$/.test(host) ? host : `${host}:5432`))
