@@ -68,4 +68,5 @@ export const databaseIndependent = [
   'test/api/fuzz.test.ts',
   'test/cli/http-commands.test.ts',
   'test/cli/webhook-commands.test.ts',
+  'test/docs/**',
 ];
