@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { clientSettingNames, serviceSettingNames } from '../src/config.ts';
 import { parseEnvFile } from '../src/env-file.ts';
 import { projectRoot } from './helpers/processes.ts';
 
@@ -120,5 +121,18 @@ describe('parseEnvFile', () => {
 
   it.each(['A=1\nnot an assignment\nB=2\n', 'A=1\n1BAD=2\n', 'A="multi\nline"\n'])('refuses %j', (text) => {
     expect(() => parseEnvFile(text, '.env')).toThrow(/\.env, line 2: expected NAME=value/);
+  });
+});
+
+describe('.env.example', () => {
+  const text = fs.readFileSync(path.join(projectRoot, '.env.example'), 'utf8');
+
+  it('is a valid env file, setting nothing but an empty SWITCHBOARD_SECRET to fill in', () => {
+    expect(parseEnvFile(text, '.env.example')).toEqual({ SWITCHBOARD_SECRET: '' });
+  });
+
+  it('lists every variable the service and the CLI read, and no other', () => {
+    const listed = [...text.matchAll(/^#? ?([A-Z][A-Z0-9_]+)=/gm)].map((match) => match[1]);
+    expect([...listed].sort()).toEqual([...serviceSettingNames, ...clientSettingNames].sort());
   });
 });
