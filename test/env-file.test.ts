@@ -127,12 +127,15 @@ describe('parseEnvFile', () => {
 describe('.env.example', () => {
   const text = fs.readFileSync(path.join(projectRoot, '.env.example'), 'utf8');
 
-  it('is a valid env file, setting nothing but an empty SWITCHBOARD_SECRET to fill in', () => {
-    expect(parseEnvFile(text, '.env.example')).toEqual({ SWITCHBOARD_SECRET: '' });
+  it('is a valid env file, setting nothing but the secrets to fill in', () => {
+    expect(parseEnvFile(text, '.env.example')).toEqual({ SWITCHBOARD_SECRET: '', POSTGRES_PASSWORD: '' });
   });
 
-  it('lists every variable the service and the CLI read, and no other', () => {
+  it('lists every variable the service, the CLI and compose.yaml read, and no other', () => {
     const listed = [...text.matchAll(/^#? ?([A-Z][A-Z0-9_]+)=/gm)].map((match) => match[1]);
-    expect([...listed].sort()).toEqual([...serviceSettingNames, ...clientSettingNames].sort());
+    const compose = fs.readFileSync(path.join(projectRoot, 'compose.yaml'), 'utf8');
+    const interpolated = [...compose.matchAll(/\$\{([A-Z][A-Z0-9_]*)/g)].map((match) => match[1]!);
+    const read = new Set([...serviceSettingNames, ...clientSettingNames, ...interpolated]);
+    expect([...listed].sort()).toEqual([...read].sort());
   });
 });
