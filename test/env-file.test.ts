@@ -138,4 +138,9 @@ describe('.env.example', () => {
     const read = new Set([...serviceSettingNames, ...clientSettingNames, ...interpolated]);
     expect([...listed].sort()).toEqual([...read].sort());
   });
+
+  // systemd's EnvironmentFile and docker's --env-file keep a trailing "# …" as part of the value.
+  it('has its comments on lines of their own, so that an uncommented line works outside Node too', () => {
+    expect(text).not.toMatch(/^#? ?[A-Z][A-Z0-9_]*=\S*[ \t]+#/m);
+  });
 });
