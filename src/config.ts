@@ -61,6 +61,9 @@ const envSchema = z.object({
   ...telemetryEnv,
 });
 
+/** The names of every variable the service reads (`.env.example` documents each; a test holds it to that). */
+export const serviceSettingNames: readonly string[] = Object.keys(envSchema.shape);
+
 export type Config = Readonly<{
   host: string;
   port: number;
@@ -220,6 +223,9 @@ const clientEnvSchema = z.object({
     .default('http://127.0.0.1:8080'),
   SWITCHBOARD_API_KEY: z.string().optional(),
 });
+
+/** The variables only the `switchboard` command's HTTP commands read. */
+export const clientSettingNames: readonly string[] = Object.keys(clientEnvSchema.shape);
 
 /** What the `switchboard` command needs to talk to a running server (and nothing of the database). */
 export type ClientConfig = Readonly<{ url: string; apiKey?: string }>;

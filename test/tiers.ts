@@ -34,6 +34,9 @@ export const unitTier = [
   'test/core/upstream-pool-identity.test.ts',
   'test/db/database-address.test.ts',
   'test/db/keyset-page.test.ts',
+  'test/docs/configuration-reference.test.ts',
+  'test/docs/front-page.test.ts',
+  'test/docs/relative-links.test.ts',
   'test/db/lost-transaction.test.ts',
   'test/mcp/json-rpc-messages.test.ts',
   'test/telemetry/telemetry-config.test.ts',
@@ -67,4 +70,5 @@ export const databaseIndependent = [
   'test/api/fuzz.test.ts',
   'test/cli/http-commands.test.ts',
   'test/cli/webhook-commands.test.ts',
+  'test/docs/**',
 ];

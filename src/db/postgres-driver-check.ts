@@ -26,14 +26,14 @@ export class UnpatchedPostgresDriverError extends Error {
  */
 export function postgresDriverProblem(entryFile: string): string | undefined {
   const packageDir = packageDirOf(entryFile);
-  const { version } = JSON.parse(fs.readFileSync(path.join(packageDir, 'package.json'), 'utf8')) as { version?: string };
+  const version = manifestOf(packageDir)?.version ?? 'of no known version';
   if (version !== PATCHED_POSTGRES_VERSION) {
     return (
       `postgres.js ${version} is installed (${packageDir}), but Switchboard's fixes for it (${patchFile}) are written for ${PATCHED_POSTGRES_VERSION}: ` +
       `install the pinned version (npm ci), or, moving to another release, check which of the fixes it has and update the patch (patches/README.md)`
     );
   }
-  const unpatched = patchedFiles.filter((file) => !fs.readFileSync(path.join(path.dirname(entryFile), file), 'utf8').includes(patchMarker));
+  const unpatched = patchedFiles.filter((file) => !readIfPresent(path.join(path.dirname(entryFile), file)).includes(patchMarker));
   if (unpatched.length === 0) return undefined;
   return (
     `postgres.js ${version} is installed without Switchboard's fixes (${patchFile}; ${unpatched.join(' and ')} in ${path.dirname(entryFile)} lack them): ` +
@@ -44,10 +44,26 @@ export function postgresDriverProblem(entryFile: string): string | undefined {
 /** The nearest folder above `file` whose package.json names postgres. */
 function packageDirOf(file: string): string {
   for (let dir = path.dirname(file); dir !== path.dirname(dir); dir = path.dirname(dir)) {
-    const manifest = path.join(dir, 'package.json');
-    if (fs.existsSync(manifest) && (JSON.parse(fs.readFileSync(manifest, 'utf8')) as { name?: string }).name === 'postgres') return dir;
+    if (manifestOf(dir)?.name === 'postgres') return dir;
   }
-  throw new UnpatchedPostgresDriverError(`no postgres package.json above ${file}`);
+  throw new UnpatchedPostgresDriverError(`no postgres package.json above ${file}: reinstall (npm ci)`);
+}
+
+/** A folder's package.json, or undefined when it has none or none that parses (a damaged install reads as unpatched, not as a crash). */
+function manifestOf(dir: string): { name?: string; version?: string } | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+  } catch {
+    return undefined;
+  }
+}
+
+function readIfPresent(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 let checked = false;

@@ -88,7 +88,7 @@ describe.each(clients)('@smithery/api %s', (version, Smithery, construct) => {
   });
 });
 
-describe('configured from the environment, as the README says', () => {
+describe('configured from the environment, as docs/clients.md says', () => {
   it('reads SMITHERY_BASE_URL, SMITHERY_CONNECT_BASE_URL and SMITHERY_API_KEY', async () => {
     const { key } = await server.newAccount();
     const saved = { ...process.env };

@@ -23,7 +23,7 @@ export const layers: readonly Layer[] = [
   { name: 'wire', rank: 7, matches: under('wire') },
   { name: 'core', rank: 8, matches: under('core') },
   { name: 'db', rank: 9, matches: under('db') },
-  { name: 'config', rank: 10, matches: oneOf('config.ts', 'egress-allowlist.ts', 'telemetry-config.ts', 'logger.ts', 'errors.ts', 'version.ts') },
+  { name: 'config', rank: 10, matches: oneOf('config.ts', 'env-file.ts', 'egress-allowlist.ts', 'telemetry-config.ts', 'logger.ts', 'errors.ts', 'version.ts') },
 ];
 
 export function layerOf(module: string, within: readonly Layer[] = layers): Layer | undefined {

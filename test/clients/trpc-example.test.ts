@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { projectRoot } from '../helpers/processes.ts';
 import { runProcess, serverWithUpstream, stepsOf } from '../helpers/run-process.ts';
 
-/** examples/trpc-client.ts, the README's tRPC example, run as is against a live server and upstream. */
+/** examples/trpc-client.ts, the tRPC example of docs/clients.md, run as is against a live server and upstream. */
 const example = path.join(projectRoot, 'examples', 'trpc-client.ts');
 const runExample = (args: string[], env: Record<string, string>) => runProcess(process.execPath, ['--import', 'tsx', example, ...args], env);
 

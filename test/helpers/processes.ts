@@ -9,8 +9,9 @@ export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.u
 type Env = Record<string, string | undefined>;
 
 function childEnv(env: Env): NodeJS.ProcessEnv {
-  // Only what the test names, plus PATH/HOME: the developer's own DATABASE_URL must not leak in.
-  return { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', ...env };
+  // Only what the test names, plus PATH/HOME: the developer's own DATABASE_URL must not leak in,
+  // neither from their environment nor from a .env in the checkout (ENV_FILE=/dev/null reads none).
+  return { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', ENV_FILE: '/dev/null', ...env };
 }
 
 export type CliResult = { code: number | null; stdout: string; stderr: string };
