@@ -29,6 +29,8 @@ const envSchema = z.object({
   SWITCHBOARD_SECRET: z.string().min(32, 'must be at least 32 characters of random text').optional(),
   SWITCHBOARD_PREVIOUS_SECRETS: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // auto: readable and coloured when stdout is a terminal, JSON lines otherwise.
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty'], { error: 'must be auto, json or pretty' }).default('auto'),
   MAX_BODY_BYTES: integer(1024, 64 * 1024 * 1024, 'a byte count from 1024 to 67108864').default(1024 * 1024),
   CORS_ORIGINS: z.string().default('*'),
   UPSTREAM_TIMEOUT_MS: integer(100, 600_000, 'a number of milliseconds from 100 to 600000').default(30_000),
@@ -73,6 +75,8 @@ export type Config = Readonly<{
   /** Secrets from the environment; with none, the embedded default keeps one in `DATA_DIR/secret.key`. */
   secrets: Readonly<{ current?: string; previous: readonly string[] }>;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  /** JSON lines, or readable lines for a person; `auto` picks readable when stdout is a terminal. */
+  logFormat: z.infer<typeof envSchema>['LOG_FORMAT'];
   maxBodyBytes: number;
   /** `'*'` or an explicit list of allowed browser origins. */
   corsOrigins: '*' | readonly string[];
@@ -188,6 +192,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir,
     secrets: { current: e.SWITCHBOARD_SECRET, previous },
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     maxBodyBytes: e.MAX_BODY_BYTES,
     upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS,
     toolListTtlMs: e.TOOL_LIST_TTL_SECONDS * 1000,

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config.ts';
 
@@ -7,13 +8,19 @@ export type { Logger };
 const SECRET_FIELDS = new Set(['authorization', 'headers', 'key', 'token', 'secret', 'password', 'credentials']);
 const CENSOR = '[redacted]';
 
+type LoggerConfig = Pick<Config, 'logLevel'> & Partial<Pick<Config, 'logFormat'>>;
+
 /**
- * JSON logs on stdout. Request logs carry method, route template, status and duration only:
+ * JSON logs on stdout; readable, coloured lines instead when stdout is a terminal (or
+ * LOG_FORMAT=pretty). Request logs carry method, route template, status and duration only:
  * never headers, query strings or bodies, which is where keys, tokens and credentials live.
  * The redaction of secret-named fields is a second line of defence for anything logged by
- * accident.
+ * accident; it runs before either format is written.
  */
-export function createLogger(config: Pick<Config, 'logLevel'>, destination?: pino.DestinationStream): Logger {
+export function createLogger(config: LoggerConfig, destination?: pino.DestinationStream): Logger {
+  const format = config.logFormat ?? 'json';
+  // `auto` only looks at the real stdout: a destination given by a caller gets JSON unless asked.
+  const pretty = format === 'pretty' || (format === 'auto' && destination === undefined && process.stdout.isTTY === true);
   return pino(
     {
       level: config.logLevel,
@@ -21,10 +28,38 @@ export function createLogger(config: Pick<Config, 'logLevel'>, destination?: pin
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { log: redactSecretFields },
     },
-    // Stdout is written asynchronously: a log line never holds up a request. main.ts flushes
-    // it before the process exits.
-    destination ?? pino.destination({ dest: 1, sync: false }),
+    pretty
+      ? readableStream(destination)
+      : // Stdout is written asynchronously: a log line never holds up a request. main.ts flushes
+        // it before the process exits.
+        (destination ?? pino.destination({ dest: 1, sync: false })),
   );
+}
+
+/**
+ * Each JSON line turned into a readable one, in this thread and synchronously: this is for a
+ * person at a terminal (where the JSON path's throughput does not matter), and a line written
+ * just before the process exits is never lost in a worker or a stream pipeline.
+ */
+function readableStream(destination: pino.DestinationStream | undefined): pino.DestinationStream & { flush(cb: () => void): void } {
+  const out = destination ?? pino.destination({ dest: 1, sync: true });
+  // Loaded only here: ~30 ms of start-up that JSON logging never needs.
+  const { prettyFactory } = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
+  const prettify = prettyFactory({
+    // Colours only on the real stdout, and only when it can show them (NO_COLOR is respected).
+    ...(destination === undefined ? {} : { colorize: false }),
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,service',
+    singleLine: false,
+  });
+  return {
+    write: (line: string) => void out.write(prettify(line)),
+    flush: (cb) => {
+      const flushable = out as { flush?: (cb: (error?: Error) => void) => void };
+      if (typeof flushable.flush === 'function') flushable.flush(() => cb());
+      else cb();
+    },
+  };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig } from './config.ts';
 import { ensureFirstApiKey } from './core/accounts/first-api-key.ts';
 import { DataDirInUseError } from './db/data-dir-lock.ts';
+import { DatabaseUnavailableError } from './db/connection-loss.ts';
 import { UnpatchedPostgresDriverError } from './db/postgres-driver-check.ts';
 import { createLogger } from './logger.ts';
 import { startServer } from './server.ts';
@@ -30,7 +31,9 @@ export async function main(): Promise<void> {
     const message = error instanceof Error ? error.message : String(error);
     logger.fatal({ err: { message } }, 'failed to start');
     // Errors an operator fixes by hand: said plainly on stderr too, not only in the JSON log.
-    if (error instanceof DataDirInUseError || error instanceof UnpatchedPostgresDriverError) process.stderr.write(`switchboard: ${message}\n`);
+    if (error instanceof DataDirInUseError || error instanceof UnpatchedPostgresDriverError || causedBy(error, DatabaseUnavailableError)) {
+      process.stderr.write(`switchboard: ${message}\n`);
+    }
     logger.flush(() => process.exit(1));
     return;
   }
@@ -65,4 +68,12 @@ export async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+function causedBy(error: unknown, kind: new (...args: never[]) => Error): boolean {
+  for (let current = error, depth = 0; current && depth < 5; depth++) {
+    if (current instanceof kind) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
 }

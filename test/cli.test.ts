@@ -4,7 +4,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './helpers/database.ts';
-import { runBin, runCli, startServerProcess } from './helpers/processes.ts';
+import { freePort, runBin, runCli, startServerProcess } from './helpers/processes.ts';
 
 /**
  * The CLI and the service as separate processes on one database, the way an operator runs
@@ -41,6 +41,23 @@ describe('switchboard CLI and service', () => {
     expect(first).toMatchObject({ id: expect.any(String), key: expect.stringMatching(/^sk_/), name: 'first', accountId: expect.stringMatching(/^acc_/) });
   });
 
+  it('refuses to make another account unasked: lists the accounts and how to choose', async () => {
+    const refused = await runCli(['api-keys', 'create', '--name', 'unasked'], env);
+    expect(refused.code).toBe(2);
+    expect(refused.stdout).toBe('');
+    const [message, header, row, ...rest] = refused.stderr.trimEnd().split('\n');
+    expect(message).toMatch(/^switchboard: this database already has an account: add the key to one with --account <id>, or make another account with --new-account$/);
+    expect(header).toMatch(/^ACCOUNT +NAME +CREATED +ACTIVE KEYS$/);
+    expect(row).toMatch(new RegExp(`^${first.accountId} +first +\\d{4}-\\d\\d-\\d\\dT\\S+ +1$`));
+    expect(rest).toEqual([]);
+    const both = await runCli(['api-keys', 'create', '--name', 'x', '--account', first.accountId, '--new-account'], env);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('either --account or --new-account');
+    // Nothing was made.
+    const listed = await runCli(['accounts', 'list', '--json'], env);
+    expect(JSON.parse(listed.stdout)).toEqual([{ id: first.accountId, name: 'first', createdAt: expect.any(String), activeApiKeys: 1 }]);
+  });
+
   it('adds a key to an existing account, shown once in human form', async () => {
     const human = await runCli(['api-keys', 'create', '--name', 'second', '--account', first.accountId], env);
     expect(human.code).toBe(0);
@@ -71,6 +88,59 @@ describe('switchboard CLI and service', () => {
     expect(keys.map((k) => k.id).sort()).toEqual([first.id, second.id].sort());
     expect(result.stdout).not.toContain(first.key.split('_')[2]);
     expect(result.stdout).not.toContain(second.key.split('_')[2]);
+  });
+
+  it('lists keys and accounts as tables with headers', async () => {
+    // One after the other: the embedded database belongs to one process at a time.
+    const keys = await runCli(['api-keys', 'list'], env);
+    const accounts = await runCli(['accounts', 'list'], env);
+    expect(keys.code, keys.stderr).toBe(0);
+    const lines = keys.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^ID +ACCOUNT +CREATED +STATUS +NAME$/);
+    expect(lines.slice(1)).toHaveLength(2);
+    for (const [key, name] of [[first, 'first'], [second, 'second']] as const) {
+      expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^${key.id} +${first.accountId} +\\S+ +active +${name}$`)));
+    }
+    expect(accounts.stdout).toMatch(new RegExp(`^ACCOUNT +NAME +CREATED +ACTIVE KEYS\n${first.accountId} +first +\\S+ +2\n$`));
+  });
+
+  it('says which migrations it applied, or that there were none', async () => {
+    const again = await runCli(['migrate'], env);
+    expect(again).toMatchObject({ code: 0, stdout: 'The database schema is already up to date.\n', stderr: '' });
+    // A database of its own: every migration is new to it.
+    const freshDir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchboard-migrate-'));
+    try {
+      const fresh = await runCli(['migrate'], { DATA_DIR: freshDir });
+      expect(fresh.code, fresh.stderr).toBe(0);
+      const lines = fresh.stdout.trimEnd().split('\n');
+      expect(lines[0]).toBe('Applied 0001_init');
+      expect(lines.at(-1)).toMatch(new RegExp(`^The database schema is up to date \\(${lines.length - 1} migrations? applied\\)\\.$`));
+      const json = await runCli(['migrate', '--json'], { DATA_DIR: freshDir });
+      expect(JSON.parse(json.stdout)).toEqual({ applied: [] });
+    } finally {
+      fs.rmSync(freshDir, { recursive: true, force: true });
+    }
+  });
+
+  it('names the unreachable database (host:port) and the driver’s reason, never the password', async () => {
+    const password = 'pw-that-must-not-show';
+    // Free a moment ago, so nothing listens there: the connection is refused.
+    const closed = await freePort();
+    const unreachable = { DATABASE_URL: `postgres://switchboard:${password}@127.0.0.1:${closed}/switchboard`, SWITCHBOARD_SECRET: randomBytes(32).toString('base64url'), DATA_DIR: dataDir };
+    const [migrate, serve] = await Promise.all([
+      runCli(['migrate'], unreachable),
+      startServerProcess(unreachable).then(
+        () => new Error('started'),
+        (error: Error) => error,
+      ),
+    ]);
+    expect(migrate.code).toBe(1);
+    expect(migrate.stderr).toBe(`switchboard: Could not migrate the database: The database at 127.0.0.1:${closed} is unavailable (ECONNREFUSED)\n`);
+    expect(serve.message).toContain(`The database at 127.0.0.1:${closed} is unavailable (ECONNREFUSED)`);
+    for (const output of [migrate.stdout + migrate.stderr, serve.message]) {
+      expect(output).not.toContain(password);
+      expect(output).not.toMatch(/ {2}failed/);
+    }
   });
 
   it('serves with those keys; revocation takes effect', async () => {

@@ -12,6 +12,12 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(config)).toBe(true);
   });
 
+  it('picks the log format by the terminal unless LOG_FORMAT says json or pretty', () => {
+    expect(loadConfig({}).logFormat).toBe('auto');
+    expect(loadConfig({ LOG_FORMAT: 'json' }).logFormat).toBe('json');
+    expect(loadConfig({ LOG_FORMAT: 'pretty' }).logFormat).toBe('pretty');
+  });
+
   it('uses PostgreSQL when DATABASE_URL is set, and then demands a shared secret', () => {
     expect(() => loadConfig({ DATABASE_URL: 'postgres://localhost/db' })).toThrow(/SWITCHBOARD_SECRET/);
     const config = loadConfig({ DATABASE_URL: 'postgres://localhost/db', SWITCHBOARD_SECRET: 'x'.repeat(40) });
@@ -26,6 +32,7 @@ describe('loadConfig', () => {
     ['DATABASE_URL', { DATABASE_URL: 'mysql://localhost/db' }],
     ['SWITCHBOARD_SECRET', { SWITCHBOARD_SECRET: 'short' }],
     ['LOG_LEVEL', { LOG_LEVEL: 'loud' }],
+    ['LOG_FORMAT', { LOG_FORMAT: 'yaml' }],
     ['MAX_BODY_BYTES', { MAX_BODY_BYTES: '-1' }],
     ['AUTH_FAILURES_PER_MINUTE', { AUTH_FAILURES_PER_MINUTE: '-1' }],
     ['TRUST_PROXY', { TRUST_PROXY: 'yes' }],

@@ -571,7 +571,7 @@ export interface components {
             details: {
                 issuer: string | null;
                 /** @enum {string} */
-                reason: "denied" | "connection_changed" | "no_code" | "issuer_mismatch" | "exchange_refused" | "no_tokens" | "link_spent" | "already_connected" | "browser_mismatch";
+                reason: "denied" | "connection_changed" | "no_code" | "issuer_mismatch" | "exchange_refused" | "no_tokens" | "link_spent" | "already_connected" | "browser_mismatch" | "discovery_failed" | "registration_failed" | "start_failed";
                 error: string | null;
             };
         } | {

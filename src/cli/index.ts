@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { SWITCHBOARD_VERSION } from '../version.ts';
+import { registerAccountCommands } from './commands/accounts.ts';
 import { registerApiKeyCommands } from './commands/api-keys.ts';
+import { registerAuditCommands } from './commands/audit.ts';
 import { registerConnectionCommands } from './commands/connections.ts';
 import { registerKeyCommands } from './commands/keys.ts';
 import { registerNamespaceCommands } from './commands/namespaces.ts';
@@ -11,10 +13,11 @@ import { registerToolCommands } from './commands/tools.ts';
 import { registerWebhookCommands } from './commands/webhooks.ts';
 import { addCommonOptions, addProgramOptions } from './context.ts';
 import { reportFailure } from './errors.ts';
+import { addGroupExamples } from './group-examples.ts';
 
 const AFTER_HELP = `
 Commands that talk to a running server use --url (SWITCHBOARD_URL) and --api-key
-(SWITCHBOARD_API_KEY). serve, migrate, api-keys, oauth-clients and keys work on the database
+(SWITCHBOARD_API_KEY). serve, migrate, accounts, api-keys, oauth-clients and keys work on the database
 directly and read the service's environment (DATA_DIR or DATABASE_URL, SWITCHBOARD_SECRET, …);
 with the embedded database, stop the service before using them on the same DATA_DIR.
 
@@ -25,7 +28,8 @@ Example:
   switchboard tools call my-team <connection id> echo '{"message":"hi"}'
   switchboard webhooks add my-team --url https://app.example.com/hooks/switchboard`;
 
-function buildProgram(): Command {
+/** The whole `switchboard` command tree (exported for the test that checks every command's help). */
+export function buildProgram(): Command {
   const program = new Command('switchboard')
     .description('Manage Switchboard: connections to remote MCP servers, their tools, tokens and keys')
     .version(SWITCHBOARD_VERSION, '-v, --version')
@@ -36,13 +40,14 @@ function buildProgram(): Command {
     .showSuggestionAfterError()
     .addHelpText('after', AFTER_HELP);
   addProgramOptions(program);
-  const http = [registerNamespaceCommands, registerConnectionCommands, registerToolCommands, registerTokenCommands, registerWebhookCommands];
-  const database = [registerApiKeyCommands, registerOAuthClientCommands, registerKeyCommands];
+  const http = [registerNamespaceCommands, registerConnectionCommands, registerToolCommands, registerTokenCommands, registerWebhookCommands, registerAuditCommands];
+  const database = [registerAccountCommands, registerApiKeyCommands, registerOAuthClientCommands, registerKeyCommands];
   for (const register of http) register(program);
   const before = program.commands.length;
   for (const register of database) register(program);
   program.commands.forEach((command, i) => addCommonOptions(command, i < before ? 'http' : 'database'));
   registerServerCommands(program);
+  for (const group of program.commands) if (group.commands.length > 0) addGroupExamples(group);
   return program;
 }
 

@@ -15,15 +15,18 @@ export function cell(value: unknown, max = 60): string {
 }
 
 /** Columns padded to their widest cell, two spaces apart; the last column is not padded. */
-export function printTable(headers: string[], rows: string[][]): void {
+export function formatTable(headers: string[], rows: string[][]): string[] {
   const widths = headers.map((header, i) => Math.max(header.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: string[]) =>
     cells
       .map((text, i) => (i === cells.length - 1 ? text : text.padEnd(widths[i]!)))
       .join('  ')
       .trimEnd();
-  printLine(line(headers));
-  for (const row of rows) printLine(line(row));
+  return [line(headers), ...rows.map(line)];
+}
+
+export function printTable(headers: string[], rows: string[][]): void {
+  for (const text of formatTable(headers, rows)) printLine(text);
 }
 
 /** `label:  value` lines with the labels aligned; empty values are left out. */

@@ -7,9 +7,37 @@ import { CompiledQuery, type DatabaseConnection, type Dialect, type Driver } fro
  */
 export class DatabaseUnavailableError extends Error {
   override name = 'DatabaseUnavailableError';
-  constructor(cause: unknown) {
-    super('The database is unavailable', { cause });
+  /** `address` is host:port, never the URL (it may hold the password). */
+  constructor(cause: unknown, address?: string) {
+    super(`The database${address ? ` at ${address}` : ''} is unavailable${describeCause(cause)}`, { cause });
   }
+}
+
+/** The driver's reason, as an operator can act on it: `(ECONNREFUSED)`, `(57P03: the database system is starting up)`. */
+function describeCause(cause: unknown): string {
+  const code = (cause as { code?: unknown } | null)?.code;
+  const message = cause instanceof Error ? cause.message : '';
+  if (typeof code !== 'string') return message ? ` (${message})` : '';
+  // postgres.js names socket errors like `connect ECONNREFUSED 127.0.0.1:5432`: the code says it all.
+  return message && !message.includes(code) ? ` (${code}: ${message})` : ` (${code})`;
+}
+
+/**
+ * host:port of a postgres:// URL, for messages: the user and password are left out. Several
+ * hosts (`host1:5432,host2:5432`) are kept as written.
+ */
+export function databaseAddress(url: string): string {
+  const rest = url.replace(/^postgres(?:ql)?:\/\//, '');
+  // After the last @ before the query: a password written with a raw @ in it stays out.
+  const afterCredentials = rest.slice(rest.split('?')[0]!.lastIndexOf('@') + 1);
+  const authority = /^[^/?#]*/.exec(afterCredentials)![0];
+  // postgres:///db?host=/run/postgresql names a socket directory in the query.
+  const socket = /[?&]host=([^&#]+)/.exec(url)?.[1];
+  if (authority === '') return socket ? decodeURIComponent(socket) : 'localhost:5432';
+  return authority
+    .split(',')
+    .map((host) => (/:\d+$/.test(host) ? host : `${host}:5432`))
+    .join(',');
 }
 
 // Socket errors, postgres.js's own connection errors, and SQLSTATEs of a server going away:
@@ -38,8 +66,10 @@ export function isConnectionLoss(error: unknown): boolean {
   return typeof code === 'string' && (CONNECTION_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code));
 }
 
-function rethrow(error: unknown): never {
-  throw isConnectionLoss(error) ? new DatabaseUnavailableError(error) : error;
+function rethrower(address: string | undefined) {
+  return (error: unknown): never => {
+    throw isConnectionLoss(error) ? new DatabaseUnavailableError(error, address) : error;
+  };
 }
 
 /**
@@ -49,15 +79,16 @@ function rethrow(error: unknown): never {
  * socket (porsager/postgres#1208), and a release would put the dead connection back among the
  * open ones. Left alone, the pool reconnects it when it is next needed.
  */
-export function reportingUnavailability(dialect: Dialect): Dialect {
+export function reportingUnavailability(dialect: Dialect, address?: string): Dialect {
   const lost = new WeakSet<DatabaseConnection>();
+  const rethrow = rethrower(address);
   return {
     createAdapter: () => dialect.createAdapter(),
     createIntrospector: (db) => dialect.createIntrospector(db),
     createQueryCompiler: () => dialect.createQueryCompiler(),
     createDriver: () => passThrough(dialect.createDriver(), {
       acquireConnection: (driver: Driver) => async (...args: unknown[]) =>
-        guardConnection(await (driver.acquireConnection as (...a: unknown[]) => Promise<DatabaseConnection>)(...args).catch(rethrow), lost),
+        guardConnection(await (driver.acquireConnection as (...a: unknown[]) => Promise<DatabaseConnection>)(...args).catch(rethrow), lost, address),
       // Kysely's PostgresDriver, which kysely-postgres-js extends, answers a failed ROLLBACK by
       // calling a private method that only its own `pg` connections have: a transaction whose
       // connection was lost then failed with a TypeError (a 500) in place of the loss (a 503).
@@ -73,10 +104,11 @@ export function reportingUnavailability(dialect: Dialect): Dialect {
   };
 }
 
-function guardConnection(connection: DatabaseConnection, lost: WeakSet<DatabaseConnection>): DatabaseConnection {
+function guardConnection(connection: DatabaseConnection, lost: WeakSet<DatabaseConnection>, address: string | undefined): DatabaseConnection {
+  const rethrow = rethrower(address);
   const guarded: DatabaseConnection = passThrough(connection, {
     executeQuery: (target: DatabaseConnection) => (query: Parameters<DatabaseConnection['executeQuery']>[0]) => {
-      if (lost.has(guarded)) return Promise.reject(new DatabaseUnavailableError(new Error('The connection to the database was lost')));
+      if (lost.has(guarded)) return Promise.reject(new DatabaseUnavailableError(new Error('the connection to it was lost'), address));
       return target.executeQuery(query).catch((error: unknown) => {
         if (isConnectionLoss(error)) lost.add(guarded);
         return rethrow(error);
@@ -84,7 +116,7 @@ function guardConnection(connection: DatabaseConnection, lost: WeakSet<DatabaseC
     },
     streamQuery: (target: DatabaseConnection) =>
       async function* (...args: Parameters<DatabaseConnection['streamQuery']>) {
-        if (lost.has(guarded)) throw new DatabaseUnavailableError(new Error('The connection to the database was lost'));
+        if (lost.has(guarded)) throw new DatabaseUnavailableError(new Error('the connection to it was lost'), address);
         try {
           yield* target.streamQuery(...args);
         } catch (error) {

@@ -9,7 +9,7 @@ import { lockDataDir } from './data-dir-lock.ts';
 import { assertPostgresDriverPatched } from './postgres-driver-check.ts';
 import { observingQueries, type QueryObserver } from './query-observer.ts';
 import { listenResiliently } from './resilient-listen.ts';
-import { reportingUnavailability } from './connection-loss.ts';
+import { databaseAddress, reportingUnavailability } from './connection-loss.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database> | Transaction<Database>;
@@ -68,7 +68,7 @@ export async function openDb(target: DatabaseTarget, options: OpenDbOptions = {}
     });
     // A lost connection surfaces as DatabaseUnavailableError (503 at the edge); postgres.js
     // connects anew on the next query, so the service recovers once the server is back.
-    const observed = observingQueries(reportingUnavailability(new PostgresJSDialect({ postgres: client })));
+    const observed = observingQueries(reportingUnavailability(new PostgresJSDialect({ postgres: client }), databaseAddress(target.url)));
     const db = new Kysely<Database>({ dialect: observed.dialect, log });
     return {
       db,
@@ -128,8 +128,11 @@ function pgliteListener(pglite: PGlite): OpenDatabase['listen'] {
   };
 }
 
-/** Brings the schema to the latest migration. Safe to run from several replicas at once. */
-export async function migrateToLatest(db: Kysely<Database>): Promise<void> {
+/**
+ * Brings the schema to the latest migration. Safe to run from several replicas at once.
+ * Returns the names of the migrations this call applied (none: it was up to date).
+ */
+export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => migrations },
@@ -137,8 +140,11 @@ export async function migrateToLatest(db: Kysely<Database>): Promise<void> {
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
-    throw new Error(`Database migration ${failed ?? ''} failed: ${(error as Error).message ?? String(error)}`);
+    const reason = error instanceof Error ? error.message : String(error);
+    // No migration failed when the database could not be reached at all: say that, not a blank name.
+    throw new Error(failed ? `Database migration ${failed} failed: ${reason}` : `Could not migrate the database: ${reason}`, { cause: error });
   }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
 
 export async function pingDb(db: Db): Promise<void> {

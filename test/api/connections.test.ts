@@ -413,7 +413,7 @@ describe('upserting with PUT', () => {
 });
 
 describe('a status that tells the truth', () => {
-  // A query marker checks that messages name the host, never the path or query.
+  // A query marker checks that messages never name the query (only a wrong path names the path).
   const cases: [string, () => Promise<string>, RegExp, TestServer | 'impatient' | undefined][] = [
     // Worded like a name refused after DNS, so that tenants cannot map internal names (docs/security.md).
     ['a name that does not resolve', async () => 'http://does-not-exist.invalid/mcp?q=qmarker', /does-not-exist\.invalid could not be reached \(not found/, undefined],
@@ -421,6 +421,8 @@ describe('a status that tells the truth', () => {
     ['TLS to a plain-HTTP server', async () => `https://127.0.0.1:${up.sessions.port}/mcp?q=qmarker`, /TLS|SSL/i, undefined],
     ['a web page, not MCP', async () => `${up.html.url}?q=qmarker`, /not .*MCP/i, undefined],
     ['a server that never answers', async () => `${up.hang.url}?q=qmarker`, /within/i, 'impatient'],
+    // An MCP server asked at a path it does not serve: the status and the path, not a lost session.
+    ['an MCP server at the wrong path', async () => `${up.sessions.url.replace(/\/mcp$/, '/sse')}?q=qmarker`, /^127\.0\.0\.1:\d+ answered HTTP 404 at \/sse: check the server's MCP path$/, undefined],
   ];
 
   it.each(cases)('reports %s as an error with a useful message', async (_label, url, message, where) => {

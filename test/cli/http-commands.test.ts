@@ -168,6 +168,54 @@ describe('switchboard CLI over HTTP', { timeout: 120_000 }, () => {
     expect(json<{ connectionId: string }>(flagToken).connectionId).toBe(connected);
   });
 
+  it('revokes tokens by the token (from stdin) and by id; lists audit events with the API filters', async () => {
+    const minted = json<{ token: string }>(await run(['tokens', 'mint', '--ttl', '10m', '--json']));
+    const byToken = await run(['tokens', 'revoke', '--token', '-'], minted.token);
+    expect(byToken.code, byToken.stderr).toBe(0);
+    const revokedId = /^Revoked token (tok_\S+)\.$/.exec(byToken.stdout.trim())?.[1];
+    expect(revokedId).toBeDefined();
+    expect(byToken.stdout).not.toContain(minted.token);
+    expectOneLineError(await sb(['namespaces', 'list'], { env: { SWITCHBOARD_URL: server.url, SWITCHBOARD_API_KEY: minted.token } }), 1, /^switchboard: 401 /);
+
+    // Token ids are in the audit log: every mint so far, newest first.
+    const mints = json<{ events: { type: string; details: { tokenId: string } }[] }>(await run(['audit', 'list', '--type', 'token.minted', '--json']));
+    expect(mints.events.every((event) => event.type === 'token.minted')).toBe(true);
+    expect(mints.events.map((event) => event.details.tokenId)).toContain(revokedId);
+    const otherId = mints.events.map((event) => event.details.tokenId).find((id) => id !== revokedId)!;
+    const [byId, unknown, neither, both] = await Promise.all([
+      run(['tokens', 'revoke', otherId, '--json']),
+      run(['tokens', 'revoke', 'tok_nosuchtoken']),
+      run(['tokens', 'revoke']),
+      run(['tokens', 'revoke', otherId, '--token', 'x']),
+    ]);
+    expect(json(byId)).toEqual({ success: true, id: otherId });
+    expectOneLineError(unknown, 1, /^switchboard: 404 not_found: No token with id tok_nosuchtoken/);
+    expectOneLineError(neither, 2, /give the token id, or --token/);
+    expectOneLineError(both, 2, /give the token id, or --token/);
+
+    const [table, revocations, onePerPage, ofNamespace, badType] = await Promise.all([
+      run(['audit', 'list']),
+      run(['audit', 'list', '--type', 'token.revoked', '--json']),
+      run(['audit', 'list', '--type', 'token.revoked', '--limit', '1', '--all', '--json']),
+      run(['audit', 'list', '--namespace', ns, '--type', 'connection.credentials_set', '--since', '2020-01-01T00:00:00Z', '--json']),
+      run(['audit', 'list', '--type', 'bogus']),
+    ]);
+    expect(table.code, table.stderr).toBe(0);
+    const lines = table.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^TIME +TYPE +ACTOR +NAMESPACE +CONNECTION +DETAILS$/);
+    expect(table.stdout).toMatch(new RegExp(`^\\d{4}-\\S+ +token\\.revoked +api_key \\S+ +tokenId=${otherId}$`, 'm'));
+    expect(table.stdout).toMatch(new RegExp(`^\\d{4}-\\S+ +connection\\.credentials_set +api_key \\S+ +${ns} +${connected} +created=true headerNames=\\["x-api-key"\\]`, 'm'));
+    expect(table.stdout).not.toContain(upstreamKey);
+    const revoked = json<{ events: { details: { tokenId: string } }[] }>(revocations).events.map((event) => event.details.tokenId);
+    expect(revoked).toEqual([otherId, revokedId]);
+    expect(json<{ events: { details: { tokenId: string } }[] }>(onePerPage).events.map((event) => event.details.tokenId)).toEqual(revoked);
+    const credentialEvents = json<{ events: { namespace: string; connectionId: string }[] }>(ofNamespace).events;
+    // needs-setup was added without a credential: no event for it.
+    expect(credentialEvents.map((event) => event.connectionId)).toEqual([connected]);
+    expect(credentialEvents.every((event) => event.namespace === ns)).toBe(true);
+    expectOneLineError(badType, 1, /^switchboard: 400 validation_error: .*token\.minted/);
+  });
+
   it('removes connections and namespaces', async () => {
     const [removed, generated, listed] = await Promise.all([
       run(['connections', 'remove', ns, connected]),
@@ -242,7 +290,7 @@ describe('switchboard CLI over HTTP', { timeout: 120_000 }, () => {
     expectOneLineError(missingUrl!, 2, /required option '--url <mcp-url>' not specified/);
     expectOneLineError(noKey!, 2, /no API key: set SWITCHBOARD_API_KEY or pass --api-key/);
     expect(help!.code).toBe(0);
-    for (const command of ['namespaces', 'connections', 'tools', 'tokens', 'api-keys', 'oauth-clients', 'keys', 'serve', 'migrate']) {
+    for (const command of ['namespaces', 'connections', 'tools', 'tokens', 'audit', 'accounts', 'api-keys', 'oauth-clients', 'keys', 'serve', 'migrate']) {
       expect(help!.stdout).toContain(command);
     }
     expect(callHelp!.code).toBe(0);

@@ -44,3 +44,36 @@ describe('log redaction', () => {
     expect(lines[0]).toMatchObject({ ids: ['a', 'b'], err: { message: 'boom' } });
   });
 });
+
+describe('readable logs (LOG_FORMAT=pretty, or auto on a terminal)', () => {
+  function capturePretty() {
+    let text = '';
+    const logger = createLogger({ logLevel: 'info', logFormat: 'pretty' }, { write: (chunk: string) => void (text += chunk) });
+    return { logger, text: () => text };
+  }
+
+  it('writes a readable line, not JSON: time, level, message, then the fields', () => {
+    const { logger, text } = capturePretty();
+    logger.warn({ namespace: 'my-team', status: 404 }, 'upstream answered HTTP 404');
+    const output = text();
+    expect(() => JSON.parse(output)).toThrow();
+    expect(output).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] WARN: upstream answered HTTP 404\n/);
+    expect(output).toMatch(/^ {4}namespace: "my-team"$/m);
+    expect(output).toMatch(/^ {4}status: 404$/m);
+    expect(output).not.toContain('service');
+  });
+
+  it('redacts secret-named fields there too', () => {
+    const { logger, text } = capturePretty();
+    logger.info({ token: 'sbt_canary', upstream: { Authorization: 'Bearer sk_canary', host: 'example.com' } }, 'something');
+    expect(text()).toContain('[redacted]');
+    expect(text()).toContain('example.com');
+    expect(text()).not.toMatch(/canary/);
+  });
+
+  it('stays JSON for a destination of the caller unless pretty is asked for', () => {
+    const lines: string[] = [];
+    createLogger({ logLevel: 'info', logFormat: 'auto' }, { write: (line: string) => void lines.push(line) }).info('x');
+    expect(JSON.parse(lines[0]!)).toMatchObject({ msg: 'x', level: 30 });
+  });
+});

@@ -12,7 +12,7 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
  * are read within the upstream timeout and up to a small size: a metadata document of 20 MB or
  * one that trickles forever ends in the plain-words error page, not in a redirect or a hang.
  */
-type Behaviour = 'padded-declared' | 'padded-streamed' | 'trickle';
+type Behaviour = 'padded-declared' | 'padded-streamed' | 'trickle' | 'registration-refused';
 const PADDING_BYTES = 20 * 1024 * 1024;
 
 let server: TestServer;
@@ -41,6 +41,11 @@ beforeAll(async () => {
     open.add(res);
     res.on('close', () => open.delete(res));
     const url = new URL(req.url ?? '/', issuer);
+    if (req.method === 'POST' && url.pathname === '/register' && behaviour === 'registration-refused') {
+      req.resume();
+      res.writeHead(400, { 'content-type': 'application/json' });
+      return void res.end(JSON.stringify({ error: 'invalid_client_metadata', error_description: 'no dynamic clients here' }));
+    }
     if (req.method === 'POST' && url.pathname === '/register') {
       req.resume();
       res.writeHead(201, { 'content-type': 'application/json' });
@@ -58,6 +63,10 @@ beforeAll(async () => {
     }
     if (!url.pathname.startsWith('/.well-known/')) return void res.writeHead(404).end();
     const document = JSON.stringify(metadata());
+    if (behaviour === 'registration-refused') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return void res.end(document);
+    }
     if (behaviour === 'trickle') {
       // Headers, then a byte of whitespace now and then: valid JSON so far, never finished.
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -94,30 +103,46 @@ function send(method: string, pathname: string, body?: unknown): Promise<Respons
   });
 }
 
-/** A connection to the protected MCP endpoint that names the hostile authorization server: its authorization link. */
-async function linkToHostileServer(): Promise<string> {
+/** A connection to the protected MCP endpoint that names the hostile authorization server, and its authorization link. */
+async function linkToHostileServer(): Promise<{ connectionId: string; link: string }> {
   const response = await send('POST', `/${ns}`, { mcpUrl: `${issuer}/mcp` });
-  const body = (await response.json()) as { status: { state: string; authorizationUrl?: string } };
+  const body = (await response.json()) as { connectionId: string; status: { state: string; authorizationUrl?: string } };
   expect(response.status, JSON.stringify(body)).toBe(201);
   expect(body.status.state).toBe('auth_required');
-  return body.status.authorizationUrl!;
+  return { connectionId: body.connectionId, link: body.status.authorizationUrl! };
 }
 
-describe('an authorization server that answers without bounds', () => {
+/** The account's oauth.failed events about one connection (newest first). */
+async function failuresOf(connectionId: string): Promise<{ actor: { type: string }; details: { issuer: string | null; reason: string; error: string | null } }[]> {
+  const response = await send('GET', `/audit-events?type=oauth.failed&connectionId=${connectionId}`);
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { events: never[] }).events;
+}
+
+describe('an authorization server that answers without bounds, or refuses', () => {
   it.each([
-    ['padded-declared', /larger than/],
-    ['padded-streamed', /larger than/],
-    ['trickle', /did not answer in time/],
-  ] as const)('%s: continuing the link answers the error page', async (kind, reason) => {
+    ['padded-declared', /larger than/, 'discovery_failed', null],
+    ['padded-streamed', /larger than/, 'discovery_failed', null],
+    ['trickle', /did not answer in time/, 'discovery_failed', null],
+    ['registration-refused', /invalid_client_metadata/, 'registration_failed', 'invalid_client_metadata'],
+  ] as const)('%s: continuing the link answers the error page, audits and logs why', async (kind, reason, step, code) => {
     behaviour = kind;
-    const continued = await continueAuthorizationLink(await linkToHostileServer());
+    const { connectionId, link } = await linkToHostileServer();
+    const continued = await continueAuthorizationLink(link);
     const page = pageText(await continued.text());
     expect(continued.headers.get('location')).toBeNull();
     expect(continued.status, page).toBe(502);
     expect(continued.headers.get('content-type')).toMatch(/^text\/html/);
     expect(page).toMatch(/Could not start the authorization/);
     expect(page).toMatch(reason);
-    // The operator hears why.
-    await expect.poll(() => server.logs.some((line) => line.msg === 'could not start an upstream authorization' && reason.test(String(line.reason)))).toBe(true);
+    // The operator hears why, at warn.
+    await expect
+      .poll(() => server.logs.some((line) => line.msg === 'could not start an upstream authorization' && line.level === 40 && line.step === step && reason.test(String(line.reason))))
+      .toBe(true);
+    // The account's audit log keeps the step it stopped at, and the server's error code.
+    expect(await failuresOf(connectionId)).toEqual([
+      expect.objectContaining({ actor: { type: 'end_user', id: null }, details: { issuer: step === 'discovery_failed' ? null : issuer, reason: step, error: code } }),
+    ]);
   }, 60_000);
 });
+

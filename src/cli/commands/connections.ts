@@ -21,7 +21,15 @@ export function registerConnectionCommands(program: Command): void {
     .option('--header <key=value>', 'a credential header sent upstream, stored encrypted (repeatable)', collectRaw)
     .option('--metadata <key=value>', 'metadata for your own bookkeeping, filterable (repeatable)', collectRaw)
     .description('Add a connection (or, with --id, create or update it) and show its status')
-    .addHelpText('after', '\nHere --url is the upstream; the server is SWITCHBOARD_URL, or: switchboard --url URL connections add …')
+    .addHelpText(
+      'after',
+      `
+Here --url is the upstream; the server is SWITCHBOARD_URL, or: switchboard --url URL connections add …
+
+Examples:
+  switchboard connections add my-team --url https://mcp.example.com/mcp --header "x-api-key=$UPSTREAM_KEY"
+  switchboard connections add my-team --id github --url https://api.githubcopilot.com/mcp/ --metadata userId=alice`,
+    )
     .action(async (namespace: string, options: AddOptions, command: Command) => {
       const headers = toPairs(options.header, '--header');
       const metadata = toPairs(options.metadata, '--metadata');
@@ -46,6 +54,10 @@ export function registerConnectionCommands(program: Command): void {
     .option('--cursor <cursor>', 'continue from a previous page')
     .option('--all', 'follow nextCursor through every page')
     .description('List connections, oldest first')
+    .addHelpText('after', `
+Examples:
+  switchboard connections list my-team
+  switchboard connections list my-team --metadata userId=alice --all --json`)
     .action(async (namespace: string, options: ListOptions, command: Command) => {
       const metadata = toPairs(options.metadata, '--metadata');
       const { client, json } = httpContext(command);
@@ -70,6 +82,9 @@ export function registerConnectionCommands(program: Command): void {
     .argument('<namespace>', 'the namespace')
     .argument('<id>', 'the connection id')
     .description('Show a connection and its status (where to authorize, what input is missing)')
+    .addHelpText('after', `
+Example:
+  switchboard connections get my-team github`)
     .action(async (namespace: string, id: string, _options, command: Command) => {
       const { client, json } = httpContext(command);
       const connection = await withProgress(`Checking ${id}`, () => client.request<Connection>('GET', `/${segment(namespace)}/${segment(id)}`));
@@ -82,6 +97,9 @@ export function registerConnectionCommands(program: Command): void {
     .argument('<namespace>', 'the namespace')
     .argument('<id>', 'the connection id')
     .description('Remove a connection (ends its upstream session)')
+    .addHelpText('after', `
+Example:
+  switchboard connections remove my-team github`)
     .action(async (namespace: string, id: string, _options, command: Command) => {
       const { client, json } = httpContext(command);
       const answer = await client.request<{ success: true }>('DELETE', `/${segment(namespace)}/${segment(id)}`);

@@ -9,12 +9,15 @@ import type { Db } from '../../db/open.ts';
 export async function openDatabaseCommand() {
   const config = loadConfig();
   const [{ migrateToLatest, openDb }, { CLI_ACTOR }] = await Promise.all([import('../../db/open.ts'), import('../../core/audit/audit-event-types.ts')]);
-  /** Opens the configured database (migrating it, so the CLI works before the first start). */
-  async function withDatabase<T>(work: (db: Db) => Promise<T>): Promise<T> {
+  /**
+   * Opens the configured database, migrating it so the CLI works before the first start;
+   * `work` also gets the names of the migrations that this applied.
+   */
+  async function withDatabase<T>(work: (db: Db, appliedMigrations: string[]) => Promise<T>): Promise<T> {
     const database = await openDb(config.database);
     try {
-      await migrateToLatest(database.db);
-      return await work(database.db);
+      const applied = await migrateToLatest(database.db);
+      return await work(database.db, applied);
     } finally {
       await database.close();
     }

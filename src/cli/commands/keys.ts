@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { positiveInteger } from '../arguments.ts';
 import { commonOptionsOf } from '../context.ts';
-import { printLine } from '../output.ts';
+import { printLine, printTable } from '../output.ts';
 import { openDatabaseCommand } from './database-access.ts';
 
 /**
@@ -16,6 +16,12 @@ export function registerKeyCommands(program: Command): void {
     .command('rotate')
     .description('Re-encrypt every stored secret under SWITCHBOARD_SECRET (old values opened with SWITCHBOARD_PREVIOUS_SECRETS); safe while servers run, safe to repeat')
     .option('--batch-size <n>', 'rows per transaction (1–10000)', positiveInteger(10_000), 500)
+    .addHelpText(
+      'after',
+      `
+Example (servers keep running on PostgreSQL; the whole procedure is in docs/cli.md):
+  SWITCHBOARD_SECRET="$NEW_SECRET" SWITCHBOARD_PREVIOUS_SECRETS="$OLD_SECRET" switchboard keys rotate`,
+    )
     .action(async (options: { batchSize: number }, command: Command) => {
       const { withDatabase, keyring } = await openDatabaseCommand();
       const { rotateSealedValues } = await import('../../core/crypto/rotation.ts');
@@ -25,12 +31,10 @@ export function registerKeyCommands(program: Command): void {
       if (commonOptionsOf(command).json) printLine(JSON.stringify({ keyId: ring.currentKeyId, tables: counts }));
       else {
         printLine(`Re-sealed under key ${ring.currentKeyId}:`);
-        for (const c of counts) {
-          printLine(
-            `  ${`${c.table}.${c.column}`.padEnd(22)} ${c.resealed} re-sealed, ${c.alreadyCurrent} already current` +
-              `${c.changedConcurrently ? `, ${c.changedConcurrently} rewritten meanwhile by a server` : ''}${c.unreadable ? `, ${c.unreadable} UNREADABLE` : ''}`,
-          );
-        }
+        printTable(
+          ['VALUE', 'RE-SEALED', 'ALREADY CURRENT', 'REWRITTEN MEANWHILE', 'UNREADABLE'],
+          counts.map((c) => [`${c.table}.${c.column}`, String(c.resealed), String(c.alreadyCurrent), String(c.changedConcurrently), String(c.unreadable)]),
+        );
       }
       // Never tell the operator it is safe to drop the old secret while something still needs it.
       if (unreadable > 0) {

@@ -10,6 +10,10 @@ export function registerNamespaceCommands(program: Command): void {
   namespaces
     .command('list')
     .description('List your namespaces, newest first (every page)')
+    .addHelpText('after', `
+Examples:
+  switchboard namespaces list
+  switchboard namespaces list --json | jq -r '.namespaces[].name'`)
     .action(async (_options, command: Command) => {
       const { client, json } = httpContext(command);
       const all: Namespace[] = [];
@@ -28,6 +32,10 @@ export function registerNamespaceCommands(program: Command): void {
     .command('create')
     .argument('[name]', 'a name of your choice (3–39 lowercase letters, digits and hyphens); generated when left out')
     .description('Create a namespace (idempotent for a name you already own)')
+    .addHelpText('after', `
+Examples:
+  switchboard namespaces create my-team
+  switchboard namespaces create          # a generated name, printed`)
     .action(async (name: string | undefined, _options, command: Command) => {
       const { client, json } = httpContext(command);
       const created = name
@@ -41,6 +49,9 @@ export function registerNamespaceCommands(program: Command): void {
     .command('delete')
     .argument('<name>', 'the namespace')
     .description('Delete a namespace and all its connections')
+    .addHelpText('after', `
+Example:
+  switchboard namespaces delete my-team`)
     .action(async (name: string, _options, command: Command) => {
       const { client, json } = httpContext(command);
       const answer = await client.request<{ success: true; name: string }>('DELETE', `/namespaces/${segment(name)}`);

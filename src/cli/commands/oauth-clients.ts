@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { commonOptionsOf } from '../context.ts';
-import { printLine } from '../output.ts';
+import { printLine, printTable } from '../output.ts';
 import { openDatabaseCommand } from './database-access.ts';
 
 type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
@@ -30,6 +30,13 @@ export function registerOAuthClientCommands(program: Command): void {
     .option('--auth-method <method>', 'client_secret_basic, client_secret_post or none', authMethod)
     .option('--scope <scope>', 'the scope to ask for')
     .option('--account <account-id>', 'only for this account')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  switchboard oauth-clients add --issuer https://auth.example.com --client-id switchboard --client-secret "$CLIENT_SECRET"
+  switchboard oauth-clients add --issuer https://login.example.org/ --client-id public-app --auth-method none --account acc_…`,
+    )
     .action(async (options: { issuer: string; clientId: string; clientSecret?: string; authMethod?: AuthMethod; scope?: string; account?: string }, command: Command) => {
       const { withDatabase, keyring } = await openDatabaseCommand();
       const { configureOAuthClient } = await import('../../core/oauth/oauth-clients.ts');
@@ -50,6 +57,7 @@ export function registerOAuthClientCommands(program: Command): void {
     .command('list')
     .description('List the configured OAuth clients (never their secrets)')
     .option('--account <account-id>', "an account's own, instead of those for every account")
+    .addHelpText('after', '\nExamples:\n  switchboard oauth-clients list\n  switchboard oauth-clients list --account acc_… --json')
     .action(async (options: { account?: string }, command: Command) => {
       const { withDatabase, keyring } = await openDatabaseCommand();
       const { listOAuthClients } = await import('../../core/oauth/oauth-clients.ts');
@@ -57,7 +65,10 @@ export function registerOAuthClientCommands(program: Command): void {
       const list = await withDatabase((db) => listOAuthClients(db, ring, options.account ?? null));
       if (commonOptionsOf(command).json) return printLine(JSON.stringify(list));
       if (list.length === 0) return printLine('No OAuth clients configured.');
-      for (const c of list) printLine(`${c.id}  ${c.issuer}  ${c.clientId}  ${c.hasSecret ? 'secret stored' : 'no secret'}`);
+      printTable(
+        ['ID', 'ISSUER', 'CLIENT ID', 'SECRET', 'FOR'],
+        list.map((c) => [c.id, c.issuer, c.clientId, c.hasSecret ? 'stored' : 'none', c.accountId ?? 'every account']),
+      );
     });
 
   clients
@@ -65,6 +76,7 @@ export function registerOAuthClientCommands(program: Command): void {
     .argument('<client-id>', 'the id shown by add or list (oac_…)')
     .option('--account <account-id>', "an account's own, instead of one for every account")
     .description('Stop using a pre-registered OAuth client')
+    .addHelpText('after', '\nExample:\n  switchboard oauth-clients remove oac_3k7q2m5x9v4h6c8b')
     .action(async (id: string, options: { account?: string }, command: Command) => {
       const { withDatabase } = await openDatabaseCommand();
       const { removeOAuthClient } = await import('../../core/oauth/oauth-clients.ts');

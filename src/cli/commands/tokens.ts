@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { collectList, collectRaw, isPlainObject, readJsonArgument, toPairs } from '../arguments.ts';
+import { collectList, collectRaw, isPlainObject, readJsonArgument, readStdin, toPairs } from '../arguments.ts';
 import { httpContext } from '../context.ts';
 import { UsageError } from '../errors.ts';
 import { printJson, printLine } from '../output.ts';
@@ -27,7 +27,7 @@ function constraintFromFlags(options: MintOptions): Record<string, unknown> | un
 }
 
 export function registerTokenCommands(program: Command): void {
-  const tokens = program.command('tokens').description('Mint service tokens (over HTTP)');
+  const tokens = program.command('tokens').description('Mint and revoke service tokens (over HTTP)');
 
   tokens
     .command('mint')
@@ -61,5 +61,27 @@ Examples:
       // The token alone on the first line, so `| head -1` or `$(…)` style use stays easy.
       printLine(minted.token);
       printLine(`expires ${minted.expiresAt}`);
+    });
+
+  tokens
+    .command('revoke')
+    .argument('[token-id]', 'the token id (tok_…, from audit list --type token.minted)')
+    .option('--token <token>', 'the token itself instead of its id; - reads it from stdin (keeps it out of the process list)')
+    .description('Revoke a service token before it expires, and every token minted from it (API keys only)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  switchboard tokens revoke tok_3k7q2m5x9v
+  printf %s "$TOKEN" | switchboard tokens revoke --token -`,
+    )
+    .action(async (id: string | undefined, options: { token?: string }, command: Command) => {
+      if ((id === undefined) === (options.token === undefined)) throw new UsageError('give the token id, or --token with the token itself (not both)');
+      const token = options.token === '-' ? (await readStdin()).trim() : options.token;
+      if (token === '') throw new UsageError('--token - read nothing from stdin');
+      const { client, json } = httpContext(command);
+      const answer = await client.request<{ success: true; id: string }>('POST', '/tokens/revoke', { body: token === undefined ? { id } : { token } });
+      if (json) return printJson(answer);
+      printLine(`Revoked token ${answer.id}.`);
     });
 }

@@ -35,6 +35,10 @@ export function registerToolCommands(program: Command): void {
     .argument('<namespace>', 'the namespace')
     .argument('<id>', 'the connection id')
     .description('List the tools of a connection')
+    .addHelpText('after', `
+Examples:
+  switchboard tools list my-team github
+  switchboard tools list my-team github --json | jq -r '.tools[].name'`)
     .action(async (namespace: string, id: string, _options, command: Command) => {
       const { client, json } = httpContext(command);
       const answer = await withProgress(`Listing the tools of ${id}`, () =>

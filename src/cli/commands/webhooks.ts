@@ -23,7 +23,14 @@ export function registerWebhookCommands(program: Command): void {
     .option('--event <type>', 'only this event type: connection.status_changed, connection.deleted (repeatable or comma-separated); all when left out', collectList)
     .option('--description <text>', 'a note for your own bookkeeping')
     .description('Register a webhook; its signing secret (whsec_…) is printed once')
-    .addHelpText('after', '\nHere --url is the receiver; the server is SWITCHBOARD_URL, or: switchboard --url URL webhooks add …')
+    .addHelpText(
+      'after',
+      `
+Here --url is the receiver; the server is SWITCHBOARD_URL, or: switchboard --url URL webhooks add …
+
+Example:
+  switchboard webhooks add my-team --url https://app.example.com/hooks/switchboard --event connection.status_changed`,
+    )
     .action(async (namespace: string, options: AddOptions, command: Command) => {
       const { client, json } = httpContext(command);
       const body = {
@@ -42,6 +49,9 @@ export function registerWebhookCommands(program: Command): void {
     .command('list')
     .argument('<namespace>', 'the namespace')
     .description('List the webhooks of a namespace (never their secrets)')
+    .addHelpText('after', `
+Example:
+  switchboard webhooks list my-team`)
     .action(async (namespace: string, _options, command: Command) => {
       const { client, json } = httpContext(command);
       const answer = await client.request<{ webhooks: Webhook[] }>('GET', webhooksPath(namespace));
@@ -55,6 +65,9 @@ export function registerWebhookCommands(program: Command): void {
     .argument('<namespace>', 'the namespace')
     .argument('<id>', 'the webhook id (wh_…)')
     .description('Show a webhook (never its secret)')
+    .addHelpText('after', `
+Example:
+  switchboard webhooks get my-team wh_3k7q2m5x9v4h6c8b`)
     .action(async (namespace: string, id: string, _options, command: Command) => {
       const { client, json } = httpContext(command);
       const webhook = await client.request<Webhook>('GET', webhookPath(namespace, id));
@@ -67,6 +80,9 @@ export function registerWebhookCommands(program: Command): void {
     .argument('<namespace>', 'the namespace')
     .argument('<id>', 'the webhook id (wh_…)')
     .description('Remove a webhook and its deliveries')
+    .addHelpText('after', `
+Example:
+  switchboard webhooks remove my-team wh_3k7q2m5x9v4h6c8b`)
     .action(async (namespace: string, id: string, _options, command: Command) => {
       const { client, json } = httpContext(command);
       const answer = await client.request<{ success: true }>('DELETE', webhookPath(namespace, id));
@@ -79,6 +95,9 @@ export function registerWebhookCommands(program: Command): void {
     .argument('<namespace>', 'the namespace')
     .argument('<id>', 'the webhook id (wh_…)')
     .description('Queue a signed webhook.test event for the webhook; see how it went with: webhooks deliveries')
+    .addHelpText('after', `
+Example:
+  switchboard webhooks test my-team wh_3k7q2m5x9v4h6c8b`)
     .action(async (namespace: string, id: string, _options, command: Command) => {
       const { client, json } = httpContext(command);
       // Queued (202), not sent in this request: the receiver is never waited on here.
@@ -95,6 +114,10 @@ export function registerWebhookCommands(program: Command): void {
     .option('--cursor <cursor>', 'continue from a previous page')
     .option('--all', 'follow nextCursor through every page')
     .description('List the deliveries of a webhook, newest first, with their last attempt')
+    .addHelpText('after', `
+Examples:
+  switchboard webhooks deliveries my-team wh_3k7q2m5x9v4h6c8b
+  switchboard webhooks deliveries my-team wh_3k7q2m5x9v4h6c8b --all --json`)
     .action(async (namespace: string, id: string, options: DeliveriesOptions, command: Command) => {
       const { client, json } = httpContext(command);
       const found: Delivery[] = [];

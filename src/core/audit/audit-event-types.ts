@@ -64,7 +64,9 @@ export const auditDetailsByType = {
     /**
      * link_spent: a link continued again, or one a newer link superseded; already_connected: a
      * link (not a re-authorization) for a connected connection; browser_mismatch: the callback
-     * came to another browser than the one that continued the link.
+     * came to another browser than the one that continued the link. discovery_failed,
+     * registration_failed, start_failed: continuing the link led to no authorization page (the
+     * metadata could not be read, no client could be registered, or the rest of the start failed).
      */
     reason: z.enum([
       'denied',
@@ -76,6 +78,9 @@ export const auditDetailsByType = {
       'link_spent',
       'already_connected',
       'browser_mismatch',
+      'discovery_failed',
+      'registration_failed',
+      'start_failed',
     ]),
     /** The OAuth error code, when the authorization server gave one (e.g. access_denied). */
     error: nullableText,

@@ -115,12 +115,9 @@ export async function continueAuthorization(
       fetchFn: authorizationServerFetch(services),
     });
   } catch (error) {
-    services.logger?.warn({ connection: `${ref.namespace}/${ref.id}`, reason: describeOAuthError(error) }, 'could not start an upstream authorization');
-    throw new AppError('bad_gateway', `Could not start the authorization with ${new URL(row.mcp_url).host}: ${describeOAuthError(error)}`);
+    throw await startFailed(services, row, flow, error);
   }
-  if (!flow.authorizationUrl || !flow.verifier) {
-    throw new AppError('bad_gateway', `${new URL(row.mcp_url).host} did not lead to an authorization page`);
-  }
+  if (!flow.authorizationUrl || !flow.verifier) throw await startFailed(services, row, flow, undefined);
   const stored: StoredFlow = {
     verifier: flow.verifier,
     discovery: flow.discovery,
@@ -151,6 +148,26 @@ export async function continueAuthorization(
     return { ok: false, reason: 'spent' };
   }
   return { ok: true, location: flow.authorizationUrl.href };
+}
+
+/**
+ * Continuing a link led to no authorization page: the operator hears why (log, at warn) and the
+ * account's audit log keeps at which step it stopped, with the server's OAuth error code if it
+ * gave one. Returns the error the end user's page shows.
+ */
+async function startFailed(services: OAuthFlowServices, row: ConnectionOAuthRow, flow: FlowState, error: unknown): Promise<AppError> {
+  const ref = { namespace: row.namespace, id: row.id };
+  const host = new URL(row.mcp_url).host;
+  // What the flow provider was given so far says how far the start went.
+  const reason = !flow.discovery ? 'discovery_failed' : !flow.clientId ? 'registration_failed' : 'start_failed';
+  const described = error === undefined ? `${host} did not lead to an authorization page` : describeOAuthError(error);
+  const issuer = flow.discovery?.authorizationServerMetadata?.issuer ?? null;
+  services.logger?.warn({ connection: `${ref.namespace}/${ref.id}`, step: reason, issuer, reason: described }, 'could not start an upstream authorization');
+  await recordAuditEvent(
+    services.db,
+    authorizationFailedEvent({ accountId: row.account_id, requestId: services.requestId }, ref, { issuer, reason, error: error === undefined ? null : oauthErrorCode(error) }),
+  );
+  return new AppError('bad_gateway', error === undefined ? described : `Could not start the authorization with ${host}: ${described}`);
 }
 
 async function recordLinkRefused(services: OAuthFlowServices, row: ConnectionOAuthRow, reason: 'link_spent' | 'already_connected'): Promise<void> {

@@ -1,4 +1,4 @@
-import { OAuthError } from '@modelcontextprotocol/client';
+import { OAuthError, RegistrationRejectedError } from '@modelcontextprotocol/client';
 import type { AuditEventDetails } from '../audit/audit-event-types.ts';
 import { END_USER_ACTOR, SYSTEM_ACTOR } from '../audit/audit-event-types.ts';
 import type { AuditEvent } from '../audit/record-audit-event.ts';
@@ -33,6 +33,17 @@ export function refreshFailedEvent(accountId: string, ref: ConnectionRef, detail
 
 /** The OAuth error code an authorization server answered, if it looks like one (it is the server's text, kept short). */
 export function oauthErrorCode(error: unknown): string | null {
-  const code = error instanceof OAuthError ? error.code : typeof error === 'string' ? error : undefined;
+  const code =
+    error instanceof OAuthError ? error.code : error instanceof RegistrationRejectedError ? registrationErrorCode(error.body) : typeof error === 'string' ? error : undefined;
   return code !== undefined && /^[\w.-]{1,64}$/.test(code) ? code : null;
+}
+
+/** A refused registration carries the server's RFC 7591 error document as text; its `error` field, if any. */
+function registrationErrorCode(body: string): string | undefined {
+  try {
+    const parsed = JSON.parse(body) as { error?: unknown };
+    return typeof parsed.error === 'string' ? parsed.error : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -7,8 +7,9 @@ import { UpstreamReplyTooLargeError, replyFailureOf } from './reply-guards.ts';
 
 /**
  * Why an upstream could not be reached or used, in words a developer can act on. Messages
- * name the host, never the path or query (where configuration secrets may sit), and never
- * echo what the upstream sent.
+ * name the host, never the query (where configuration secrets may sit), and never echo what
+ * the upstream sent. Only an HTTP error while a connection is first opened names the path:
+ * then the path is what is wrong, and the one reading the status is the one who gave it.
  */
 export type UpstreamFailure =
   | { kind: 'auth_required' }
@@ -18,7 +19,7 @@ export type UpstreamFailure =
 
 const TLS_CODES = /^(CERT_|ERR_TLS_|ERR_SSL_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_(GET|VERIFY)_|HOSTNAME_MISMATCH)/;
 
-export function describeUpstreamFailure(error: unknown, url: URL, timeoutMs: number): UpstreamFailure {
+export function describeUpstreamFailure(error: unknown, url: URL, timeoutMs: number, when: { opening?: boolean } = {}): UpstreamFailure {
   const host = url.host;
   if (findCause(error, (e): e is AuthorizationRequiredError => e instanceof AuthorizationRequiredError)) return { kind: 'auth_required' };
   const scope = findCause(error, (e): e is InsufficientScopeError => e instanceof InsufficientScopeError);
@@ -41,6 +42,8 @@ export function describeUpstreamFailure(error: unknown, url: URL, timeoutMs: num
   const http = findCause(error, (e): e is SdkHttpError => e instanceof SdkHttpError);
   if (http) {
     if (http.status === 401) return { kind: 'auth_required' };
+    // No session exists yet while opening: a 404 there means a wrong path, not a lost session.
+    if (when.opening) return { kind: 'failed', httpStatus: http.status, message: describeHttpStatusAt(http.status, host, url.pathname) };
     if (isSessionLoss(http.status, String((http.data as { text?: unknown } | undefined)?.text ?? ''))) return { kind: 'session_lost' };
     return { kind: 'failed', httpStatus: http.status, message: describeHttpStatus(http.status, host) };
   }
@@ -93,6 +96,14 @@ function describeHttpStatus(status: number, host: string): string {
   if (status === 404 || status === 405) return `${host} did not answer as an MCP server (HTTP ${status}): check the URL`;
   if (status >= 500) return `${host} failed with HTTP ${status}`;
   return `${host} answered HTTP ${status}`;
+}
+
+function describeHttpStatusAt(status: number, host: string, path: string): string {
+  const at = `HTTP ${status} at ${path}`;
+  if (status === 403) return `${host} refused access (${at}): the credentials do not allow this`;
+  if (status === 404 || status === 405) return `${host} answered ${at}: check the server's MCP path`;
+  if (status >= 500) return `${host} failed with ${at}`;
+  return `${host} answered ${at}`;
 }
 
 function formatBytes(bytes: number): string {

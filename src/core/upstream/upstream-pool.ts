@@ -197,7 +197,7 @@ export function createUpstreamPool(changes: ChangeFeed, options: UpstreamPoolOpt
         const opened = await pending;
         return { status: { state: 'connected' }, serverInfo: opened.serverInfo, challenge: null };
       } catch (error) {
-        const failure = describeUpstreamFailure(error, url, options.timeoutMs);
+        const failure = describeUpstreamFailure(error, url, options.timeoutMs, { opening: true });
         if (failure.kind === 'auth_required') return { status: { state: 'auth_required' }, challenge: entry?.challenge ?? null };
         if (failure.kind === 'insufficient_scope') return { status: { state: 'auth_required' }, challenge: failure.challenge };
         const message = failure.kind === 'failed' ? failure.message : `${url.host} lost the session while connecting`;
