@@ -1266,6 +1266,10 @@ export interface operations {
                         };
                         ttl?: number | string;
                     }[];
+                    /** @description Accepted and ignored (sent by @smithery/api 0.45/0.50): the token belongs to the caller’s account */
+                    profileSlug?: string;
+                    /** @description Accepted and ignored (sent by @smithery/api 0.68): the token belongs to the caller’s account */
+                    organizationId?: string;
                 };
             };
         };
