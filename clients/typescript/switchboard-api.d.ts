@@ -2722,6 +2722,10 @@ export interface operations {
                     transport?: "http";
                     /** @description Where the end user is sent back after authorizing the upstream (an origin the operator allowed in OAUTH_RETURN_ORIGINS) */
                     returnUrl?: string;
+                    /** @description Not supported by Switchboard: a request that sends it is refused (400) */
+                    mock?: unknown;
+                    /** @description Not supported by Switchboard: a request that sends it is refused (400) */
+                    source?: unknown;
                 };
             };
         };
@@ -2904,6 +2908,10 @@ export interface operations {
                     transport?: "http";
                     /** @description Where the end user is sent back after authorizing the upstream (an origin the operator allowed in OAUTH_RETURN_ORIGINS) */
                     returnUrl?: string;
+                    /** @description Not supported by Switchboard: a request that sends it is refused (400) */
+                    mock?: unknown;
+                    /** @description Not supported by Switchboard: a request that sends it is refused (400) */
+                    source?: unknown;
                 };
             };
         };

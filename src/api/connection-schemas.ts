@@ -101,18 +101,32 @@ const connectionFields = {
   }),
 };
 
+/**
+ * Smithery features Switchboard does not serve. Declared (as `never`) rather than left to
+ * `.strict()`, so a client that sends them learns the feature is missing, not that it made a
+ * typo; the generated types say they cannot be sent.
+ */
+const smitheryOnlyFields = {
+  mock: z.never({ error: 'mock connections (LLM-simulated tool calls) are not supported by Switchboard' }).optional().meta({
+    description: 'Not supported by Switchboard: a request that sends it is refused (400)',
+  }),
+  source: z.never({ error: 'connections hosted from source files are not supported by Switchboard: give mcpUrl' }).optional().meta({
+    description: 'Not supported by Switchboard: a request that sends it is refused (400)',
+  }),
+};
+
 const unsupportedFields = (body: Record<string, unknown>, ctx: z.RefinementCtx) => {
   if ('server' in body) ctx.addIssue({ code: 'custom', path: ['server'], message: 'registry servers are not supported: give mcpUrl' });
 };
 
 export const createConnectionInput = z
-  .object({ namespace: namespaceNameParam, ...connectionFields, mcpUrl: connectionFields.mcpUrl })
+  .object({ namespace: namespaceNameParam, ...connectionFields, mcpUrl: connectionFields.mcpUrl, ...smitheryOnlyFields })
   .partial({ name: true, metadata: true, headers: true, transport: true, returnUrl: true })
   .strict()
   .superRefine(unsupportedFields);
 
 export const upsertConnectionInput = z
-  .object({ ...connectionPath, ...connectionFields })
+  .object({ ...connectionPath, ...connectionFields, ...smitheryOnlyFields })
   .partial({ mcpUrl: true, name: true, metadata: true, headers: true, transport: true, returnUrl: true })
   .strict()
   .superRefine(unsupportedFields);
