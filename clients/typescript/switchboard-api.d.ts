@@ -2722,6 +2722,8 @@ export interface operations {
                     transport?: "http";
                     /** @description Where the end user is sent back after authorizing the upstream (an origin the operator allowed in OAUTH_RETURN_ORIGINS) */
                     returnUrl?: string;
+                    /** @description Accepted and ignored (sent by @smithery/api 0.50): Switchboard does not post server-to-client messages to a webhook; they arrive over the MCP endpoint */
+                    unstableCallbackUrl?: string;
                     /** @description Not supported by Switchboard: a request that sends it is refused (400) */
                     mock?: unknown;
                     /** @description Not supported by Switchboard: a request that sends it is refused (400) */
@@ -2908,6 +2910,8 @@ export interface operations {
                     transport?: "http";
                     /** @description Where the end user is sent back after authorizing the upstream (an origin the operator allowed in OAUTH_RETURN_ORIGINS) */
                     returnUrl?: string;
+                    /** @description Accepted and ignored (sent by @smithery/api 0.50): Switchboard does not post server-to-client messages to a webhook; they arrive over the MCP endpoint */
+                    unstableCallbackUrl?: string;
                     /** @description Not supported by Switchboard: a request that sends it is refused (400) */
                     mock?: unknown;
                     /** @description Not supported by Switchboard: a request that sends it is refused (400) */

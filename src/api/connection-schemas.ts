@@ -99,6 +99,13 @@ const connectionFields = {
   returnUrl: z.string().max(2048).meta({
     description: 'Where the end user is sent back after authorizing the upstream (an origin the operator allowed in OAUTH_RETURN_ORIGINS)',
   }),
+  // @smithery/api 0.50 sends it: a webhook for the upstream's server-to-client messages, an
+  // unstable Smithery feature. Not the end user's return URL (that is `returnUrl`), so it is
+  // not mapped there; core never reads it, and those messages reach the client over the MCP endpoint.
+  unstableCallbackUrl: z.string().max(2048).meta({
+    description:
+      'Accepted and ignored (sent by @smithery/api 0.50): Switchboard does not post server-to-client messages to a webhook; they arrive over the MCP endpoint',
+  }),
 };
 
 /**
@@ -121,13 +128,13 @@ const unsupportedFields = (body: Record<string, unknown>, ctx: z.RefinementCtx) 
 
 export const createConnectionInput = z
   .object({ namespace: namespaceNameParam, ...connectionFields, mcpUrl: connectionFields.mcpUrl, ...smitheryOnlyFields })
-  .partial({ name: true, metadata: true, headers: true, transport: true, returnUrl: true })
+  .partial({ name: true, metadata: true, headers: true, transport: true, returnUrl: true, unstableCallbackUrl: true })
   .strict()
   .superRefine(unsupportedFields);
 
 export const upsertConnectionInput = z
   .object({ ...connectionPath, ...connectionFields, ...smitheryOnlyFields })
-  .partial({ mcpUrl: true, name: true, metadata: true, headers: true, transport: true, returnUrl: true })
+  .partial({ mcpUrl: true, name: true, metadata: true, headers: true, transport: true, returnUrl: true, unstableCallbackUrl: true })
   .strict()
   .superRefine(unsupportedFields);
 

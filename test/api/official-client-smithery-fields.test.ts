@@ -1,3 +1,4 @@
+import Smithery050 from 'smithery-api-050';
 import Smithery068 from 'smithery-api-068';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -61,5 +62,33 @@ describe('@smithery/api 0.68.0 fields for features Switchboard does not serve', 
     const error = await failure(client.connections.create(ns, { mcpUrl: upstream.url, colour: 'blue' } as never));
     expect(error).toBeInstanceOf(Smithery068.BadRequestError);
     expect((error as Error).message).toMatch(/Unrecognized key: "colour"/);
+  });
+});
+
+describe('@smithery/api 0.50.0 unstableCallbackUrl', () => {
+  const ns050 = 'fields050';
+  let client050: Smithery050;
+
+  beforeAll(async () => {
+    const { key } = await server.newAccount();
+    client050 = new Smithery050({ apiKey: key, baseURL: server.url, maxRetries: 0 });
+    await client050.namespaces.set(ns050);
+  });
+
+  // A webhook for server-to-client messages in Smithery; accepted and ignored here, and
+  // not checked against OAUTH_RETURN_ORIGINS (the test server allows none of it).
+  const unstableCallbackUrl = 'https://hooks.example.com/mcp-messages';
+
+  it('connections.create with it makes the connection', async () => {
+    const created = await client050.connections.create(ns050, { mcpUrl: upstream.url, unstableCallbackUrl });
+    expect(created.status).toEqual({ state: 'connected' });
+    expect(JSON.stringify(created)).not.toContain('hooks.example.com');
+  });
+
+  it('connections.set with it creates, then updates, the connection', async () => {
+    const created = await client050.connections.set('with-callback', { namespace: ns050, mcpUrl: upstream.url, unstableCallbackUrl });
+    expect(created.connectionId).toBe('with-callback');
+    const updated = await client050.connections.set('with-callback', { namespace: ns050, name: 'renamed', unstableCallbackUrl });
+    expect(updated.name).toBe('renamed');
   });
 });
