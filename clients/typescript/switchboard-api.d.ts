@@ -1266,6 +1266,10 @@ export interface operations {
                         };
                         ttl?: number | string;
                     }[];
+                    /** @description Accepted and ignored (sent by @smithery/api 0.45/0.50): the token belongs to the caller’s account */
+                    profileSlug?: string;
+                    /** @description Accepted and ignored (sent by @smithery/api 0.68): the token belongs to the caller’s account */
+                    organizationId?: string;
                 };
             };
         };
@@ -2718,6 +2722,12 @@ export interface operations {
                     transport?: "http";
                     /** @description Where the end user is sent back after authorizing the upstream (an origin the operator allowed in OAUTH_RETURN_ORIGINS) */
                     returnUrl?: string;
+                    /** @description Accepted and ignored (sent by @smithery/api 0.50): Switchboard does not post server-to-client messages to a webhook; they arrive over the MCP endpoint */
+                    unstableCallbackUrl?: string;
+                    /** @description Not supported by Switchboard: a request that sends it is refused (400) */
+                    mock?: unknown;
+                    /** @description Not supported by Switchboard: a request that sends it is refused (400) */
+                    source?: unknown;
                 };
             };
         };
@@ -2900,6 +2910,12 @@ export interface operations {
                     transport?: "http";
                     /** @description Where the end user is sent back after authorizing the upstream (an origin the operator allowed in OAUTH_RETURN_ORIGINS) */
                     returnUrl?: string;
+                    /** @description Accepted and ignored (sent by @smithery/api 0.50): Switchboard does not post server-to-client messages to a webhook; they arrive over the MCP endpoint */
+                    unstableCallbackUrl?: string;
+                    /** @description Not supported by Switchboard: a request that sends it is refused (400) */
+                    mock?: unknown;
+                    /** @description Not supported by Switchboard: a request that sends it is refused (400) */
+                    source?: unknown;
                 };
             };
         };

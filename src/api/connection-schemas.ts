@@ -99,6 +99,27 @@ const connectionFields = {
   returnUrl: z.string().max(2048).meta({
     description: 'Where the end user is sent back after authorizing the upstream (an origin the operator allowed in OAUTH_RETURN_ORIGINS)',
   }),
+  // @smithery/api 0.50 sends it: a webhook for the upstream's server-to-client messages, an
+  // unstable Smithery feature. Not the end user's return URL (that is `returnUrl`), so it is
+  // not mapped there; core never reads it, and those messages reach the client over the MCP endpoint.
+  unstableCallbackUrl: z.string().max(2048).meta({
+    description:
+      'Accepted and ignored (sent by @smithery/api 0.50): Switchboard does not post server-to-client messages to a webhook; they arrive over the MCP endpoint',
+  }),
+};
+
+/**
+ * Smithery features Switchboard does not serve. Declared (as `never`) rather than left to
+ * `.strict()`, so a client that sends them learns the feature is missing, not that it made a
+ * typo; the generated types say they cannot be sent.
+ */
+const smitheryOnlyFields = {
+  mock: z.never({ error: 'mock connections (LLM-simulated tool calls) are not supported by Switchboard' }).optional().meta({
+    description: 'Not supported by Switchboard: a request that sends it is refused (400)',
+  }),
+  source: z.never({ error: 'connections hosted from source files are not supported by Switchboard: give mcpUrl' }).optional().meta({
+    description: 'Not supported by Switchboard: a request that sends it is refused (400)',
+  }),
 };
 
 const unsupportedFields = (body: Record<string, unknown>, ctx: z.RefinementCtx) => {
@@ -106,14 +127,14 @@ const unsupportedFields = (body: Record<string, unknown>, ctx: z.RefinementCtx) 
 };
 
 export const createConnectionInput = z
-  .object({ namespace: namespaceNameParam, ...connectionFields, mcpUrl: connectionFields.mcpUrl })
-  .partial({ name: true, metadata: true, headers: true, transport: true, returnUrl: true })
+  .object({ namespace: namespaceNameParam, ...connectionFields, mcpUrl: connectionFields.mcpUrl, ...smitheryOnlyFields })
+  .partial({ name: true, metadata: true, headers: true, transport: true, returnUrl: true, unstableCallbackUrl: true })
   .strict()
   .superRefine(unsupportedFields);
 
 export const upsertConnectionInput = z
-  .object({ ...connectionPath, ...connectionFields })
-  .partial({ mcpUrl: true, name: true, metadata: true, headers: true, transport: true, returnUrl: true })
+  .object({ ...connectionPath, ...connectionFields, ...smitheryOnlyFields })
+  .partial({ mcpUrl: true, name: true, metadata: true, headers: true, transport: true, returnUrl: true, unstableCallbackUrl: true })
   .strict()
   .superRefine(unsupportedFields);
 

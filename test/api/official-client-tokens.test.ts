@@ -1,6 +1,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import Smithery045 from 'smithery-api-045';
 import { createConnection as createConnection045 } from 'smithery-api-045/mcp';
+import Smithery050 from 'smithery-api-050';
 import Smithery068 from 'smithery-api-068';
 import { createConnection as createConnection068 } from 'smithery-api-068/mcp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -240,6 +241,16 @@ describe.each(versions)('@smithery/api %s with a service token', (version, Smith
     expect((error as Error).message).toMatch(/24 hours/);
   });
 
+  it('tokens.create with the tenant field this version sends (profileSlug, organizationId) is accepted and ignored', async () => {
+    // Each version's own parameter type, so the field is one the client really declares.
+    const minted =
+      version === '0.68.0'
+        ? await (sdk.client as Smithery068).tokens.create({ organizationId: 'org_elsewhere', policy: aliceReadExecute() as never })
+        : await (sdk.client as Smithery045).tokens.create({ profileSlug: 'someone-else' });
+    const expected = version === '0.68.0' ? [conn.alice, conn.alicePro] : [conn.alice, conn.alicePro, conn.bob];
+    expect(await listIds(asToken(minted.token), ns)).toEqual(expected.sort());
+  });
+
   it('a revoked token is an AuthenticationError', async () => {
     const minted = await mint(aliceReadExecute());
     const alice = asToken(minted.token);
@@ -247,5 +258,17 @@ describe.each(versions)('@smithery/api %s with a service token', (version, Smith
     const revoked = await sdk.client.post('/tokens/revoke', { body: { token: minted.token } });
     expect(revoked).toMatchObject({ success: true });
     expect(await failure(alice.connections.list(ns))).toBeInstanceOf(Smithery.AuthenticationError);
+  });
+});
+
+describe('@smithery/api 0.50.0 tokens.create', () => {
+  it('accepts profileSlug and ignores it: the token has the caller’s reach', async () => {
+    const { key } = await server.newAccount();
+    const client = new Smithery050({ apiKey: key, baseURL: server.url, maxRetries: 0 });
+    await client.namespaces.set('tok050-slug');
+    const minted = await client.tokens.create({ profileSlug: 'another-profile' });
+    const asToken = new Smithery050({ apiKey: minted.token, baseURL: server.url, maxRetries: 0 });
+    const { namespaces } = await asToken.namespaces.list();
+    expect(namespaces.map((n) => n.name)).toContain('tok050-slug');
   });
 });

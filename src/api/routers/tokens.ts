@@ -16,6 +16,18 @@ const mintInput = z
         description:
           'Constraints, each an independent grant (OR); within one, every field must hold (AND). Leave out for the caller’s full reach for 1 hour.',
       }),
+    // Smithery's clients send these to pick the tenant a token is minted for; here the
+    // credential already names the account, so they are accepted for compatibility and ignored.
+    profileSlug: z
+      .string()
+      .max(200)
+      .optional()
+      .meta({ description: 'Accepted and ignored (sent by @smithery/api 0.45/0.50): the token belongs to the caller’s account' }),
+    organizationId: z
+      .string()
+      .max(200)
+      .optional()
+      .meta({ description: 'Accepted and ignored (sent by @smithery/api 0.68): the token belongs to the caller’s account' }),
   })
   .strict();
 
