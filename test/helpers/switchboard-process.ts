@@ -24,7 +24,8 @@ export async function startSwitchboardProcess(env: Record<string, string>): Prom
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchboard-faults-'));
   // Loopback upstreams are what these tests talk to.
   const fullEnv = { DATA_DIR: dataDir, ALLOWED_UPSTREAM_HOSTS: '127.0.0.1', ...env };
-  const created = await runCli(['api-keys', 'create', '--name', 'faults', '--json'], fullEnv);
+  // Processes may share one PostgreSQL database (replicas): each gets an account of its own.
+  const created = await runCli(['api-keys', 'create', '--name', 'faults', '--new-account', '--json'], fullEnv);
   if (created.code !== 0) throw new Error(`api-keys create failed: ${created.stderr}`);
   const key = (JSON.parse(created.stdout) as { key: string }).key;
   const server = await startServerProcess(fullEnv);
