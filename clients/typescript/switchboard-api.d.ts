@@ -2728,6 +2728,8 @@ export interface operations {
                     mock?: unknown;
                     /** @description Not supported by Switchboard: a request that sends it is refused (400) */
                     source?: unknown;
+                    /** @description Not supported by Switchboard: a request that sends it is refused (400) */
+                    server?: unknown;
                 };
             };
         };
@@ -2916,6 +2918,8 @@ export interface operations {
                     mock?: unknown;
                     /** @description Not supported by Switchboard: a request that sends it is refused (400) */
                     source?: unknown;
+                    /** @description Not supported by Switchboard: a request that sends it is refused (400) */
+                    server?: unknown;
                 };
             };
         };

@@ -120,23 +120,20 @@ const smitheryOnlyFields = {
   source: z.never({ error: 'connections hosted from source files are not supported by Switchboard: give mcpUrl' }).optional().meta({
     description: 'Not supported by Switchboard: a request that sends it is refused (400)',
   }),
-};
-
-const unsupportedFields = (body: Record<string, unknown>, ctx: z.RefinementCtx) => {
-  if ('server' in body) ctx.addIssue({ code: 'custom', path: ['server'], message: 'registry servers are not supported: give mcpUrl' });
+  server: z.never({ error: 'registry servers (a server named instead of mcpUrl) are not supported by Switchboard: give mcpUrl' }).optional().meta({
+    description: 'Not supported by Switchboard: a request that sends it is refused (400)',
+  }),
 };
 
 export const createConnectionInput = z
   .object({ namespace: namespaceNameParam, ...connectionFields, mcpUrl: connectionFields.mcpUrl, ...smitheryOnlyFields })
   .partial({ name: true, metadata: true, headers: true, transport: true, returnUrl: true, unstableCallbackUrl: true })
-  .strict()
-  .superRefine(unsupportedFields);
+  .strict();
 
 export const upsertConnectionInput = z
   .object({ ...connectionPath, ...connectionFields, ...smitheryOnlyFields })
   .partial({ mcpUrl: true, name: true, metadata: true, headers: true, transport: true, returnUrl: true, unstableCallbackUrl: true })
-  .strict()
-  .superRefine(unsupportedFields);
+  .strict();
 
 const METADATA_KEY = /^metadata(?:\.([^.[\]]+)|\[([^[\]]+)\])$/;
 

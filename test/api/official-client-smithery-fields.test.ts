@@ -58,6 +58,13 @@ describe('@smithery/api 0.68.0 fields for features Switchboard does not serve', 
     expect(await failure(client.connections.get('with-extra', { namespace: ns }))).toBeInstanceOf(Smithery068.NotFoundError);
   });
 
+  it('connections.create naming a registry server is a BadRequestError naming the feature', async () => {
+    const error = await failure(client.connections.create(ns, { server: 'exa' }));
+    expect(error).toBeInstanceOf(Smithery068.BadRequestError);
+    expect((error as Error).message).toMatch(/registry servers .* are not supported by Switchboard/);
+    expect((error as Error).message).not.toMatch(/Unrecognized/);
+  });
+
   it('a field no client declares is still refused as unknown', async () => {
     const error = await failure(client.connections.create(ns, { mcpUrl: upstream.url, colour: 'blue' } as never));
     expect(error).toBeInstanceOf(Smithery068.BadRequestError);
