@@ -17,7 +17,7 @@ import type { ClientSession } from '../core/upstream/client-sessions.ts';
 import type { Principal } from '../core/auth/authenticate.ts';
 import type { ClientCapabilities } from '@modelcontextprotocol/client';
 import { relaySessionStream } from './session-stream.ts';
-import { sendAuthorizationRequired, sendSetupNeeded } from './authorization-required.ts';
+import { sendAuthorizationRequired, sendSetupNeeded } from './setup-needed-answer.ts';
 import { streamThrough } from './stream-through.ts';
 import { claimedProtocolVersion } from '../core/upstream/envelope-2026.ts';
 

@@ -5,7 +5,7 @@ import type { ConnectionRecord } from '../core/connections/connection-store.ts';
 import type { ClientSession } from '../core/upstream/client-sessions.ts';
 import { sendJsonRpcError } from './json-rpc.ts';
 import { streamThrough } from './stream-through.ts';
-import { sendAuthorizationRequired } from './authorization-required.ts';
+import { sendAuthorizationRequired } from './setup-needed-answer.ts';
 
 /** Longer is not an event id any server issues (SDK servers use stream id + sequence). */
 const MAX_EVENT_ID_LENGTH = 1024;

@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ProtocolErrorCode } from '@modelcontextprotocol/server';
 import type { RequestContext } from '../api/context.ts';
 import type { Access } from '../core/auth/access.ts';
-import { resolveToolboxTool, setupNeeded, ToolboxCallError } from '../core/tools/toolbox-call.ts';
+import { setupNeededError } from '../core/connections/setup-needed.ts';
+import { resolveToolboxTool, ToolboxCallError } from '../core/tools/toolbox-call.ts';
 import { allowsCall, allowsRequest } from '../core/tokens/policy.ts';
 import type { Logger } from '../logger.ts';
 import { classifyMessage, sendJsonRpcError, SERVER_ERROR } from './json-rpc.ts';
@@ -73,7 +74,7 @@ export function createToolboxEndpoint(logger: Logger) {
       }
       // Answered here rather than by the SDK, which turns every -32002 into -32602. HTTP 200: it is
       // one tool's state, and a 401 would send an MCP client after credentials of its own.
-      const needed = target && setupNeeded(ctx, target.connection);
+      const needed = target && setupNeededError(target.connection, ctx.links);
       if (needed) {
         sendJsonRpcError(res, 200, id, { code: needed.code, message: needed.message, data: needed.data });
         return;

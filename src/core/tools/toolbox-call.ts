@@ -112,7 +112,7 @@ export async function callToolboxTool(
 }
 
 /** The error a call to a connection needing setup answers with, without calling upstream (as on the connection's own endpoint). */
-export function setupNeeded(services: ToolServices, connection: ConnectionRecord): ToolboxCallError | undefined {
+function setupNeeded(services: ToolServices, connection: ConnectionRecord): ToolboxCallError | undefined {
   const needed = setupNeededError(connection, services.links);
   return needed && toCallError(needed);
 }
